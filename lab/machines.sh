@@ -1,0 +1,633 @@
+#!/usr/bin/env bash
+# lab/machines.sh — the machine layer of the local pgha lab.
+#
+# Eight systemd-nspawn containers (systemd + sshd), each in its own network
+# namespace, all on one bridge. Machines only: etcd/patroni/postgresql/haproxy/
+# keepalived are installed later by the project's program over SSH.
+#
+# Usage: bash lab/machines.sh {prereqs|up|down|status|ssh|poweroff|poweron|cut|heal|hosts}
+set -euo pipefail
+
+# ---------------------------------------------------------------- layout ---
+readonly STATE=/var/lib/pgha-lab
+readonly BASE="$STATE/base"
+readonly BASE_TMP="$STATE/base.tmp"
+readonly BASE_MARK=".pgha-base-complete"
+readonly HOSTS_DIR="$STATE/hosts"
+readonly SSH_DIR="$STATE/ssh"
+readonly KEY="$SSH_DIR/id_ed25519"
+readonly KNOWN_HOSTS="$SSH_DIR/known_hosts"
+readonly ACNG_DIR="$STATE/acng"
+readonly ACNG_PID="$STATE/acng.pid"
+readonly DEBOOTSTRAP_PID="$STATE/debootstrap.pid"
+readonly LOCK="$STATE/lock"
+readonly BRIDGE=pghabr0
+readonly GW=10.251.17.1
+readonly PREFIX=24
+readonly ACNG_PORT=3142
+readonly MIRROR=http://deb.debian.org/debian
+readonly SUITE=bookworm
+readonly BASE_INCLUDE=systemd,systemd-sysv,dbus,openssh-server,iproute2,ca-certificates,python3,procps,less
+
+# name address roles(comma separated)
+readonly HOST_TABLE="
+etcd1 10.251.17.11 etcd
+etcd2 10.251.17.12 etcd
+etcd3 10.251.17.13 etcd
+pg1 10.251.17.21 patroni
+pg2 10.251.17.22 patroni
+pg3 10.251.17.23 patroni
+lb1 10.251.17.31 haproxy
+lb2 10.251.17.32 haproxy
+"
+HOSTS=()
+declare -A ADDR=() ROLES=()
+while read -r _n _a _r; do
+  [[ -n "${_n:-}" ]] || continue
+  HOSTS+=("$_n"); ADDR[$_n]=$_a; ROLES[$_n]=$_r
+done <<<"$HOST_TABLE"
+unset _n _a _r
+
+# Bounded waits (seconds).
+readonly BOOT_DEADLINE=120     # container start -> ssh works
+readonly STOP_GRACE=15         # graceful container shutdown before SIGKILL
+# Early-boot cgroup race (LAB-NOTES pitfall 3): the container's systemd can use
+# the unified hierarchy. Override with PGHA_LAB_UNIFIED=0 to get nspawn's default.
+readonly UNIFIED="${PGHA_LAB_UNIFIED:-1}"
+
+# ---------------------------------------------------------------- helpers --
+T0=$(date +%s.%N)
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+log() { printf '[%6ss] %s\n' "$(since "$T0")" "$*" >&2; }
+die() { printf 'machines.sh: ERROR: %s\n' "$*" >&2; exit 1; }
+now() { date +%s.%N; }
+phase_start() { PHASE_NAME=$1; PHASE_T=$(now); log "phase $1 ..."; }
+phase_end() { log "phase $PHASE_NAME done in $(since "$PHASE_T") s"; }
+
+need_root() { [[ $EUID -eq 0 ]] || die "must run as root (try: sudo bash $0 $*)"; }
+
+valid_host() {
+  local h=$1
+  [[ -n "$h" && -n "${ADDR[$h]:-}" ]] || die "unknown host '${h}' (hosts: ${HOSTS[*]})"
+}
+
+hdir() { printf '%s/%s' "$HOSTS_DIR" "$1"; }
+netns() { printf 'pgha-%s' "$1"; }
+veth() { printf 'pgv-%s' "$1"; }
+
+# True if PID is alive and its command name is $2.
+pid_is() {
+  local pid=$1 comm=$2 c
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  c=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
+  [[ "$c" == "$comm" ]]
+}
+
+read_pid() { if [[ -f "$1" ]]; then tr -dc '0-9' <"$1" || true; fi; }
+
+# PID (in our namespace) of the container's init, i.e. the descendant of the
+# nspawn process whose innermost PID is 1.
+container_init() {
+  local npid=$1 p
+  for p in $(pgrep -P "$npid" 2>/dev/null || true); do
+    if awk '/^NSpid:/ { exit !($NF == 1 && NF > 2) }' "/proc/$p/status" 2>/dev/null; then
+      echo "$p"; return 0
+    fi
+    local q
+    for q in $(pgrep -P "$p" 2>/dev/null || true); do
+      if awk '/^NSpid:/ { exit !($NF == 1 && NF > 2) }' "/proc/$q/status" 2>/dev/null; then
+        echo "$q"; return 0
+      fi
+    done
+  done
+  return 1
+}
+
+# nspawn PID of a host if it is running, else nothing.
+host_pid() {
+  local pid
+  pid=$(read_pid "$(hdir "$1")/pid")
+  if [[ -n "$pid" ]] && pid_is "$pid" systemd-nspawn; then echo "$pid"; fi
+}
+
+ssh_opts() {
+  printf '%s\n' -i "$KEY" -o "UserKnownHostsFile=$KNOWN_HOSTS" -o StrictHostKeyChecking=yes \
+    -o "GlobalKnownHostsFile=/dev/null" -o LogLevel=ERROR -o ConnectTimeout=5 \
+    -o ServerAliveInterval=5 -o ServerAliveCountMax=3
+}
+
+lab_ssh() { # host cmd... (batch mode, no stdin)
+  local h=$1; shift
+  local opts; mapfile -t opts < <(ssh_opts)
+  ssh "${opts[@]}" -o BatchMode=yes -n "root@${ADDR[$h]}" "$@"
+}
+
+tcp_open() { timeout 2 bash -c ": >/dev/tcp/$1/$2" 2>/dev/null; }
+
+with_lock() {
+  mkdir -p "$STATE"; chmod 0700 "$STATE"
+  exec 9>"$LOCK"
+  flock -w 300 9 || die "another machines.sh holds $LOCK"
+}
+
+# ---------------------------------------------------------------- prereqs --
+cmd_prereqs() {
+  local pkgs=(systemd-container debootstrap iproute2 apt-cacher-ng openssh-client procps util-linux)
+  local missing=() p
+  for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    log "installing: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 \
+      || die "apt-get install ${missing[*]} failed"
+    # The package's init script starts a system-wide apt-cacher-ng on *:3142;
+    # our own daemon needs that port on the bridge address.
+    if [[ " ${missing[*]} " == *" apt-cacher-ng "* && -x /etc/init.d/apt-cacher-ng ]]; then
+      /etc/init.d/apt-cacher-ng stop >&2 || true
+    fi
+  fi
+  local c
+  for c in systemd-nspawn debootstrap ip apt-cacher-ng ssh ssh-keygen awk flock setsid pgrep; do
+    command -v "$c" >/dev/null || die "missing command $c"
+  done
+}
+
+# ---------------------------------------------------------------- cleanup --
+kill_tree_pidfile() { # pidfile comm : kill the recorded process (and its group)
+  local f=$1 comm=$2 pid
+  pid=$(read_pid "$f")
+  if [[ -n "$pid" ]] && pid_is "$pid" "$comm"; then
+    log "killing leftover $comm (pid $pid)"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+# Stop all containers: SIGTERM to nspawn (-> orderly poweroff of the
+# container), then SIGKILL to anything left after STOP_GRACE.
+stop_containers() {
+  local h pid pids=() deadline
+  for h in "${HOSTS[@]}"; do
+    pid=$(host_pid "$h")
+    if [[ -n "$pid" ]]; then kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); fi
+  done
+  if ((${#pids[@]})); then
+    log "stopping ${#pids[@]} containers (grace ${STOP_GRACE}s)"
+    deadline=$((SECONDS + STOP_GRACE))
+    while ((SECONDS < deadline)); do
+      local alive=0
+      for pid in "${pids[@]}"; do pid_is "$pid" systemd-nspawn && alive=1; done
+      ((alive)) || break
+      sleep 0.2
+    done
+    for pid in "${pids[@]}"; do
+      if pid_is "$pid" systemd-nspawn; then
+        local init; init=$(container_init "$pid" || true)
+        log "SIGKILL container nspawn=$pid init=${init:-?}"
+        if [[ -n "$init" ]]; then kill -KILL "$init" 2>/dev/null || true; fi
+        kill -KILL "$pid" 2>/dev/null || true
+      fi
+    done
+  fi
+  # Anything still inside one of our namespaces (e.g. an up killed between
+  # starting nspawn and recording its PID) belongs to the lab.
+  for h in "${HOSTS[@]}"; do
+    if [[ -e "/run/netns/$(netns "$h")" ]]; then
+      local left; left=$(ip netns pids "$(netns "$h")" 2>/dev/null || true)
+      if [[ -n "$left" ]]; then
+        log "SIGKILL leftover processes in $(netns "$h"): $(echo "$left" | tr '\n' ' ')"
+        # shellcheck disable=SC2086
+        kill -KILL $left 2>/dev/null || true
+      fi
+    fi
+    rm -f "$(hdir "$h")/pid"
+  done
+  # Wait (bounded) until nspawn processes are gone so mounts are released.
+  deadline=$((SECONDS + 10))
+  for pid in "${pids[@]}"; do
+    while pid_is "$pid" systemd-nspawn && ((SECONDS < deadline)); do sleep 0.1; done
+  done
+}
+
+unmount_all() { # every mount at or below $STATE, deepest first
+  local mp i
+  for i in 1 2 3; do
+    mapfile -t mps < <(awk -v s="$STATE" '$5 == s || index($5, s "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r)
+    ((${#mps[@]})) || return 0
+    for mp in "${mps[@]}"; do
+      umount "$mp" 2>/dev/null || { ((i == 3)) && umount -l "$mp"; } || true
+    done
+  done
+  mapfile -t mps < <(awk -v s="$STATE" '$5 == s || index($5, s "/") == 1 { print $5 }' /proc/self/mountinfo)
+  ((${#mps[@]} == 0)) || die "could not unmount: ${mps[*]}"
+}
+
+delete_link() { # name : delete a link, retrying while the kernel still tears it down
+  local l=$1 deadline=$((SECONDS + 30))
+  while ip link show "$l" >/dev/null 2>&1; do
+    ip link del "$l" 2>/dev/null || true
+    ip link show "$l" >/dev/null 2>&1 || break
+    ((SECONDS < deadline)) || die "link $l still exists after 30 s"
+    sleep 0.2
+  done
+}
+
+teardown() { # everything except base cache, acng cache and ssh key
+  kill_tree_pidfile "$DEBOOTSTRAP_PID" debootstrap
+  stop_containers
+  kill_tree_pidfile "$ACNG_PID" apt-cacher-ng
+  unmount_all
+  local h l
+  for h in "${HOSTS[@]}"; do
+    # Deleting our end of the veth deletes the peer synchronously, which avoids
+    # the veth lingering behind an asynchronous netns deletion (pitfall 6).
+    delete_link "$(veth "$h")"
+    if [[ -e "/run/netns/$(netns "$h")" ]]; then ip netns del "$(netns "$h")" 2>/dev/null || true; fi
+  done
+  # stray pgha-* namespaces / pgv-* links from other host sets
+  while read -r l _; do
+    if [[ "$l" == pgha-* ]]; then ip netns del "$l" 2>/dev/null || true; fi
+  done < <(ip netns list 2>/dev/null)
+  while read -r l; do
+    [[ -n "$l" ]] && delete_link "$l"
+  done < <(ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); if ($2 ~ /^pgv-/) print $2 }')
+  delete_link "$BRIDGE"
+  rm -rf --one-file-system "$HOSTS_DIR" "$BASE_TMP"
+}
+
+# ------------------------------------------------------------------- base --
+base_ok() { [[ -f "$BASE/$BASE_MARK" && -x "$BASE/lib/systemd/systemd" && -x "$BASE/usr/sbin/sshd" ]]; }
+
+ensure_base() {
+  if base_ok; then log "base cached at $BASE"; return 0; fi
+  [[ -e "$BASE" ]] && { log "base incomplete: rebuilding"; rm -rf --one-file-system "$BASE"; }
+  rm -rf --one-file-system "$BASE_TMP"
+  log "debootstrap $SUITE (minbase) into $BASE_TMP"
+  setsid debootstrap --variant=minbase --include="$BASE_INCLUDE" "$SUITE" "$BASE_TMP" "$MIRROR" \
+    >"$STATE/debootstrap.log" 2>&1 </dev/null &
+  local dpid=$!
+  echo "$dpid" >"$DEBOOTSTRAP_PID"
+  if ! wait "$dpid"; then
+    rm -f "$DEBOOTSTRAP_PID"
+    tail -n 20 "$STATE/debootstrap.log" >&2 || true
+    die "debootstrap failed (log: $STATE/debootstrap.log)"
+  fi
+  rm -f "$DEBOOTSTRAP_PID"
+  # Shared host keys would be cloned into every host (pitfall 2): drop them
+  # from the base; each host gets its own.
+  rm -f "$BASE_TMP"/etc/ssh/ssh_host_*
+  : >"$BASE_TMP/etc/machine-id"
+  rm -f "$BASE_TMP/var/lib/dbus/machine-id"
+  apt-get -o "Dir=$BASE_TMP" clean >/dev/null 2>&1 || rm -f "$BASE_TMP"/var/cache/apt/archives/*.deb
+  date -u +%FT%TZ >"$BASE_TMP/$BASE_MARK"
+  sync -f "$BASE_TMP/$BASE_MARK"
+  mv -T "$BASE_TMP" "$BASE"
+  log "base ready ($(du -sm "$BASE" | cut -f1) MB)"
+}
+
+# -------------------------------------------------------------------- key --
+ensure_key() {
+  mkdir -p "$SSH_DIR"; chmod 0700 "$SSH_DIR"
+  if [[ ! -s "$KEY" || ! -s "$KEY.pub" ]]; then
+    rm -f "$KEY" "$KEY.pub"
+    ssh-keygen -q -t ed25519 -N '' -C pgha-lab -f "$KEY"
+  fi
+  chmod 0600 "$KEY"
+}
+
+# ---------------------------------------------------------------- network --
+ensure_bridge() {
+  if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
+    ip link add "$BRIDGE" type bridge stp_state 0 forward_delay 0
+  fi
+  ip addr replace "$GW/$PREFIX" dev "$BRIDGE"
+  ip link set "$BRIDGE" up
+}
+
+host_net() { # host
+  local h=$1 ns v
+  ns=$(netns "$h"); v=$(veth "$h")
+  [[ -e "/run/netns/$ns" ]] || ip netns add "$ns"
+  if ! ip link show "$v" >/dev/null 2>&1; then
+    ip link add "$v" type veth peer name eth0 netns "$ns"
+  fi
+  ip link set "$v" master "$BRIDGE"
+  ip link set "$v" up
+  ip -n "$ns" link set lo up
+  ip -n "$ns" addr replace "${ADDR[$h]}/$PREFIX" dev eth0
+  ip -n "$ns" link set eth0 up
+}
+
+# ------------------------------------------------------------ apt-cacher ---
+acng_running() { local p; p=$(read_pid "$ACNG_PID"); [[ -n "$p" ]] && pid_is "$p" apt-cacher-ng; }
+
+ensure_acng() {
+  if acng_running && tcp_open "$GW" "$ACNG_PORT"; then log "apt-cacher-ng already running"; return 0; fi
+  kill_tree_pidfile "$ACNG_PID" apt-cacher-ng
+  mkdir -p "$ACNG_DIR/conf" "$ACNG_DIR/cache" "$ACNG_DIR/log"
+  # Debian's default remap sends deb.debian.org to ftp.debian.org (fails here):
+  # pin both backends to deb.debian.org.
+  cat >"$ACNG_DIR/conf/acng.conf" <<EOF
+# written by lab/machines.sh
+CacheDir: $ACNG_DIR/cache
+LogDir: $ACNG_DIR/log
+SupportDir: /usr/lib/apt-cacher-ng
+Port: $ACNG_PORT
+BindAddress: $GW
+PidFile: $ACNG_PID
+ForeGround: 0
+Remap-debrep: file:deb_mirror*.gz /debian ; $MIRROR/
+Remap-secdeb: security.debian.org security.debian.org/debian-security deb.debian.org/debian-security /debian-security cdn-fastly.deb.debian.org/debian-security ; http://deb.debian.org/debian-security/
+ReportPage: acng-report.html
+ExThreshold: 4
+FollowIndexFileRemoval: 1
+# Many hosts run apt-get update at once: serve volatile index files from the
+# cache for 10 minutes instead of re-checking them per client (pitfall 4).
+FreshIndexMaxAge: 600
+NetworkTimeout: 40
+DisconnectTimeout: 15
+EOF
+  rm -f "$ACNG_PID"
+  apt-cacher-ng -c "$ACNG_DIR/conf" </dev/null >>"$ACNG_DIR/log/stdout.log" 2>&1 \
+    || die "apt-cacher-ng failed to start (see $ACNG_DIR/log)"
+  local deadline=$((SECONDS + 15))
+  until acng_running && tcp_open "$GW" "$ACNG_PORT"; do
+    ((SECONDS < deadline)) || die "apt-cacher-ng not listening on $GW:$ACNG_PORT after 15 s"
+    sleep 0.2
+  done
+  log "apt-cacher-ng pid $(read_pid "$ACNG_PID") on $GW:$ACNG_PORT"
+}
+
+# ----------------------------------------------------------------- hosts ---
+mount_root() { # host
+  local d; d=$(hdir "$1")
+  mkdir -p "$d/upper" "$d/work" "$d/root"
+  mountpoint -q "$d/root" || mount -t overlay "pgha-$1" \
+    -o "lowerdir=$BASE,upperdir=$d/upper,workdir=$d/work" "$d/root"
+}
+
+prepare_root() { # host : per-host identity and config, written into the upper dir
+  local h=$1 r
+  r="$(hdir "$h")/root"
+  echo "$h" >"$r/etc/hostname"
+  {
+    echo "127.0.0.1 localhost"
+    echo "::1 localhost ip6-localhost ip6-loopback"
+    local o; for o in "${HOSTS[@]}"; do echo "${ADDR[$o]} $o"; done
+  } >"$r/etc/hosts"
+  od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$r/etc/machine-id"; echo >>"$r/etc/machine-id"
+  rm -f "$r"/etc/ssh/ssh_host_*
+  ssh-keygen -q -t ed25519 -N '' -C "root@$h" -f "$r/etc/ssh/ssh_host_ed25519_key"
+  install -d -m 0700 "$r/root/.ssh"
+  install -m 0600 "$KEY.pub" "$r/root/.ssh/authorized_keys"
+  cat >"$r/etc/ssh/sshd_config.d/pgha-lab.conf" <<EOF
+# written by lab/machines.sh
+ListenAddress ${ADDR[$h]}
+HostKey /etc/ssh/ssh_host_ed25519_key
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+UseDNS no
+MaxStartups 100:30:200
+EOF
+  cat >"$r/etc/apt/sources.list" <<EOF
+deb http://deb.debian.org/debian $SUITE main
+deb http://deb.debian.org/debian $SUITE-updates main
+deb http://deb.debian.org/debian-security $SUITE-security main
+EOF
+  cat >"$r/etc/apt/apt.conf.d/01pgha-lab-proxy" <<EOF
+// written by lab/machines.sh: all apt traffic goes through apt-cacher-ng on the bridge
+Acquire::http::Proxy "http://$GW:$ACNG_PORT";
+Acquire::https::Proxy "DIRECT";
+Acquire::http::Timeout "30";
+Acquire::Retries "5";
+Acquire::Languages "none";
+Acquire::http::Pipeline-Depth "0";
+EOF
+  # No background apt runs competing with the program's installs for the dpkg lock.
+  local u
+  for u in apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service; do
+    ln -sfn /dev/null "$r/etc/systemd/system/$u"
+  done
+  printf '%s,%s %s\n' "$h" "${ADDR[$h]}" "$(cut -d' ' -f1-2 "$r/etc/ssh/ssh_host_ed25519_key.pub")" \
+    >"$(hdir "$h")/known_host"
+}
+
+start_container() { # host
+  local h=$1 d extra=()
+  d=$(hdir "$h")
+  [[ -z "$(host_pid "$h")" ]] || die "$h is already running (pid $(host_pid "$h"))"
+  case "$h" in lb*) extra+=(--capability=CAP_NET_ADMIN) ;; esac
+  local envs=()
+  [[ "$UNIFIED" == 1 ]] && envs+=(SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1)
+  env "${envs[@]}" setsid systemd-nspawn -b -D "$d/root" -M "pgha-$h" --register=no --keep-unit \
+    --network-namespace-path="/run/netns/$(netns "$h")" --resolv-conf=off --timezone=off \
+    --link-journal=no --console=read-only "${extra[@]}" \
+    </dev/null >>"$d/console.log" 2>&1 &
+  echo "$!" >"$d/pid"
+}
+
+# Wait until sshd answers on a host, then repair units that lost the early-boot
+# cgroup race (pitfall 3). Prints one status line; returns non-zero on failure.
+wait_host() { # host deadline_epoch
+  local h=$1 deadline=$2 addr=${ADDR[$1]} t0=$SECONDS
+  until tcp_open "$addr" 22; do
+    [[ -n "$(host_pid "$h")" ]] || { echo "$h: container exited (see $(hdir "$h")/console.log)"; return 1; }
+    (($(date +%s) < deadline)) || { echo "$h: sshd port not open before deadline"; return 1; }
+    sleep 0.2
+  done
+  until lab_ssh "$h" true 2>/dev/null; do
+    (($(date +%s) < deadline)) || { echo "$h: ssh login failed before deadline"; return 1; }
+    sleep 0.5
+  done
+  local st failed
+  st=$(lab_ssh "$h" 'timeout 60 systemctl is-system-running --wait 2>/dev/null || true')
+  failed=$(lab_ssh "$h" "systemctl list-units --failed --plain --no-legend | awk '{print \$1}'" || true)
+  if [[ -n "$failed" ]]; then
+    lab_ssh "$h" "systemctl reset-failed; systemctl restart $(echo "$failed" | tr '\n' ' ')" >/dev/null 2>&1 || true
+    st="$st; restarted failed: $(echo "$failed" | tr '\n' ' ')"
+    st="$st-> $(lab_ssh "$h" 'systemctl is-system-running 2>/dev/null || true')"
+  fi
+  echo "$h: ssh ok after $((SECONDS - t0))s, systemd: $st"
+}
+
+wait_hosts() { # hosts...
+  local h tmp rc=0 deadline
+  tmp=$(mktemp -d)
+  deadline=$(($(date +%s) + BOOT_DEADLINE))
+  local pids=() p
+  for h in "$@"; do wait_host "$h" "$deadline" >"$tmp/$h" 2>&1 & pids+=("$!"); done
+  for p in "${pids[@]}"; do wait "$p" || rc=1; done
+  for h in "$@"; do log "$(cat "$tmp/$h")"; done
+  rm -rf "$tmp"
+  return "$rc"
+}
+
+write_known_hosts() {
+  local h
+  for h in "${HOSTS[@]}"; do cat "$(hdir "$h")/known_host"; done >"$KNOWN_HOSTS.tmp"
+  mv -f "$KNOWN_HOSTS.tmp" "$KNOWN_HOSTS"
+}
+
+# ------------------------------------------------------------- commands ----
+cmd_up() {
+  local tup; tup=$(now)
+  phase_start prereqs; cmd_prereqs; phase_end
+  with_lock
+  phase_start cleanup; teardown; phase_end
+  phase_start base; ensure_base; phase_end
+  phase_start key; ensure_key; phase_end
+  phase_start network
+  ensure_bridge
+  local h; for h in "${HOSTS[@]}"; do host_net "$h"; done
+  phase_end
+  phase_start acng; ensure_acng; phase_end
+  phase_start roots
+  mkdir -p "$HOSTS_DIR"
+  for h in "${HOSTS[@]}"; do mount_root "$h"; prepare_root "$h"; done
+  write_known_hosts
+  phase_end
+  phase_start boot
+  for h in "${HOSTS[@]}"; do start_container "$h"; done
+  wait_hosts "${HOSTS[@]}" || die "not all hosts came up (consoles: $HOSTS_DIR/<host>/console.log); run 'down' to clean"
+  phase_end
+  phase_start apt-prewarm
+  # One apt-get update fills the cache so the program's parallel updates are
+  # served from it (concurrent first fetches through acng can hang: pitfall 4).
+  lab_ssh "${HOSTS[0]}" 'timeout 300 apt-get update -q' >"$STATE/apt-prewarm.log" 2>&1 \
+    || { tail -n 20 "$STATE/apt-prewarm.log" >&2; die "apt-get update through apt-cacher-ng failed on ${HOSTS[0]}"; }
+  phase_end
+  log "lab up in $(since "$tup") s; ssh: bash $0 ssh <host>"
+}
+
+cmd_down() {
+  with_lock
+  local t; t=$(now)
+  teardown
+  log "lab down in $(since "$t") s (kept: base cache, acng cache, ssh key)"
+}
+
+cmd_status() {
+  local h tmp
+  tmp=$(mktemp -d)
+  for h in "${HOSTS[@]}"; do
+    (
+      pid=$(host_pid "$h")
+      run=no; [[ -n "$pid" ]] && run="yes(pid $pid)"
+      link=$(ip -br link show "$(veth "$h")" 2>/dev/null | awk '{print $2}'); link=${link:-absent}
+      sshok=no
+      if [[ -n "$pid" && -s "$KNOWN_HOSTS" ]] && lab_ssh "$h" true 2>/dev/null; then sshok=yes; fi
+      printf '%-6s %-13s running=%-16s link=%-8s ssh=%s\n' "$h" "${ADDR[$h]}" "$run" "$link" "$sshok"
+    ) >"$tmp/$h" &
+  done
+  wait
+  for h in "${HOSTS[@]}"; do cat "$tmp/$h"; done
+  rm -rf "$tmp"
+  if acng_running; then
+    local l=no; tcp_open "$GW" "$ACNG_PORT" && l=yes
+    echo "apt-cacher-ng running=yes(pid $(read_pid "$ACNG_PID")) listening=$GW:$ACNG_PORT:$l"
+  else
+    echo "apt-cacher-ng running=no"
+  fi
+  return 0
+}
+
+cmd_ssh() {
+  [[ $# -ge 1 ]] || die "usage: $0 ssh <host> [command...]"
+  local h=$1; shift
+  valid_host "$h"
+  [[ -s "$KEY" && -s "$KNOWN_HOSTS" ]] || die "lab is not up (no key/known_hosts)"
+  local opts; mapfile -t opts < <(ssh_opts)
+  if (($#)); then
+    exec ssh "${opts[@]}" "root@${ADDR[$h]}" "$@"
+  else
+    exec ssh -t "${opts[@]}" "root@${ADDR[$h]}"
+  fi
+}
+
+cmd_cut() { valid_host "${1:-}"; ip link set "$(veth "$1")" down; log "$1: link down"; }
+cmd_heal() { valid_host "${1:-}"; ip link set "$(veth "$1")" up; log "$1: link up"; }
+
+cmd_poweroff() {
+  valid_host "${1:-}"
+  local h=$1 pid init
+  with_lock
+  ip link set "$(veth "$h")" down 2>/dev/null || true
+  pid=$(host_pid "$h")
+  if [[ -z "$pid" ]]; then log "$h: already off"; return 0; fi
+  init=$(container_init "$pid" || true)
+  if [[ -n "$init" ]]; then kill -KILL "$init" 2>/dev/null || true; fi
+  local deadline=$((SECONDS + 10))
+  while pid_is "$pid" systemd-nspawn && ((SECONDS < deadline)); do sleep 0.1; done
+  if pid_is "$pid" systemd-nspawn; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
+  rm -f "$(hdir "$h")/pid"
+  log "$h: powered off (link down, init ${init:-?} SIGKILLed)"
+}
+
+cmd_poweron() {
+  valid_host "${1:-}"
+  local h=$1
+  with_lock
+  [[ -z "$(host_pid "$h")" ]] || { ip link set "$(veth "$h")" up; log "$h: already running"; return 0; }
+  if ! base_ok || [[ ! -d "$(hdir "$h")/upper" ]]; then die "$h has no root: run 'up' first"; fi
+  ensure_bridge
+  host_net "$h"
+  mount_root "$h"   # same upper dir: data persists
+  start_container "$h"
+  wait_hosts "$h" || die "$h did not come back"
+}
+
+cmd_hosts() {
+  local h first=1 r roles
+  printf '['
+  for h in "${HOSTS[@]}"; do
+    roles=""
+    IFS=, read -ra rs <<<"${ROLES[$h]}"
+    for r in "${rs[@]}"; do roles+="${roles:+,}\"$r\""; done
+    ((first)) || printf ','
+    first=0
+    printf '{"name":"%s","address":"%s","roles":[%s]}' "$h" "${ADDR[$h]}" "$roles"
+  done
+  printf ']\n'
+}
+
+usage() {
+  cat >&2 <<EOF
+usage: bash $0 <command>
+  prereqs               install host packages the lab needs
+  up                    (re)create the lab: bridge, apt-cacher-ng, 8 booted hosts with sshd
+  down                  remove everything (keeps base cache, apt cache, ssh key)
+  status                one line per host + apt-cacher-ng
+  ssh <host> [cmd...]   ssh as root into a host
+  poweroff <host>       link down + SIGKILL the container's init
+  poweron <host>        link up + boot again on the same root (data kept)
+  cut <host>            link down only
+  heal <host>           link up
+  hosts                 host table as JSON
+EOF
+}
+
+main() {
+  local cmd=${1:-}
+  [[ -n "$cmd" ]] || { usage; exit 2; }
+  shift
+  case "$cmd" in
+    hosts) cmd_hosts; return ;;
+    -h|--help|help) usage; return ;;
+  esac
+  need_root "$cmd"
+  case "$cmd" in
+    prereqs) cmd_prereqs ;;
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    ssh) cmd_ssh "$@" ;;
+    poweroff) cmd_poweroff "$@" ;;
+    poweron) cmd_poweron "$@" ;;
+    cut) cmd_cut "$@" ;;
+    heal) cmd_heal "$@" ;;
+    *) usage; exit 2 ;;
+  esac
+}
+
+main "$@"
