@@ -1,0 +1,127 @@
+// Handlers for "lab" mode: remote commands and copies really run over SSH,
+// random values are really random; anything needing a cloud fails at once.
+//
+// Only `create` runs: a lab run starts from no state, so there is nothing to
+// update or delete (`update`, `delete` and `triggers` are ignored).
+
+import { randomBytes } from "crypto";
+import { randomHandlers } from "./random";
+import { Semaphore } from "./semaphore";
+import { describeEndpoint, endpointFromConnection, SshPool, tailLines, TimeoutError } from "./ssh";
+import { HandlerFailure, HandlerTable, ResourceHandler } from "./types";
+import { describeAsset } from "./values";
+
+export interface LabHandlerOptions {
+  /** Remote commands and copies running at once over all hosts (the machine has 2 cores). @default 16 */
+  maxConcurrentCommands?: number;
+  /** @default 10 (sshd's MaxSessions default) */
+  maxSessionsPerConnection?: number;
+  /** Bound on one command when it sets no customTimeouts.create. @default 20 minutes */
+  defaultCommandTimeoutMs?: number;
+}
+
+/** Lines of output shown when a command fails. */
+const FAILURE_TAIL_LINES = 30;
+
+export function createLabHandlers(options: LabHandlerOptions = {}): HandlerTable {
+  const pool = new SshPool({ maxSessionsPerConnection: options.maxSessionsPerConnection });
+  const slots = new Semaphore(options.maxConcurrentCommands ?? 16);
+  const defaultTimeoutMs = options.defaultCommandTimeoutMs ?? 20 * 60_000;
+
+  const remoteCommand: ResourceHandler = async (req, ctx) => {
+    const endpoint = endpointFromConnection(req.inputs.connection);
+    const host = describeEndpoint(endpoint);
+    const create = req.inputs.create;
+    if (create === undefined || create === null || create === "") {
+      return { id: uniqueId(req.name), state: { ...req.rawInputs, stdout: "", stderr: "" } };
+    }
+    if (typeof create !== "string") throw new Error(`"create" must be a string, got ${typeof create}.`);
+    const release = await slots.acquire(ctx.signal);
+    try {
+      const timeoutMs = req.createTimeoutMs ?? defaultTimeoutMs;
+      let result;
+      try {
+        result = await pool.exec(endpoint, create, {
+          stdin: stringOrUndefined(req.inputs.stdin, "stdin"),
+          env: environmentOf(req.inputs.environment),
+          timeoutMs,
+          signal: ctx.signal,
+          log: ctx.log,
+        });
+      } catch (err) {
+        const tail = err instanceof TimeoutError ? tailLines(err.outputSoFar, FAILURE_TAIL_LINES) : undefined;
+        throw new HandlerFailure(`command "${req.name}": ${(err as Error).message}`, host, tail);
+      }
+      if (result.exitCode !== 0) {
+        const status = result.exitCode === null ? `ended by signal ${result.exitSignal ?? "(unknown)"}` : `exited with code ${result.exitCode}`;
+        throw new HandlerFailure(`command "${req.name}" ${status}`, host, tailLines(result.combined, FAILURE_TAIL_LINES));
+      }
+      return {
+        id: uniqueId(req.name),
+        // rawInputs keeps the secret wrappers (connection, secret stdin) on the way back.
+        state: { ...req.rawInputs, stdout: trimNewline(result.stdout), stderr: trimNewline(result.stderr) },
+      };
+    } finally {
+      release();
+    }
+  };
+
+  const copyToRemote: ResourceHandler = async (req, ctx) => {
+    const endpoint = endpointFromConnection(req.inputs.connection);
+    const host = describeEndpoint(endpoint);
+    const remotePath = stringOrUndefined(req.inputs.remotePath, "remotePath");
+    if (!remotePath) throw new Error(`"remotePath" is required.`);
+    const source = await describeAsset(req.inputs.source);
+    const release = await slots.acquire(ctx.signal);
+    try {
+      if (source?.asset === "string") await pool.upload(endpoint, { content: source.text }, remotePath, ctx.signal);
+      else if (source?.asset === "file" || source?.asset === "file-archive") {
+        await pool.upload(endpoint, { localPath: source.path }, remotePath, ctx.signal);
+      } else {
+        throw new Error(
+          `source must be a StringAsset, FileAsset or FileArchive of a directory in lab mode, got ${source ? source.asset : typeof req.inputs.source}.`,
+        );
+      }
+    } catch (err) {
+      if (err instanceof HandlerFailure) throw err;
+      throw new HandlerFailure(`copy "${req.name}" to ${remotePath}: ${(err as Error).message}`, host);
+    } finally {
+      release();
+    }
+    return { id: uniqueId(req.name), state: { ...req.rawInputs } };
+  };
+
+  return {
+    resources: {
+      "command:remote:Command": remoteCommand,
+      "command:remote:CopyToRemote": copyToRemote,
+      ...randomHandlers("lab"),
+      // An explicit provider resource is configuration only; it needs no cloud.
+      "pulumi:providers:command": async ({ name, inputs }) => ({ id: `lab-provider-${name}`, state: { ...inputs } }),
+      "pulumi:providers:random": async ({ name, inputs }) => ({ id: `lab-provider-${name}`, state: { ...inputs } }),
+    },
+    invokes: {},
+    dispose: () => pool.close(),
+  };
+}
+
+/** The provider trims one trailing newline from stdout and stderr. */
+function trimNewline(text: string): string {
+  return text.endsWith("\n") ? text.slice(0, -1) : text;
+}
+
+function stringOrUndefined(value: unknown, what: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") throw new Error(`"${what}" must be a string, got ${typeof value}.`);
+  return value;
+}
+
+function environmentOf(value: unknown): Record<string, string> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "object") throw new Error(`"environment" must be a map of strings.`);
+  return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+}
+
+function uniqueId(name: string): string {
+  return `${name}-${randomBytes(4).toString("hex")}`;
+}

@@ -1,0 +1,129 @@
+// Handlers for "plan" mode: plausible outputs, nothing touched.
+
+import type { HandlerContext, HandlerTable, InvokeHandler, ResourceHandler } from "./types";
+import { randomHandlers } from "./random";
+import { secretValue } from "./values";
+
+/** Computed outputs of an aws: resource that programs commonly read, beyond `id` and `arn`. */
+type AwsOutputs = (name: string, inputs: Record<string, unknown>, region: string) => Record<string, unknown>;
+
+/**
+ * Per-type extra outputs for aws: resources. Add a row when the program reads a
+ * computed output that is missing here; types not listed still get id and arn.
+ */
+export const AWS_COMPUTED_OUTPUTS: Record<string, AwsOutputs> = {
+  "aws:ec2/instance:Instance": (name, inputs) => ({
+    privateIp: inputs.privateIp ?? fakeIp(name),
+    publicIp: inputs.associatePublicIpAddress === false ? "" : fakeIp(`${name}-public`, 203),
+    privateDns: `ip-${fakeIp(name).replace(/\./g, "-")}.ec2.internal`,
+    primaryNetworkInterfaceId: `eni-${fakeHex(name, 17)}`,
+    instanceState: "running",
+  }),
+  "aws:ec2/networkInterface:NetworkInterface": (name, inputs) => ({
+    privateIp: inputs.privateIp ?? fakeIp(name),
+    privateIps: [inputs.privateIp ?? fakeIp(name)],
+    macAddress: "02:00:00:00:00:01",
+  }),
+  "aws:ec2/eip:Eip": (name) => ({ publicIp: fakeIp(name, 203), allocationId: `eipalloc-${fakeHex(name, 17)}` }),
+  "aws:ec2/vpc:Vpc": (name) => ({ defaultSecurityGroupId: `sg-${fakeHex(`${name}-default`, 17)}`, mainRouteTableId: `rtb-${fakeHex(name, 17)}` }),
+  "aws:ec2/subnet:Subnet": (_name, inputs, region) => ({ availabilityZone: inputs.availabilityZone ?? `${region}a` }),
+  "aws:iam/role:Role": (name, inputs) => ({ name: inputs.name ?? `${name}-role`, uniqueId: `AROA${fakeHex(name, 16).toUpperCase()}` }),
+  "aws:iam/instanceProfile:InstanceProfile": (name, inputs) => ({ name: inputs.name ?? `${name}-profile` }),
+  "aws:lb/loadBalancer:LoadBalancer": (name) => ({ dnsName: `${name}-${fakeHex(name, 8)}.elb.amazonaws.com`, zoneId: "Z00000000PLAN" }),
+  "aws:lb/targetGroup:TargetGroup": (name) => ({ name: `${name}-tg` }),
+  "aws:ec2/keyPair:KeyPair": (name, inputs) => ({ keyName: inputs.keyName ?? name, fingerprint: "00:00:00:00" }),
+};
+
+export function planHandlers(): HandlerTable {
+  return {
+    resources: {
+      "command:remote:Command": commandPlaceholder,
+      "command:local:Command": commandPlaceholder,
+      "command:remote:CopyToRemote": async ({ name, rawInputs }) => ({ id: `plan-${name}`, state: { ...rawInputs } }),
+      ...randomHandlers("plan"),
+      "tls:index/privateKey:PrivateKey": async ({ name, inputs }) => ({
+        id: `plan-${name}`,
+        state: {
+          ...inputs,
+          privateKeyPem: secretValue(placeholderPem("PRIVATE KEY", name)),
+          privateKeyOpenssh: secretValue(placeholderPem("OPENSSH PRIVATE KEY", name)),
+          publicKeyPem: placeholderPem("PUBLIC KEY", name),
+          publicKeyOpenssh: `ssh-ed25519 AAAAplaceholder${name} plan`,
+          publicKeyFingerprintSha256: `SHA256:plan-${name}`,
+        },
+      }),
+      "tls:index/selfSignedCert:SelfSignedCert": certPlaceholder,
+      "tls:index/locallySignedCert:LocallySignedCert": certPlaceholder,
+      "tls:index/certRequest:CertRequest": async ({ name, inputs }) => ({
+        id: `plan-${name}`,
+        state: { ...inputs, certRequestPem: placeholderPem("CERTIFICATE REQUEST", name) },
+      }),
+      "pulumi:providers:*": async ({ name, inputs }) => ({ id: `plan-provider-${name}`, state: { ...inputs } }),
+      "aws:*": awsResource,
+    },
+    invokes: {
+      "aws:ec2/getAmi:getAmi": async () => ({ id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", architecture: "x86_64", name: "debian-12-amd64-plan" }),
+      "aws:index/getAvailabilityZones:getAvailabilityZones": async (_inputs, ctx) => {
+        const region = awsRegion(ctx);
+        const names = ["a", "b", "c"].map((suffix) => `${region}${suffix}`);
+        return { id: region, names, zoneIds: names.map((_, i) => `use1-az${i + 1}`), state: "available" };
+      },
+      "aws:index/getRegion:getRegion": async (_inputs, ctx) => ({ id: awsRegion(ctx), name: awsRegion(ctx), region: awsRegion(ctx) }),
+      "aws:index/getCallerIdentity:getCallerIdentity": async () => ({ id: "000000000000", accountId: "000000000000", arn: "arn:aws:iam::000000000000:user/plan", userId: "PLAN" }),
+      "aws:index/getPartition:getPartition": async () => ({ id: "aws", partition: "aws", dnsSuffix: "amazonaws.com" }),
+    } satisfies Record<string, InvokeHandler>,
+  };
+}
+
+// Outputs start from rawInputs so secret inputs stay secret, as with the real provider.
+const commandPlaceholder: ResourceHandler = async ({ name, rawInputs }) => ({
+  id: `plan-${name}`,
+  state: { ...rawInputs, stdout: "", stderr: "" },
+});
+
+const certPlaceholder: ResourceHandler = async ({ name, rawInputs }) => ({
+  id: `plan-${name}`,
+  state: { ...rawInputs, certPem: placeholderPem("CERTIFICATE", name), validityStartTime: "2000-01-01T00:00:00Z", validityEndTime: "2100-01-01T00:00:00Z" },
+});
+
+const awsResource: ResourceHandler = async ({ name, type, inputs, rawInputs }, ctx) => {
+  const region = awsRegion(ctx);
+  const id = `${shortType(type)}-${fakeHex(name, 17)}`;
+  const computed = AWS_COMPUTED_OUTPUTS[type]?.(name, inputs, region) ?? {};
+  return {
+    id,
+    state: { ...rawInputs, id, arn: `arn:aws:${type.split(/[:/]/)[1]}:${region}:000000000000:${shortType(type)}/${id}`, ...computed },
+  };
+};
+
+function awsRegion(ctx: HandlerContext): string {
+  const region = ctx.config["aws:region"];
+  return typeof region === "string" && region !== "" ? region : "us-east-1";
+}
+
+/** "aws:ec2/securityGroup:SecurityGroup" → "securitygroup". */
+function shortType(type: string): string {
+  return (type.split(":").pop() ?? type).toLowerCase();
+}
+
+function placeholderPem(label: string, name: string): string {
+  return `-----BEGIN ${label}-----\nplan-placeholder-${name}\n-----END ${label}-----\n`;
+}
+
+/** A stable hash of a name, so the same program plans the same addresses every time. */
+function stableHash(text: string): number {
+  let hash = 2166136261;
+  for (const char of text) hash = Math.imul(hash ^ char.charCodeAt(0), 16777619) >>> 0;
+  return hash;
+}
+
+function fakeIp(name: string, firstOctet = 10): string {
+  const h = stableHash(name);
+  return `${firstOctet}.${(h >>> 16) & 0xff}.${(h >>> 8) & 0xff}.${(h & 0xfe) + 1}`;
+}
+
+function fakeHex(name: string, length: number): string {
+  let hex = "";
+  for (let i = 0; hex.length < length; i++) hex += stableHash(`${name}#${i}`).toString(16).padStart(8, "0");
+  return hex.slice(0, length);
+}

@@ -1,0 +1,434 @@
+// The engine stand-in itself: runs a Pulumi program in this process under the
+// SDK's mocks, hands every resource registration to a handler, and records
+// what happened.
+//
+// The SDK keeps global state and `require` caches the program, so a process can
+// run one program once: call runProgramInProcess() at most once per process, or
+// use runProgram() (index.ts), which gives each run a fresh child process.
+
+import * as fs from "fs";
+import type { Input, Output } from "@pulumi/pulumi";
+import * as path from "path";
+import { planHandlers } from "./planHandlers";
+import { createLabHandlers } from "./labHandlers";
+import { findProjectDir, readProjectName, toRuntimeConfig } from "./stackConfig";
+import {
+  EngineError,
+  EngineEvent,
+  HandlerContext,
+  HandlerFailure,
+  HandlersModule,
+  HandlerTable,
+  InvokeHandler,
+  RecordedResource,
+  ResourceHandler,
+  RunRequest,
+  RunResult,
+  SerializedEngineError,
+} from "./types";
+import { isSecretWrapped, parseDurationMs, secretValue, toPlainJson, unwrapSecrets } from "./values";
+
+export interface InProcessOptions {
+  /** Handlers that take precedence over the mode's and the handlersModule's. @default - none */
+  handlers?: Partial<HandlerTable>;
+  onEvent?: (event: EngineEvent) => void;
+}
+
+/** Run a program in this process. Only once per process: see the file comment. */
+export async function runProgramInProcess(request: RunRequest, options: InProcessOptions = {}): Promise<RunResult> {
+  const programPath = path.resolve(request.programPath);
+  if (!fs.existsSync(programPath)) {
+    throw new EngineError({
+      kind: "invalid-request",
+      message: `Program ${programPath} does not exist.`,
+      resources: [],
+    });
+  }
+  const sdk = loadProgramSdk(programPath);
+  const project = request.project ?? readProjectName(findProjectDir(path.dirname(programPath)) ?? path.dirname(programPath));
+  const abort = new AbortController();
+  const context: HandlerContext = {
+    mode: request.mode,
+    stack: request.stack,
+    project,
+    config: request.config,
+    signal: abort.signal,
+    log: () => undefined, // replaced per resource by the Run
+  };
+  const handlers = buildHandlerTable(request, options.handlers);
+  const run = new Run(sdk, handlers, context, abort, options.onEvent ?? (() => undefined));
+
+  await sdk.pulumi.runtime.setMocks(run.mocks(), project, request.stack, false);
+  run.installMonitor(sdk.pulumi.runtime.getMonitor() as unknown as MockMonitorLike);
+  sdk.pulumi.runtime.setAllConfig(toRuntimeConfig(request.config), request.secretKeys ?? []);
+
+  const onUnhandled = (reason: unknown) => run.failProgram(reason);
+  process.on("unhandledRejection", onUnhandled);
+  const deadline = setTimeout(() => run.failTimeout(request.timeoutMs), request.timeoutMs);
+  try {
+    const program = (async () => {
+      const exported = await resolveExports(sdk, require(programPath));
+      // Resources nobody exports or depends on still have to finish.
+      // waitForRPCs is internal to the SDK (absent from its typings) but is how `pulumi up` waits too.
+      await (sdk.pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+      return exported;
+    })();
+    program.catch((err) => run.failProgram(err));
+    const exported = await Promise.race([program, run.failure]);
+    return { resources: run.resources, ...exported };
+  } finally {
+    clearTimeout(deadline);
+    process.off("unhandledRejection", onUnhandled);
+    abort.abort();
+    await handlers.dispose?.();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Handler table
+
+function buildHandlerTable(request: RunRequest, overrides: Partial<HandlerTable> | undefined): HandlerTable {
+  const base =
+    request.mode === "plan"
+      ? planHandlers()
+      : createLabHandlers({
+          maxConcurrentCommands: request.maxConcurrentCommands,
+          maxSessionsPerConnection: request.maxSessionsPerConnection,
+        });
+  const fromModule = request.handlersModule ? loadHandlersModule(request) : {};
+  return {
+    resources: { ...base.resources, ...fromModule.resources, ...overrides?.resources },
+    invokes: { ...base.invokes, ...fromModule.invokes, ...overrides?.invokes },
+    dispose: async () => {
+      await base.dispose?.();
+      await fromModule.dispose?.();
+      await overrides?.dispose?.();
+    },
+  };
+}
+
+function loadHandlersModule(request: RunRequest): Partial<HandlerTable> {
+  const modulePath = path.resolve(request.handlersModule!);
+  const loaded = require(modulePath) as Partial<HandlersModule>;
+  if (typeof loaded.createHandlers !== "function") {
+    throw new EngineError({
+      kind: "invalid-request",
+      message: `Handlers module ${modulePath} must export a function createHandlers(mode, options).`,
+      resources: [],
+    });
+  }
+  return loaded.createHandlers(request.mode, request.handlerOptions);
+}
+
+/** Exact token first, then the longest "prefix*" key that matches. */
+export function findHandler<T>(table: Record<string, T>, token: string): T | undefined {
+  if (table[token]) return table[token];
+  const prefixes = Object.keys(table)
+    .filter((key) => key.endsWith("*") && token.startsWith(key.slice(0, -1)))
+    .sort((a, b) => b.length - a.length);
+  return prefixes.length > 0 ? table[prefixes[0]] : undefined;
+}
+
+// ---------------------------------------------------------------------------
+// The SDK as the program sees it
+
+/** The pieces of @pulumi/pulumi (and its protobuf classes) the engine drives. */
+interface ProgramSdk {
+  pulumi: typeof import("@pulumi/pulumi");
+  RegisterResourceResponse: new () => RegisterResourceResponseLike;
+  Struct: { fromJavaScript(value: unknown): unknown };
+}
+
+interface RegisterResourceResponseLike {
+  setUrn(urn: string): void;
+  setId(id: string): void;
+  setObject(object: unknown): void;
+}
+
+/**
+ * Load the @pulumi/pulumi that the *program* resolves: mocks set on another copy
+ * of the SDK would be invisible to it.
+ */
+function loadProgramSdk(programPath: string): ProgramSdk {
+  const entry = require.resolve("@pulumi/pulumi", { paths: [path.dirname(programPath)] });
+  const sdkDir = path.dirname(entry);
+  const protobufEntry = require.resolve("google-protobuf/google/protobuf/struct_pb", { paths: [sdkDir] });
+  return {
+    pulumi: require(entry),
+    RegisterResourceResponse: require(path.join(sdkDir, "proto", "resource_pb")).RegisterResourceResponse,
+    Struct: require(protobufEntry).Struct,
+  };
+}
+
+/** What the SDK's MockMonitor offers that the engine uses (runtime/mocks.js). */
+interface MockMonitorLike {
+  resources: Map<string, { urn: string; id: string | null; state: unknown }>;
+  newUrn(parent: string, type: string, name: string): string;
+  registerResource(req: RegisterResourceRequestLike, callback: (err: unknown, resp?: unknown) => void): void;
+}
+
+interface RegisterResourceRequestLike {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getCustom(): boolean;
+  getObject(): unknown;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(fn: (deps: { getUrnsList(): string[] }, key: string) => void): void };
+  getCustomtimeouts(): { getCreate(): string } | undefined;
+  getAdditionalsecretoutputsList(): string[];
+}
+
+async function resolveExports(
+  sdk: ProgramSdk,
+  programModule: unknown,
+): Promise<{ outputs: Record<string, unknown>; secretOutputs: string[] }> {
+  // A program may `export =` a (possibly async) function whose result holds the outputs.
+  let exported = programModule as Record<string, unknown>;
+  if (typeof exported === "function") exported = await (exported as () => Promise<Record<string, unknown>>)();
+  else if (typeof exported?.default === "function") exported = await (exported.default as () => Promise<Record<string, unknown>>)();
+  const outputs: Record<string, unknown> = {};
+  const secretOutputs: string[] = [];
+  for (const [key, value] of Object.entries(exported ?? {})) {
+    if (key === "__esModule" || typeof value === "function") continue;
+    const output: Output<unknown> = sdk.pulumi.output(value as Input<unknown>);
+    const resolved = await new Promise<unknown>((resolve) => output.apply((v: unknown) => (resolve(v), v)));
+    outputs[key] = await jsonSafe(resolved);
+    if (await sdk.pulumi.isSecret(output)) secretOutputs.push(key);
+  }
+  return { outputs, secretOutputs };
+}
+
+/** Exported resources become `{urn}`: the objects themselves are cyclic and cannot leave the process. */
+async function jsonSafe(value: unknown): Promise<unknown> {
+  if (value !== null && typeof value === "object" && (value as { __pulumiResource?: boolean }).__pulumiResource) {
+    const urn = (value as { urn: import("@pulumi/pulumi").Output<string> }).urn;
+    return { urn: await new Promise((resolve) => urn.apply((u) => (resolve(u), u))) };
+  }
+  if (Array.isArray(value)) return Promise.all(value.map(jsonSafe));
+  if (value !== null && typeof value === "object") {
+    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await jsonSafe(v)] as const));
+    return Object.fromEntries(entries);
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------------------
+// One run: the registrations, their handlers, and the first failure
+
+class Run {
+  readonly resources: RecordedResource[] = [];
+  private readonly nameByUrn = new Map<string, string>();
+  private failed = false;
+  private rejectRun!: (err: EngineError) => void;
+  /** Rejects with the first failure; never resolves. */
+  readonly failure: Promise<never>;
+
+  constructor(
+    private readonly sdk: ProgramSdk,
+    private readonly handlers: HandlerTable,
+    private readonly context: HandlerContext,
+    private readonly abort: AbortController,
+    private readonly emit: (event: EngineEvent) => void,
+  ) {
+    this.failure = new Promise<never>((_, reject) => (this.rejectRun = reject));
+    this.failure.catch(() => undefined); // raced, not awaited alone
+  }
+
+  /** The Mocks given to setMocks: invokes go to handlers; registrations never reach newResource (see installMonitor). */
+  mocks(): import("@pulumi/pulumi").runtime.Mocks {
+    return {
+      call: (args) => this.invoke(args.token, args.inputs),
+      newResource: async (args) => {
+        // Only reads (`Resource.get`) still come here; the lab has nothing to read from.
+        this.fail({
+          kind: "resource-failed",
+          message: `Reading an existing resource is not supported by the engine stand-in: ${args.name} (${args.type}).`,
+          resource: args.name,
+          resourceType: args.type,
+        });
+        return new Promise<never>(() => undefined);
+      },
+    };
+  }
+
+  /**
+   * Take over the mock monitor's registerResource: the request carries what the
+   * Mocks interface drops (dependencies, parent, customTimeouts,
+   * additionalSecretOutputs), and on failure the reply must be withheld rather
+   * than sent as an error, because the SDK would otherwise leave dependents
+   * hanging while logging noise.
+   */
+  installMonitor(monitor: MockMonitorLike): void {
+    monitor.registerResource = (req, callback) => {
+      void this.register(monitor, req, callback);
+    };
+  }
+
+  private async register(
+    monitor: MockMonitorLike,
+    req: RegisterResourceRequestLike,
+    callback: (err: unknown, resp?: unknown) => void,
+  ): Promise<void> {
+    const type = req.getType();
+    const name = req.getName();
+    const urn = monitor.newUrn(req.getParent(), type, name);
+    this.nameByUrn.set(urn, name);
+    const rawInputs = this.sdk.pulumi.runtime.deserializeProperties(req.getObject() as never) as Record<string, unknown>;
+    const unwrapped = unwrapSecrets(rawInputs);
+    const record: RecordedResource = {
+      name,
+      type,
+      urn,
+      parent: req.getParent() ? this.nameOf(req.getParent()) : undefined,
+      custom: req.getCustom(),
+      waitsFor: this.dependencyNames(req),
+      inputs: (await toPlainJson(unwrapped.value)) as Record<string, unknown>,
+      secretInputPaths: unwrapped.secretPaths,
+      outputs: {},
+      secretOutputPaths: [],
+      status: "running",
+      startedAt: Date.now(),
+    };
+    this.resources.push(record);
+    if (this.failed) return; // the run is over: start nothing new
+
+    if (!record.custom) {
+      // Components must be answered at once, or their children never register.
+      record.status = "done";
+      record.finishedAt = record.startedAt;
+      await this.reply(monitor, urn, callback, { state: {} });
+      return;
+    }
+
+    this.emit({ kind: "start", name, type, at: record.startedAt });
+    const handler = findHandler<ResourceHandler>(this.handlers.resources, type);
+    if (!handler) {
+      this.failResource(record, new Error(`No handler for resource type "${type}" (resource "${name}") in ${this.context.mode} mode.`));
+      return;
+    }
+    let createTimeoutMs: number | undefined;
+    try {
+      createTimeoutMs = parseDurationMs(req.getCustomtimeouts()?.getCreate());
+      const context = { ...this.context, log: (message: string) => this.emit({ kind: "log", name, message, at: Date.now() }) };
+      const result = await handler({ name, type, rawInputs, inputs: unwrapped.value as Record<string, unknown>, createTimeoutMs }, context);
+      if (this.failed) return;
+      const state = markSecretOutputs(result.state, req.getAdditionalsecretoutputsList());
+      const outputs = unwrapSecrets(state);
+      record.outputs = (await toPlainJson(outputs.value)) as Record<string, unknown>;
+      record.secretOutputPaths = outputs.secretPaths;
+      record.status = "done";
+      record.finishedAt = Date.now();
+      this.emit({ kind: "finish", name, type, at: record.finishedAt, durationMs: record.finishedAt - record.startedAt });
+      await this.reply(monitor, urn, callback, { id: result.id, state });
+    } catch (err) {
+      this.failResource(record, err);
+    }
+  }
+
+  /** Answer the SDK the way MockMonitor does. */
+  private async reply(
+    monitor: MockMonitorLike,
+    urn: string,
+    callback: (err: unknown, resp?: unknown) => void,
+    result: { id?: string; state: Record<string, unknown> },
+  ): Promise<void> {
+    const serialized = await this.sdk.pulumi.runtime.serializeProperties("", result.state);
+    monitor.resources.set(urn, { urn, id: result.id ?? null, state: serialized });
+    const response = new this.sdk.RegisterResourceResponse();
+    response.setUrn(urn);
+    response.setId(result.id ?? "");
+    response.setObject(this.sdk.Struct.fromJavaScript(serialized));
+    callback(null, response);
+  }
+
+  private async invoke(token: string, inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const handler = findHandler<InvokeHandler>(this.handlers.invokes, token);
+    try {
+      if (!handler) throw new Error(`No handler for invoke "${token}" in ${this.context.mode} mode.`);
+      return await handler(unwrapSecrets(inputs).value as Record<string, unknown>, this.context);
+    } catch (err) {
+      this.fail({ kind: "resource-failed", message: `Invoke ${token} failed: ${messageOf(err)}`, resourceType: token });
+      return new Promise<never>(() => undefined);
+    }
+  }
+
+  /** URNs of the request's dependencies (dependsOn and data) as resource names, in first-seen order. */
+  private dependencyNames(req: RegisterResourceRequestLike): string[] {
+    const urns = new Set(req.getDependenciesList());
+    req.getPropertydependenciesMap().forEach((deps) => deps.getUrnsList().forEach((urn) => urns.add(urn)));
+    return [...new Set([...urns].map((urn) => this.nameOf(urn)))];
+  }
+
+  private nameOf(urn: string): string {
+    return this.nameByUrn.get(urn) ?? urn.split("::").pop() ?? urn;
+  }
+
+  private failResource(record: RecordedResource, err: unknown): void {
+    record.status = "failed";
+    record.finishedAt = Date.now();
+    const failure = err instanceof HandlerFailure ? err : undefined;
+    const where = failure?.host ? ` on ${failure.host}` : "";
+    const tail = failure?.outputTail ? `\n--- output (last lines) ---\n${failure.outputTail}` : "";
+    this.emit({
+      kind: "fail",
+      name: record.name,
+      type: record.type,
+      at: record.finishedAt,
+      durationMs: record.finishedAt - record.startedAt,
+      message: messageOf(err),
+      host: failure?.host,
+      outputTail: failure?.outputTail,
+    });
+    this.fail({
+      kind: "resource-failed",
+      message: `${record.name} (${record.type}) failed${where}: ${messageOf(err)}${tail}`,
+      resource: record.name,
+      resourceType: record.type,
+      host: failure?.host,
+      outputTail: failure?.outputTail,
+    });
+  }
+
+  failProgram(reason: unknown): void {
+    const stack = reason instanceof Error && reason.stack ? `\n${reason.stack}` : "";
+    this.fail({ kind: "program-error", message: `The program failed: ${messageOf(reason)}${stack}` });
+  }
+
+  failTimeout(timeoutMs: number): void {
+    const now = Date.now();
+    const running = this.resources.filter((r) => r.custom && r.status === "running");
+    const pending = running.map((r) => `${r.name} (${r.type}, ${((now - r.startedAt) / 1000).toFixed(1)}s)`);
+    const done = this.resources.filter((r) => r.custom && r.status === "done").length;
+    const registered = this.resources.filter((r) => r.custom).length;
+    const what =
+      pending.length > 0
+        ? `Still running: ${pending.join(", ")}.`
+        : "Nothing was running: the program is waiting for something that never resolves (a promise, or an apply on a failed value).";
+    this.fail({
+      kind: "timeout",
+      message: `The run did not finish within ${timeoutMs / 1000}s. ${what} Done ${done} of ${registered} registered resources.`,
+      pending: running.map((r) => r.name),
+    });
+  }
+
+  private fail(details: Omit<SerializedEngineError, "resources">): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.abort.abort();
+    this.rejectRun(new EngineError({ ...details, resources: this.resources }));
+  }
+}
+
+/** Mark additionalSecretOutputs secret, as the engine does (the SDK leaves it to the engine). */
+function markSecretOutputs(state: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  const marked = { ...state };
+  for (const key of keys) {
+    if (marked[key] !== undefined && !isSecretWrapped(marked[key])) marked[key] = secretValue(marked[key]);
+  }
+  return marked;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
