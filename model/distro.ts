@@ -1,0 +1,103 @@
+/**
+ * What differs between operating system families: package names, paths, services and where
+ * packages come from. One table, read by the resolver; templates only see the resolved layout.
+ */
+import type { DistroFamily, DistroLayout, OsRelease, PackageSource } from "./types";
+
+interface ReleaseFacts {
+    family: DistroFamily;
+    /** apt suite codename, used for the PGDG apt repository. */
+    codename?: string;
+    /** PostgreSQL major versions the release's own repositories ship. */
+    distroPostgresVersions: number[];
+}
+
+export const RELEASES: Record<OsRelease, ReleaseFacts> = {
+    debian12: { family: "debian", codename: "bookworm", distroPostgresVersions: [15] },
+    debian13: { family: "debian", codename: "trixie", distroPostgresVersions: [17] },
+    "ubuntu22.04": { family: "debian", codename: "jammy", distroPostgresVersions: [14] },
+    "ubuntu24.04": { family: "debian", codename: "noble", distroPostgresVersions: [16] },
+    // Rocky/Alma ship PostgreSQL in AppStream but neither Patroni nor etcd: those come from PGDG.
+    rocky9: { family: "rhel", distroPostgresVersions: [] },
+    alma9: { family: "rhel", distroPostgresVersions: [] },
+};
+
+/** Versions PGDG builds for every supported release. */
+export const PGDG_POSTGRES_VERSIONS = [13, 14, 15, 16, 17, 18];
+
+/** The PostgreSQL versions available for a release and package source. */
+export function availablePostgresVersions(release: OsRelease, source: PackageSource): number[] {
+    return source === "pgdg" ? PGDG_POSTGRES_VERSIONS : RELEASES[release].distroPostgresVersions;
+}
+
+/** The version used when the user names none: the release's own, or 16 from PGDG. */
+export function defaultPostgresVersion(release: OsRelease, source: PackageSource): number {
+    return source === "pgdg" ? 16 : (RELEASES[release].distroPostgresVersions[0] ?? 16);
+}
+
+const PGDG_APT_KEY_URL = "https://www.postgresql.org/media/keys/ACCC4CF8.asc";
+const PGDG_RPM_URL =
+    "https://download.postgresql.org/pub/repos/yum/reporpms/EL-9-x86_64/pgdg-redhat-repo-latest.noarch.rpm";
+
+/** The layout of one release, package source and PostgreSQL version. */
+export function distroLayout(release: OsRelease, source: PackageSource, pgVersion: number): DistroLayout {
+    const facts = RELEASES[release];
+    if (facts.family === "debian") {
+        return {
+            family: "debian",
+            release,
+            packageManager: "apt",
+            packages: {
+                etcd: ["etcd-server", "etcd-client", "curl"],
+                // patroni's etcd3 client is built on python-etcd's client classes.
+                patroni: [`postgresql-${pgVersion}`, "patroni", "python3-etcd", "curl", "postgresql-client"],
+                haproxy: ["haproxy", "keepalived", "curl"],
+            },
+            pgBinDir: `/usr/lib/postgresql/${pgVersion}/bin`,
+            pgDataDir: `/var/lib/postgresql/${pgVersion}/main`,
+            postgresHome: "/var/lib/postgresql",
+            socketDir: "/var/run/postgresql",
+            patroniConfigPath: "/etc/patroni/config.yml",
+            patroniService: "patroni",
+            etcdConfigPath: "/etc/default/etcd",
+            etcdDataDir: "/var/lib/etcd/default",
+            etcdService: "etcd",
+            repoSetup:
+                source === "pgdg"
+                    ? [
+                          "apt-get install -y -q curl ca-certificates",
+                          "install -d /usr/share/postgresql-common/pgdg",
+                          `curl -fsSL -o /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc ${PGDG_APT_KEY_URL}`,
+                          `echo 'deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt ${facts.codename}-pgdg main' > /etc/apt/sources.list.d/pgdg.list`,
+                      ]
+                    : [],
+        };
+    }
+    return {
+        family: "rhel",
+        release,
+        packageManager: "dnf",
+        packages: {
+            etcd: ["etcd", "curl"],
+            patroni: [`postgresql${pgVersion}-server`, `postgresql${pgVersion}-contrib`, "patroni", "patroni-etcd", "curl"],
+            haproxy: ["haproxy", "keepalived", "curl"],
+        },
+        pgBinDir: `/usr/pgsql-${pgVersion}/bin`,
+        pgDataDir: `/var/lib/pgsql/${pgVersion}/data`,
+        postgresHome: "/var/lib/pgsql",
+        socketDir: "/run/postgresql",
+        patroniConfigPath: "/etc/patroni/patroni.yml",
+        patroniService: "patroni",
+        etcdConfigPath: "/etc/etcd/etcd.conf",
+        etcdDataDir: "/var/lib/etcd/default",
+        etcdService: "etcd",
+        repoSetup: [
+            "dnf install -y -q dnf-plugins-core epel-release",
+            "dnf config-manager --set-enabled crb",
+            `rpm -q pgdg-redhat-repo >/dev/null || dnf install -y -q ${PGDG_RPM_URL}`,
+            "dnf config-manager --set-enabled pgdg-rhel9-extras",
+            // AppStream's postgresql module would shadow PGDG's packages.
+            "dnf -qy module disable postgresql",
+        ],
+    };
+}

@@ -1,0 +1,153 @@
+/**
+ * Every default of the model, applied once. Templates and components only ever see the result.
+ */
+import { defaultPostgresVersion, distroLayout } from "./distro";
+import type {
+    ClusterSpec,
+    HostSpec,
+    ResolvedCluster,
+    ResolvedHost,
+    ResolvedPatroni,
+} from "./types";
+
+/**
+ * PostgreSQL parameters this project sets unless the user overrides them. Chosen for a
+ * Patroni-managed HA cluster: replication and rewind ready, slow queries and locks logged,
+ * archiving switched on now (a no-op command) so adding pgBackRest later needs a reload, not
+ * a restart of every member.
+ */
+export const DEFAULT_PG_PARAMETERS: Readonly<Record<string, string | number | boolean>> = {
+    password_encryption: "scram-sha-256",
+    wal_level: "replica",
+    hot_standby: "on",
+    hot_standby_feedback: "on",
+    max_connections: 200,
+    max_wal_senders: 10,
+    max_replication_slots: 10,
+    wal_keep_size: "1GB",
+    archive_mode: "on",
+    archive_command: "/bin/true",
+    logging_collector: "on",
+    log_directory: "log",
+    log_filename: "postgresql-%a.log",
+    log_truncate_on_rotation: "on",
+    log_line_prefix: "%m [%p] %q%u@%d ",
+    log_min_duration_statement: 1000,
+    log_lock_waits: "on",
+    log_checkpoints: "on",
+    log_connections: "off",
+    track_io_timing: "on",
+};
+
+/** Resolve a host: tags default to all false. */
+export function resolveHost(host: HostSpec): ResolvedHost {
+    return {
+        name: host.name,
+        address: host.address,
+        tags: {
+            nofailover: host.tags?.nofailover ?? false,
+            noloadbalance: host.tags?.noloadbalance ?? false,
+            nosync: host.tags?.nosync ?? false,
+            clonefrom: host.tags?.clonefrom ?? false,
+        },
+    };
+}
+
+function resolvePatroni(spec: ClusterSpec): ResolvedPatroni {
+    const p = spec.patroni ?? {};
+    const usePgRewind = p.usePgRewind ?? true;
+    return {
+        ttlSec: p.ttlSec ?? 20,
+        loopWaitSec: p.loopWaitSec ?? 5,
+        retryTimeoutSec: p.retryTimeoutSec ?? 7,
+        maximumLagOnFailoverBytes: p.maximumLagOnFailoverBytes ?? 1048576,
+        synchronousMode: p.synchronousMode ?? true,
+        synchronousModeStrict: p.synchronousModeStrict ?? false,
+        synchronousNodeCount: p.synchronousNodeCount ?? 1,
+        failsafeMode: p.failsafeMode ?? true,
+        primaryStartTimeoutSec: p.primaryStartTimeoutSec ?? 300,
+        usePgRewind,
+        useSlots: p.useSlots ?? true,
+        parameters: {
+            ...DEFAULT_PG_PARAMETERS,
+            // pg_rewind needs hint bits WAL-logged (or checksums); set it whenever rewind is on.
+            ...(usePgRewind ? { wal_log_hints: "on" } : {}),
+            ...(p.parameters ?? {}),
+        },
+        pgHba: p.pgHba ?? [],
+        restApiPort: p.restApiPort ?? 8008,
+        postgresPort: p.postgresPort ?? 5432,
+        watchdog: p.watchdog ?? "automatic",
+        dataChecksums: p.dataChecksums ?? true,
+        superuserName: p.superuserName ?? "postgres",
+        replicationUserName: p.replicationUserName ?? "replicator",
+        rewindUserName: p.rewindUserName ?? "rewind_user",
+        restApiUserName: p.restApiUserName ?? "patroni",
+        adminUserName: p.adminUserName ?? "admin",
+    };
+}
+
+/** Default VRRP priorities: the first HAProxy host is preferred. */
+export function defaultPriorities(count: number): number[] {
+    return Array.from({ length: count }, (_, i) => (i === 0 ? 150 : 101 - i));
+}
+
+/**
+ * Apply every default. `defaultScope` is the component's name, used when the spec names no scope.
+ * Call `assertValidCluster` first: resolving does not check anything.
+ */
+export function resolveCluster(spec: ClusterSpec, defaultScope: string): ResolvedCluster {
+    const os = spec.os ?? "debian12";
+    const packageSource = spec.packageSource ?? "distro";
+    const postgresVersion = spec.postgresVersion ?? defaultPostgresVersion(os, packageSource);
+    const scope = spec.scope ?? defaultScope;
+    const ha = spec.haproxy ?? {};
+    const ka = spec.keepalived;
+    const etcd = spec.etcd ?? {};
+    return {
+        scope,
+        namespace: spec.namespace ?? "/service/",
+        os,
+        packageSource,
+        postgresVersion,
+        layout: distroLayout(os, packageSource, postgresVersion),
+        hosts: {
+            etcd: spec.hosts.etcd.map(resolveHost),
+            patroni: spec.hosts.patroni.map(resolveHost),
+            haproxy: spec.hosts.haproxy.map(resolveHost),
+        },
+        patroni: resolvePatroni(spec),
+        users: (spec.users ?? []).map((u) => ({ name: u.name, options: u.options ?? [], databases: u.databases ?? [] })),
+        haproxy: {
+            primaryPort: ha.primaryPort ?? 5000,
+            replicaPort: ha.replicaPort ?? 5001,
+            statsPort: ha.statsPort ?? 7000,
+            checkIntervalMs: ha.checkIntervalMs ?? 1000,
+            checkFall: ha.checkFall ?? 2,
+            checkRise: ha.checkRise ?? 2,
+            checkTimeoutMs: ha.checkTimeoutMs ?? 2000,
+            clientTimeoutSec: ha.clientTimeoutSec ?? 1800,
+            maxConnections: ha.maxConnections ?? 2000,
+            serverMaxConnections: ha.serverMaxConnections ?? 200,
+        },
+        keepalived: {
+            vip: ka.vip,
+            vipPrefixLength: ka.vipPrefixLength ?? 24,
+            interface: ka.interface ?? "eth0",
+            virtualRouterId: ka.virtualRouterId ?? 51,
+            priorities: ka.priorities ?? defaultPriorities(spec.hosts.haproxy.length),
+            unicast: ka.unicast ?? true,
+            advertIntervalSec: ka.advertIntervalSec ?? 1,
+            notifyMasterCommand: ka.notifyMasterCommand,
+        },
+        etcd: {
+            clientPort: etcd.clientPort ?? 2379,
+            peerPort: etcd.peerPort ?? 2380,
+            clusterToken: etcd.clusterToken ?? `${scope}-etcd`,
+            allowSingleNode: etcd.allowSingleNode ?? false,
+            heartbeatIntervalMs: etcd.heartbeatIntervalMs ?? 100,
+            electionTimeoutMs: etcd.electionTimeoutMs ?? 1000,
+        },
+        clientCidrs: spec.clientCidrs ?? [],
+    };
+}

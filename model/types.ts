@@ -1,0 +1,300 @@
+/**
+ * The cluster model: what a user writes (the `...Spec` interfaces, every optional field with its
+ * `@default`) and what templates see (the `Resolved...` types, every default applied).
+ *
+ * This file has no Pulumi imports: the model is plain data so that resolving, validating and
+ * rendering stay pure and testable. Secrets are not part of the model; they travel separately as
+ * `pulumi.Output<string>` and meet the rendered text only inside an `apply` (see render/).
+ */
+
+/** An operating system release a host runs. */
+export type OsRelease = "debian12" | "debian13" | "ubuntu22.04" | "ubuntu24.04" | "rocky9" | "alma9";
+
+/** Package and path conventions shared by a group of releases. */
+export type DistroFamily = "debian" | "rhel";
+
+/** Where PostgreSQL and Patroni packages come from. */
+export type PackageSource = "distro" | "pgdg";
+
+/** Patroni's watchdog mode. `automatic` uses /dev/watchdog when it exists and carries on without. */
+export type WatchdogMode = "off" | "automatic" | "required";
+
+/** The roles a host can play. A host may play several (same name and address in each list). */
+export type HostRole = "etcd" | "patroni" | "haproxy";
+
+/** One machine of the cluster, as the model sees it. How to reach it over SSH lives elsewhere. */
+export interface HostSpec {
+    /** Host name; also the etcd member name and the Patroni member name. Lowercase letters, digits and `-`. */
+    name: string;
+    /** Private IPv4 address the cluster's members use to reach this host. */
+    address: string;
+    /**
+     * Patroni member tags (patroni hosts only).
+     * @default - no tags: the member may become primary, takes read traffic and may be a sync standby
+     */
+    tags?: MemberTags;
+}
+
+/** Patroni member tags, the subset Patroni 3.0 understands. */
+export interface MemberTags {
+    /** Never promote this member. @default false */
+    nofailover?: boolean;
+    /** Keep this member out of the read pool (its `/replica` check answers 503). @default false */
+    noloadbalance?: boolean;
+    /** Never choose this member as synchronous standby. @default false */
+    nosync?: boolean;
+    /** Prefer this member as the source of new replicas. @default false */
+    clonefrom?: boolean;
+}
+
+/** Which hosts play which role. */
+export interface ClusterHosts {
+    /** etcd members: 3 or 5 (an odd number ≥ 3); 1 only with `etcd.allowSingleNode`. */
+    etcd: HostSpec[];
+    /** Patroni + PostgreSQL members. The first one bootstraps the cluster. */
+    patroni: HostSpec[];
+    /** HAProxy + Keepalived hosts carrying the VIP (normally 2). */
+    haproxy: HostSpec[];
+}
+
+/** Patroni dynamic (DCS) settings, applied at bootstrap and later through the REST API. */
+export interface PatroniSpec {
+    /**
+     * Leader key TTL: how long the primary keeps the lock without renewing it.
+     * @default 20
+     */
+    ttlSec?: number;
+    /** Seconds between HA loop runs. @default 5 */
+    loopWaitSec?: number;
+    /** Seconds to retry DCS and PostgreSQL operations before demoting. @default 7 */
+    retryTimeoutSec?: number;
+    /** A replica lagging more than this many bytes is not promoted. @default 1048576 */
+    maximumLagOnFailoverBytes?: number;
+    /** Keep a synchronous standby so acknowledged commits survive the primary's loss. @default true */
+    synchronousMode?: boolean;
+    /**
+     * Refuse writes when no synchronous standby is available (zero RPO at the cost of write availability).
+     * @default false
+     */
+    synchronousModeStrict?: boolean;
+    /** How many synchronous standbys to keep. @default 1 */
+    synchronousNodeCount?: number;
+    /** Keep the primary running while the DCS is down if every member confirms it by REST API. @default true */
+    failsafeMode?: boolean;
+    /** Seconds to wait for a crashed primary to recover in place before failing over. @default 300 */
+    primaryStartTimeoutSec?: number;
+    /** Rejoin a former primary with pg_rewind instead of a fresh base backup (sets `wal_log_hints`). @default true */
+    usePgRewind?: boolean;
+    /** Use replication slots for members. @default true */
+    useSlots?: boolean;
+    /**
+     * PostgreSQL parameters, merged over this project's defaults (see `DEFAULT_PG_PARAMETERS`).
+     * @default {}
+     */
+    parameters?: Record<string, string | number | boolean>;
+    /**
+     * Extra pg_hba lines, placed after the generated local/replication/member lines and before
+     * the client CIDR lines.
+     * @default []
+     */
+    pgHba?: string[];
+    /** Patroni REST API port. @default 8008 */
+    restApiPort?: number;
+    /** PostgreSQL port. @default 5432 */
+    postgresPort?: number;
+    /** Watchdog mode. @default "automatic" */
+    watchdog?: WatchdogMode;
+    /** Initialise the cluster with data checksums. @default true */
+    dataChecksums?: boolean;
+    /** Superuser name. @default "postgres" */
+    superuserName?: string;
+    /** Replication user name. @default "replicator" */
+    replicationUserName?: string;
+    /** pg_rewind user name. @default "rewind_user" */
+    rewindUserName?: string;
+    /** REST API basic-auth user name (for unsafe endpoints and patronictl). @default "patroni" */
+    restApiUserName?: string;
+    /** An administrative role (CREATEDB, CREATEROLE, not superuser) for people and migrations. @default "admin" */
+    adminUserName?: string;
+}
+
+/** An application role created after bootstrap (idempotently, with a SCRAM verifier computed client-side). */
+export interface UserSpec {
+    /** Role name. */
+    name: string;
+    /** Role attributes, e.g. `["CREATEDB"]`. LOGIN is always set. @default [] */
+    options?: string[];
+    /** Databases to create, owned by this role. @default [] */
+    databases?: string[];
+}
+
+/** HAProxy front door settings. */
+export interface HaproxySpec {
+    /** Port routed to the primary. @default 5000 */
+    primaryPort?: number;
+    /** Port balanced over the replicas. @default 5001 */
+    replicaPort?: number;
+    /** Port of the statistics page. @default 7000 */
+    statsPort?: number;
+    /** Milliseconds between health checks of each member. @default 1000 */
+    checkIntervalMs?: number;
+    /** Failed checks before a member is marked down. @default 2 */
+    checkFall?: number;
+    /** Successful checks before a member is marked up. @default 2 */
+    checkRise?: number;
+    /** Milliseconds a health check may take. @default 2000 */
+    checkTimeoutMs?: number;
+    /** Client and server idle timeout in seconds (long, for pooled connections). @default 1800 */
+    clientTimeoutSec?: number;
+    /** Maximum client connections HAProxy accepts. @default 2000 */
+    maxConnections?: number;
+    /** Maximum connections HAProxy opens to each PostgreSQL member. @default 200 */
+    serverMaxConnections?: number;
+}
+
+/** Keepalived and the floating VIP. */
+export interface KeepalivedSpec {
+    /** The floating virtual IP clients connect to. Must lie in the HAProxy hosts' subnet and belong to no host. */
+    vip: string;
+    /** Prefix length of the HAProxy hosts' subnet (the VIP is added with it). @default 24 */
+    vipPrefixLength?: number;
+    /** Network interface carrying the VIP. @default "eth0" */
+    interface?: string;
+    /** VRRP virtual router id, 1–255, unique on the LAN. @default 51 */
+    virtualRouterId?: number;
+    /**
+     * VRRP priority of each HAProxy host, in the order of `hosts.haproxy`; all different.
+     * @default - 150, 100, 99, 98, ...
+     */
+    priorities?: number[];
+    /**
+     * Use unicast VRRP between the HAProxy hosts (works in VPCs that drop multicast).
+     * @default true
+     */
+    unicast?: boolean;
+    /** Seconds between VRRP adverts. @default 1 */
+    advertIntervalSec?: number;
+    /**
+     * A command run (as root) when this host becomes MASTER, e.g. moving a secondary IP in a cloud.
+     * @default - none
+     */
+    notifyMasterCommand?: string;
+}
+
+/** The etcd cluster used as Patroni's DCS. */
+export interface EtcdSpec {
+    /** Client port. @default 2379 */
+    clientPort?: number;
+    /** Peer port. @default 2380 */
+    peerPort?: number;
+    /** Initial cluster token; unique per cluster so members of two clusters never join each other. @default - "<scope>-etcd" */
+    clusterToken?: string;
+    /** Allow a single etcd member (development only: no quorum, no HA). @default false */
+    allowSingleNode?: boolean;
+    /** Heartbeat interval in milliseconds. @default 100 */
+    heartbeatIntervalMs?: number;
+    /** Election timeout in milliseconds (≥ 5 × heartbeat). @default 1000 */
+    electionTimeoutMs?: number;
+}
+
+/** The whole cluster, as written in stack config or passed to `PostgresHaCluster`. */
+export interface ClusterSpec {
+    /** Patroni scope: the cluster's name in the DCS. Lowercase letters, digits and `-`. @default - the component's name */
+    scope?: string;
+    /** DCS namespace (key prefix). @default "/service/" */
+    namespace?: string;
+    /** Operating system release of every host. @default "debian12" */
+    os?: OsRelease;
+    /** Where PostgreSQL and Patroni come from. @default "distro" */
+    packageSource?: PackageSource;
+    /** PostgreSQL major version. @default - the release's own version with `distro`, 16 with `pgdg` */
+    postgresVersion?: number;
+    /** The hosts of each role. */
+    hosts: ClusterHosts;
+    /** Patroni and PostgreSQL settings. @default - see PatroniSpec */
+    patroni?: PatroniSpec;
+    /** Application roles created after bootstrap. @default [] */
+    users?: UserSpec[];
+    /** HAProxy settings. @default - see HaproxySpec */
+    haproxy?: HaproxySpec;
+    /** Keepalived and the VIP. */
+    keepalived: KeepalivedSpec;
+    /** etcd settings. @default - see EtcdSpec */
+    etcd?: EtcdSpec;
+    /**
+     * CIDRs allowed to connect to PostgreSQL directly (pg_hba). The cluster's own addresses are always allowed.
+     * @default []
+     */
+    clientCidrs?: string[];
+}
+
+/** Paths, package names and services of one release and package source. */
+export interface DistroLayout {
+    family: DistroFamily;
+    release: OsRelease;
+    packageManager: "apt" | "dnf";
+    /** Packages per role. */
+    packages: Record<HostRole, string[]>;
+    /** PostgreSQL binaries. */
+    pgBinDir: string;
+    /** PostgreSQL data directory. */
+    pgDataDir: string;
+    /** The postgres user's home (holds Patroni's pgpass). */
+    postgresHome: string;
+    /** PostgreSQL's unix socket directory. */
+    socketDir: string;
+    /** Patroni's configuration file read by `patroniService`. */
+    patroniConfigPath: string;
+    patroniService: string;
+    /** The etcd environment file. */
+    etcdConfigPath: string;
+    etcdDataDir: string;
+    etcdService: string;
+    /** Commands that add the package repository for `pgdg` (empty for `distro`). */
+    repoSetup: string[];
+}
+
+/** A host with everything a template needs. */
+export interface ResolvedHost {
+    name: string;
+    address: string;
+    tags: Required<MemberTags>;
+}
+
+export type ResolvedPatroni = Required<Omit<PatroniSpec, "parameters">> & {
+    parameters: Record<string, string | number | boolean>;
+};
+
+export type ResolvedKeepalived = Required<Omit<KeepalivedSpec, "notifyMasterCommand">> & {
+    notifyMasterCommand: string | undefined;
+};
+
+/** The whole cluster with every default applied: the only thing renderers see. */
+export interface ResolvedCluster {
+    scope: string;
+    namespace: string;
+    os: OsRelease;
+    packageSource: PackageSource;
+    postgresVersion: number;
+    layout: DistroLayout;
+    hosts: Record<HostRole, ResolvedHost[]>;
+    patroni: ResolvedPatroni;
+    users: Required<UserSpec>[];
+    haproxy: Required<HaproxySpec>;
+    keepalived: ResolvedKeepalived;
+    etcd: Required<EtcdSpec>;
+    clientCidrs: string[];
+}
+
+/** The secrets a cluster needs, resolved to plain text only inside an `apply`. */
+export interface ClusterSecrets {
+    superuserPassword: string;
+    replicationPassword: string;
+    rewindPassword: string;
+    adminPassword: string;
+    restApiPassword: string;
+    /** VRRP PASS authentication: keepalived uses at most 8 characters. */
+    keepalivedPassword: string;
+    /** Password of each application role, by role name. */
+    userPasswords: Record<string, string>;
+}

@@ -1,0 +1,547 @@
+/**
+ * Validation of a cluster spec before any resource exists. Pure: spec in, issues out.
+ * Every issue names the setting (as written in stack config), the value received, the rule and the fix.
+ */
+import { RELEASES, availablePostgresVersions } from "./distro";
+import { inSubnet, isIpv4, isIpv4Cidr } from "./net";
+import { resolveCluster } from "./resolve";
+import type { ClusterSpec, HostRole, ResolvedCluster } from "./types";
+
+export interface ValidationIssue {
+    /** The setting's path, e.g. `cluster.patroni.ttlSec`. */
+    setting: string;
+    /** The value received. */
+    value: unknown;
+    /** What is wrong. */
+    rule: string;
+    /** What to do about it. */
+    fix: string;
+}
+
+export function formatIssue(issue: ValidationIssue): string {
+    return `${issue.setting}: ${issue.rule} (got ${JSON.stringify(issue.value)}). Fix: ${issue.fix}`;
+}
+
+/** Thrown before anything is created when the configuration is wrong; lists every issue at once. */
+export class ClusterConfigError extends Error {
+    constructor(public readonly issues: ValidationIssue[]) {
+        super(
+            `Invalid pulumi-patroni configuration (${issues.length} issue${issues.length === 1 ? "" : "s"}):\n` +
+                issues.map((i) => `  - ${formatIssue(i)}`).join("\n"),
+        );
+        this.name = "ClusterConfigError";
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shape: unknown keys (a typo must not be silently ignored) and value types.
+// ---------------------------------------------------------------------------------------------
+
+/** A schema node: scalar type, enum, `[element]` for arrays, an object of fields (`key?` = optional), or a map. */
+export type Schema =
+    | "string"
+    | "integer"
+    | "boolean"
+    | "scalarMap"
+    | { enum: readonly string[] }
+    | readonly [Schema]
+    | { readonly [key: string]: Schema };
+
+const HOST_SCHEMA: Schema = {
+    name: "string",
+    address: "string",
+    "tags?": { "nofailover?": "boolean", "noloadbalance?": "boolean", "nosync?": "boolean", "clonefrom?": "boolean" },
+};
+
+/** The shape of `ClusterSpec`; a test keeps it in step with the TypeScript interfaces. */
+export const CLUSTER_SCHEMA: Schema = {
+    "scope?": "string",
+    "namespace?": "string",
+    "os?": { enum: Object.keys(RELEASES) },
+    "packageSource?": { enum: ["distro", "pgdg"] },
+    "postgresVersion?": "integer",
+    hosts: { etcd: [HOST_SCHEMA], patroni: [HOST_SCHEMA], haproxy: [HOST_SCHEMA] },
+    "patroni?": {
+        "ttlSec?": "integer",
+        "loopWaitSec?": "integer",
+        "retryTimeoutSec?": "integer",
+        "maximumLagOnFailoverBytes?": "integer",
+        "synchronousMode?": "boolean",
+        "synchronousModeStrict?": "boolean",
+        "synchronousNodeCount?": "integer",
+        "failsafeMode?": "boolean",
+        "primaryStartTimeoutSec?": "integer",
+        "usePgRewind?": "boolean",
+        "useSlots?": "boolean",
+        "parameters?": "scalarMap",
+        "pgHba?": ["string"],
+        "restApiPort?": "integer",
+        "postgresPort?": "integer",
+        "watchdog?": { enum: ["off", "automatic", "required"] },
+        "dataChecksums?": "boolean",
+        "superuserName?": "string",
+        "replicationUserName?": "string",
+        "rewindUserName?": "string",
+        "restApiUserName?": "string",
+        "adminUserName?": "string",
+    },
+    "users?": [{ name: "string", "options?": ["string"], "databases?": ["string"] }],
+    "haproxy?": {
+        "primaryPort?": "integer",
+        "replicaPort?": "integer",
+        "statsPort?": "integer",
+        "checkIntervalMs?": "integer",
+        "checkFall?": "integer",
+        "checkRise?": "integer",
+        "checkTimeoutMs?": "integer",
+        "clientTimeoutSec?": "integer",
+        "maxConnections?": "integer",
+        "serverMaxConnections?": "integer",
+    },
+    keepalived: {
+        vip: "string",
+        "vipPrefixLength?": "integer",
+        "interface?": "string",
+        "virtualRouterId?": "integer",
+        "priorities?": ["integer"],
+        "unicast?": "boolean",
+        "advertIntervalSec?": "integer",
+        "notifyMasterCommand?": "string",
+    },
+    "etcd?": {
+        "clientPort?": "integer",
+        "peerPort?": "integer",
+        "clusterToken?": "string",
+        "allowSingleNode?": "boolean",
+        "heartbeatIntervalMs?": "integer",
+        "electionTimeoutMs?": "integer",
+    },
+    "clientCidrs?": ["string"],
+};
+
+function describe(schema: Schema): string {
+    if (typeof schema === "string") return schema === "scalarMap" ? "a map of names to strings, numbers or booleans" : `a${schema === "integer" ? "n" : ""} ${schema}`;
+    if (Array.isArray(schema)) return "a list";
+    if ("enum" in schema && Array.isArray(schema.enum)) return `one of ${(schema.enum as string[]).map((e) => JSON.stringify(e)).join(", ")}`;
+    return "an object";
+}
+
+/** Checks keys and value types against a schema; unknown keys get the closest known key as the fix. */
+export function checkShape(value: unknown, schema: Schema, path: string): ValidationIssue[] {
+    const wrongType = (): ValidationIssue[] => [
+        { setting: path, value, rule: `must be ${describe(schema)}`, fix: `write ${path} as ${describe(schema)}` },
+    ];
+    if (schema === "string") return typeof value === "string" ? [] : wrongType();
+    if (schema === "boolean") return typeof value === "boolean" ? [] : wrongType();
+    if (schema === "integer") return Number.isInteger(value) ? [] : wrongType();
+    if (schema === "scalarMap") {
+        if (!isPlainObject(value)) return wrongType();
+        return Object.entries(value)
+            .filter(([, v]) => !["string", "number", "boolean"].includes(typeof v))
+            .map(([k, v]) => ({ setting: `${path}.${k}`, value: v, rule: "must be a string, number or boolean", fix: `write ${path}.${k} as a scalar` }));
+    }
+    if (Array.isArray(schema)) {
+        if (!Array.isArray(value)) return wrongType();
+        return value.flatMap((item, i) => checkShape(item, schema[0], `${path}[${i}]`));
+    }
+    if ("enum" in schema && Array.isArray(schema.enum)) {
+        return typeof value === "string" && (schema.enum as string[]).includes(value) ? [] : wrongType();
+    }
+    if (!isPlainObject(value)) return wrongType();
+    const fields = schema as { readonly [key: string]: Schema };
+    const known = new Map(Object.entries(fields).map(([k, s]) => [k.replace(/\?$/, ""), { schema: s, optional: k.endsWith("?") }]));
+    const issues: ValidationIssue[] = [];
+    for (const [key, v] of Object.entries(value)) {
+        const field = known.get(key);
+        if (!field) {
+            const suggestion = closest(key, [...known.keys()]);
+            issues.push({
+                setting: `${path}.${key}`,
+                value: v,
+                rule: "is not a known setting",
+                fix: suggestion ? `did you mean ${path}.${suggestion}? Known here: ${[...known.keys()].join(", ")}` : `remove it; known here: ${[...known.keys()].join(", ")}`,
+            });
+        } else if (v !== undefined && v !== null) {
+            issues.push(...checkShape(v, field.schema, `${path}.${key}`));
+        }
+    }
+    for (const [key, field] of known) {
+        const v = (value as Record<string, unknown>)[key];
+        if (!field.optional && (v === undefined || v === null)) {
+            issues.push({ setting: `${path}.${key}`, value: v, rule: "is required", fix: `set ${path}.${key} (${describe(field.schema)})` });
+        }
+    }
+    return issues;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The known key nearest to a typo, if any is near (edit distance ≤ 3 or same letters in another case). */
+function closest(key: string, candidates: string[]): string | undefined {
+    let best: { name: string; distance: number } | undefined;
+    for (const name of candidates) {
+        const distance = name.toLowerCase() === key.toLowerCase() ? 0 : editDistance(key, name);
+        if (distance <= 3 && (!best || distance < best.distance)) best = { name, distance };
+    }
+    return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        let diagonal = row[0];
+        row[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const above = row[j];
+            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+            diagonal = above;
+        }
+    }
+    return row[b.length];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Semantics: each check is a named function over the resolved cluster, reporting spec paths.
+// ---------------------------------------------------------------------------------------------
+
+const ROLES: HostRole[] = ["etcd", "patroni", "haproxy"];
+const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export function checkHostNamesAndAddresses(c: ResolvedCluster, root: string): ValidationIssue[] {
+    const issues: ValidationIssue[] = [];
+    for (const role of ROLES) {
+        c.hosts[role].forEach((h, i) => {
+            if (!HOST_NAME.test(h.name)) {
+                issues.push({ setting: `${root}.hosts.${role}[${i}].name`, value: h.name, rule: "must be a DNS label: lowercase letters, digits and '-', at most 63 characters", fix: `rename the host, e.g. ${JSON.stringify(h.name.toLowerCase().replace(/[^a-z0-9-]/g, "-"))}` });
+            }
+            if (!isIpv4(h.address)) {
+                issues.push({ setting: `${root}.hosts.${role}[${i}].address`, value: h.address, rule: "is not an IPv4 address", fix: "write the host's private address as a.b.c.d" });
+            }
+        });
+    }
+    return issues;
+}
+
+/**
+ * Within a role, names and addresses are unique. Across roles a host may appear again (co-location),
+ * but then with the same name and the same address.
+ */
+export function checkDuplicateHosts(c: ResolvedCluster, root: string): ValidationIssue[] {
+    const issues: ValidationIssue[] = [];
+    for (const role of ROLES) {
+        for (const key of ["name", "address"] as const) {
+            const seen = new Map<string, number>();
+            c.hosts[role].forEach((h, i) => {
+                const first = seen.get(h[key]);
+                if (first !== undefined) {
+                    issues.push({ setting: `${root}.hosts.${role}[${i}].${key}`, value: h[key], rule: `duplicates ${root}.hosts.${role}[${first}].${key}`, fix: `give every ${role} host its own ${key}` });
+                } else seen.set(h[key], i);
+            });
+        }
+    }
+    const byName = new Map<string, { address: string; where: string }>();
+    const byAddress = new Map<string, { name: string; where: string }>();
+    for (const role of ROLES) {
+        c.hosts[role].forEach((h, i) => {
+            const where = `${root}.hosts.${role}[${i}]`;
+            const sameName = byName.get(h.name);
+            if (sameName && sameName.address !== h.address) {
+                issues.push({ setting: `${where}.address`, value: h.address, rule: `host ${h.name} already has address ${sameName.address} at ${sameName.where}`, fix: "a host shared by two roles keeps one address; otherwise give it another name" });
+            }
+            const sameAddress = byAddress.get(h.address);
+            if (sameAddress && sameAddress.name !== h.name) {
+                issues.push({ setting: `${where}.name`, value: h.name, rule: `address ${h.address} already belongs to host ${sameAddress.name} at ${sameAddress.where}`, fix: "a host shared by two roles keeps one name; otherwise give it another address" });
+            }
+            if (!sameName) byName.set(h.name, { address: h.address, where });
+            if (!sameAddress) byAddress.set(h.address, { name: h.name, where });
+        });
+    }
+    return issues;
+}
+
+export function checkHostCounts(c: ResolvedCluster, root: string): ValidationIssue[] {
+    const issues: ValidationIssue[] = [];
+    const etcd = c.hosts.etcd.length;
+    if (etcd === 1 && !c.etcd.allowSingleNode) {
+        issues.push({ setting: `${root}.hosts.etcd`, value: etcd, rule: "a single etcd member has no quorum to lose: any restart stops the cluster", fix: `use 3 etcd hosts, or set ${root}.etcd.allowSingleNode: true for development only` });
+    } else if (etcd !== 1 && (etcd < 3 || etcd % 2 === 0)) {
+        issues.push({ setting: `${root}.hosts.etcd`, value: etcd, rule: "etcd needs an odd number of members, at least 3 (an even count adds no fault tolerance)", fix: "use 3 or 5 etcd hosts" });
+    }
+    if (c.hosts.patroni.length === 0) {
+        issues.push({ setting: `${root}.hosts.patroni`, value: 0, rule: "needs at least one PostgreSQL host", fix: "list 2 or more Patroni hosts (3 is usual)" });
+    }
+    if (c.hosts.haproxy.length === 0) {
+        issues.push({ setting: `${root}.hosts.haproxy`, value: 0, rule: "needs at least one HAProxy host to carry the VIP", fix: "list 2 HAProxy hosts" });
+    }
+    return issues;
+}
+
+/** Patroni's own rules for its timings (docs: "Dynamic configuration settings"). */
+export function checkPatroniTimings(c: ResolvedCluster, root: string): ValidationIssue[] {
+    const p = c.patroni;
+    const at = `${root}.patroni`;
+    const issues: ValidationIssue[] = [];
+    if (p.ttlSec < 20) {
+        issues.push({ setting: `${at}.ttlSec`, value: p.ttlSec, rule: "must be at least 20 seconds: a shorter leader TTL turns short network hiccups into failovers", fix: `set ${at}.ttlSec to 20 or more` });
+    }
+    if (p.loopWaitSec < 1) {
+        issues.push({ setting: `${at}.loopWaitSec`, value: p.loopWaitSec, rule: "must be at least 1 second", fix: `set ${at}.loopWaitSec to 1 or more` });
+    }
+    if (p.retryTimeoutSec < 1) {
+        issues.push({ setting: `${at}.retryTimeoutSec`, value: p.retryTimeoutSec, rule: "must be at least 1 second", fix: `set ${at}.retryTimeoutSec to 1 or more` });
+    }
+    if (p.loopWaitSec + 2 * p.retryTimeoutSec > p.ttlSec) {
+        issues.push({ setting: `${at}.ttlSec`, value: { ttlSec: p.ttlSec, loopWaitSec: p.loopWaitSec, retryTimeoutSec: p.retryTimeoutSec }, rule: `loopWaitSec + 2 × retryTimeoutSec (${p.loopWaitSec + 2 * p.retryTimeoutSec}) exceeds ttlSec (${p.ttlSec}): the primary could lose its lock while still retrying`, fix: `raise ${at}.ttlSec to at least ${p.loopWaitSec + 2 * p.retryTimeoutSec}, or lower loopWaitSec/retryTimeoutSec` });
+    }
+    if (p.maximumLagOnFailoverBytes < 0) {
+        issues.push({ setting: `${at}.maximumLagOnFailoverBytes`, value: p.maximumLagOnFailoverBytes, rule: "must not be negative", fix: "use 0 or more bytes (default 1048576)" });
+    }
+    return issues;
+}
+
+export function checkSynchronousMode(c: ResolvedCluster, root: string): ValidationIssue[] {
+    const p = c.patroni;
+    const members = c.hosts.patroni.length;
+    const issues: ValidationIssue[] = [];
+    if (p.synchronousMode && members < 2) {
+        issues.push({ setting: `${root}.patroni.synchronousMode`, value: true, rule: `needs at least 2 Patroni hosts, there ${members === 1 ? "is 1" : `are ${members}`}`, fix: `add Patroni hosts, or set ${root}.patroni.synchronousMode: false` });
+    }
+    if (p.synchronousMode && members >= 2 && (p.synchronousNodeCount < 1 || p.synchronousNodeCount > members - 1)) {
+        issues.push({ setting: `${root}.patroni.synchronousNodeCount`, value: p.synchronousNodeCount, rule: `must be between 1 and the number of replicas (${members - 1})`, fix: `set ${root}.patroni.synchronousNodeCount to 1` });
+    }
+    if (p.synchronousModeStrict && !p.synchronousMode) {
+        issues.push({ setting: `${root}.patroni.synchronousModeStrict`, value: true, rule: "has no effect without synchronousMode", fix: `set ${root}.patroni.synchronousMode: true, or drop synchronousModeStrict` });
+    }
+    const syncCandidates = c.hosts.patroni.filter((h) => !h.tags.nosync).length;
+    if (p.synchronousModeStrict && syncCandidates < 2) {
+        issues.push({ setting: `${root}.hosts.patroni`, value: syncCandidates, rule: "strict synchronous mode with fewer than 2 members allowed to be sync standby stops all writes", fix: "remove nosync tags or add Patroni hosts" });
+    }
+    if (c.hosts.patroni.length > 0 && c.hosts.patroni.every((h) => h.tags.nofailover)) {
+        issues.push({ setting: `${root}.hosts.patroni`, value: "all nofailover", rule: "no member may become primary", fix: "leave nofailover off on at least two members" });
+    }
+    return issues;
+}
+
+/** Parameters Patroni sets itself; a user value would be ignored or would break replication. */
+export const PATRONI_MANAGED_PARAMETERS: Record<string, string> = {
+    listen_addresses: "Patroni listens on each host's address: it is derived from hosts",
+    port: "use patroni.postgresPort",
+    cluster_name: "Patroni sets it to the scope",
+    synchronous_standby_names: "Patroni manages it: use patroni.synchronousMode and synchronousNodeCount",
+    primary_conninfo: "Patroni manages replication connections",
+    primary_slot_name: "Patroni manages slots: use patroni.useSlots",
+    data_directory: "the data directory follows the distro layout",
+    hba_file: "Patroni writes pg_hba.conf: use patroni.pgHba",
+    ident_file: "Patroni writes pg_ident.conf",
+    config_file: "Patroni writes postgresql.conf",
+};
+
+export function checkPostgres(c: ResolvedCluster, spec: ClusterSpec, root: string): ValidationIssue[] {
+    const issues: ValidationIssue[] = [];
+    const available = availablePostgresVersions(c.os, c.packageSource);
+    if (available.length === 0) {
+        issues.push({ setting: `${root}.packageSource`, value: c.packageSource, rule: `${c.os} ships neither Patroni nor etcd in its own repositories`, fix: `set ${root}.packageSource: pgdg` });
+    } else if (!available.includes(c.postgresVersion)) {
+        issues.push({ setting: `${root}.postgresVersion`, value: c.postgresVersion, rule: `is not available on ${c.os} from ${c.packageSource} (available: ${available.join(", ")})`, fix: c.packageSource === "distro" ? `use ${available.join(" or ")}, or set ${root}.packageSource: pgdg for ${[13, 14, 15, 16, 17, 18].join(", ")}` : `use one of ${available.join(", ")}` });
+    }
+    for (const name of Object.keys(spec.patroni?.parameters ?? {})) {
+        const why = PATRONI_MANAGED_PARAMETERS[name];
+        if (why) {
+            issues.push({ setting: `${root}.patroni.parameters.${name}`, value: spec.patroni?.parameters?.[name], rule: "is managed by Patroni", fix: `remove it: ${why}` });
+        }
+    }
+    if (c.patroni.usePgRewind && ["off", "false", false, 0].includes(c.patroni.parameters.wal_log_hints as never) && !c.patroni.dataChecksums) {
+        issues.push({ setting: `${root}.patroni.parameters.wal_log_hints`, value: c.patroni.parameters.wal_log_hints, rule: "pg_rewind needs wal_log_hints or data checksums", fix: "remove the override, or set patroni.usePgRewind: false" });
+    }
+    c.patroni.pgHba.forEach((line, i) => {
+        if (!/^(local|host|hostssl|hostnossl|hostgssenc|hostnogssenc)\s+\S+\s+\S+/.test(line.trim())) {
+            issues.push({ setting: `${root}.patroni.pgHba[${i}]`, value: line, rule: "is not a pg_hba line", fix: "write it as in pg_hba.conf, e.g. \"host all app 10.0.0.0/16 scram-sha-256\"" });
+        } else if (/\s(trust|password)\s*$/.test(line.trim())) {
+            issues.push({ setting: `${root}.patroni.pgHba[${i}]`, value: line, rule: "uses trust or clear-text password authentication", fix: "use scram-sha-256" });
+        }
+    });
+    c.clientCidrs.forEach((cidr, i) => {
+        if (!isIpv4Cidr(cidr)) {
+            issues.push({ setting: `${root}.clientCidrs[${i}]`, value: cidr, rule: "is not an IPv4 CIDR", fix: "write it as a.b.c.d/n, e.g. 10.0.0.0/16" });
+        }
+    });
+    const seenUsers = new Set<string>();
+    const reserved = new Set([c.patroni.superuserName, c.patroni.replicationUserName, c.patroni.rewindUserName, c.patroni.adminUserName, "postgres"]);
+    c.users.forEach((u, i) => {
+        if (!ROLE_NAME.test(u.name)) {
+            issues.push({ setting: `${root}.users[${i}].name`, value: u.name, rule: "must be a lowercase SQL identifier (letters, digits, '_')", fix: "rename the role" });
+        }
+        if (reserved.has(u.name)) {
+            issues.push({ setting: `${root}.users[${i}].name`, value: u.name, rule: "is one of the cluster's own roles", fix: "choose another role name" });
+        }
+        if (seenUsers.has(u.name)) {
+            issues.push({ setting: `${root}.users[${i}].name`, value: u.name, rule: "is listed twice", fix: "list each role once" });
+        }
+        seenUsers.add(u.name);
+        u.options.forEach((o, j) => {
+            if (!/^(NO)?(SUPERUSER|CREATEDB|CREATEROLE|INHERIT|REPLICATION|BYPASSRLS)$|^CONNECTION LIMIT \d+$/i.test(o)) {
+                issues.push({ setting: `${root}.users[${i}].options[${j}]`, value: o, rule: "is not a role attribute", fix: "use CREATEDB, CREATEROLE, INHERIT, BYPASSRLS, CONNECTION LIMIT n (or their NO forms)" });
+            }
+        });
+        u.databases.forEach((d, j) => {
+            if (!ROLE_NAME.test(d)) {
+                issues.push({ setting: `${root}.users[${i}].databases[${j}]`, value: d, rule: "must be a lowercase SQL identifier", fix: "rename the database" });
+            }
+        });
+    });
+    return issues;
+}
+
+export function checkVip(c: ResolvedCluster, root: string): ValidationIssue[] {
+    const k = c.keepalived;
+    const at = `${root}.keepalived`;
+    if (!isIpv4(k.vip)) {
+        return [{ setting: `${at}.vip`, value: k.vip, rule: "is not an IPv4 address", fix: "write the VIP as a.b.c.d, a free address in the HAProxy hosts' subnet" }];
+    }
+    if (k.vipPrefixLength < 1 || k.vipPrefixLength > 32) {
+        return [{ setting: `${at}.vipPrefixLength`, value: k.vipPrefixLength, rule: "must be between 1 and 32", fix: "use the HAProxy subnet's prefix length, e.g. 24" }];
+    }
+    const issues: ValidationIssue[] = [];
+    for (const role of ROLES) {
+        const owner = c.hosts[role].find((h) => h.address === k.vip);
+        if (owner) {
+            issues.push({ setting: `${at}.vip`, value: k.vip, rule: `is the address of host ${owner.name}`, fix: "choose a free address for the VIP" });
+            break;
+        }
+    }
+    const outside = c.hosts.haproxy.filter((h) => isIpv4(h.address) && !inSubnet(h.address, k.vip, k.vipPrefixLength));
+    if (outside.length > 0) {
+        issues.push({ setting: `${at}.vip`, value: k.vip, rule: `is outside the subnet of HAProxy host${outside.length > 1 ? "s" : ""} ${outside.map((h) => `${h.name} (${h.address})`).join(", ")} for /${k.vipPrefixLength}`, fix: "choose a VIP in the HAProxy hosts' subnet and put all HAProxy hosts in one subnet" });
+    }
+    return issues;
+}
+
+export function checkKeepalived(c: ResolvedCluster, root: string): ValidationIssue[] {
+    const k = c.keepalived;
+    const at = `${root}.keepalived`;
+    const issues: ValidationIssue[] = [];
+    if (k.virtualRouterId < 1 || k.virtualRouterId > 255) {
+        issues.push({ setting: `${at}.virtualRouterId`, value: k.virtualRouterId, rule: "must be between 1 and 255", fix: "choose a VRRP router id unused on this network, 1–255" });
+    }
+    if (k.priorities.length !== c.hosts.haproxy.length) {
+        issues.push({ setting: `${at}.priorities`, value: k.priorities, rule: `needs one priority per HAProxy host (${c.hosts.haproxy.length})`, fix: "list one priority per HAProxy host, in the same order, or omit it" });
+    }
+    k.priorities.forEach((p, i) => {
+        if (p < 1 || p > 254) {
+            issues.push({ setting: `${at}.priorities[${i}]`, value: p, rule: "must be between 1 and 254", fix: "use 150, 100, ..." });
+        }
+        const first = k.priorities.indexOf(p);
+        if (first !== i) {
+            issues.push({ setting: `${at}.priorities[${i}]`, value: p, rule: `equals ${at}.priorities[${first}]: equal priorities make the VIP owner depend on address order`, fix: "give every HAProxy host a different priority" });
+        }
+    });
+    if (!/^[a-zA-Z0-9_.@-]{1,15}$/.test(k.interface)) {
+        issues.push({ setting: `${at}.interface`, value: k.interface, rule: "is not a network interface name", fix: "name the interface carrying the HAProxy hosts' addresses, e.g. eth0 or ens5" });
+    }
+    if (k.advertIntervalSec < 1 || k.advertIntervalSec > 255) {
+        issues.push({ setting: `${at}.advertIntervalSec`, value: k.advertIntervalSec, rule: "must be between 1 and 255", fix: "use 1" });
+    }
+    return issues;
+}
+
+export function checkEtcd(c: ResolvedCluster, root: string): ValidationIssue[] {
+    const e = c.etcd;
+    const issues: ValidationIssue[] = [];
+    if (e.electionTimeoutMs < 5 * e.heartbeatIntervalMs) {
+        issues.push({ setting: `${root}.etcd.electionTimeoutMs`, value: e.electionTimeoutMs, rule: `must be at least 5 × heartbeatIntervalMs (${5 * e.heartbeatIntervalMs})`, fix: `raise ${root}.etcd.electionTimeoutMs to ${5 * e.heartbeatIntervalMs} or more` });
+    }
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(e.clusterToken)) {
+        issues.push({ setting: `${root}.etcd.clusterToken`, value: e.clusterToken, rule: "must be 1–64 letters, digits, '.', '_' or '-'", fix: "choose a simple token, e.g. <scope>-etcd" });
+    }
+    return issues;
+}
+
+/** Ports in range, and no two services on one host (co-located roles included) sharing a port. */
+export function checkPorts(c: ResolvedCluster, root: string): ValidationIssue[] {
+    const ports: Record<HostRole, Array<[string, number]>> = {
+        etcd: [[`${root}.etcd.clientPort`, c.etcd.clientPort], [`${root}.etcd.peerPort`, c.etcd.peerPort]],
+        patroni: [[`${root}.patroni.postgresPort`, c.patroni.postgresPort], [`${root}.patroni.restApiPort`, c.patroni.restApiPort]],
+        haproxy: [[`${root}.haproxy.primaryPort`, c.haproxy.primaryPort], [`${root}.haproxy.replicaPort`, c.haproxy.replicaPort], [`${root}.haproxy.statsPort`, c.haproxy.statsPort]],
+    };
+    const issues: ValidationIssue[] = [];
+    for (const role of ROLES) {
+        for (const [setting, port] of ports[role]) {
+            if (port < 1 || port > 65535) issues.push({ setting, value: port, rule: "must be between 1 and 65535", fix: "choose a free TCP port" });
+        }
+    }
+    // Every role's ports are checked against each other even when no host is shared: a later
+    // co-location must not fail on ports, and a distinct port per service reads better in firewalls.
+    const reported = new Set<string>();
+    const all = ROLES.flatMap((role) => ports[role]);
+    const seen = new Map<number, string>();
+    for (const [setting, port] of all) {
+        const other = seen.get(port);
+        if (other && !reported.has(setting)) {
+            issues.push({ setting, value: port, rule: `is also used by ${other}`, fix: `give ${setting} a port of its own` });
+            reported.add(setting);
+        } else seen.set(port, setting);
+    }
+    return issues;
+}
+
+export function checkHaproxy(c: ResolvedCluster, root: string): ValidationIssue[] {
+    const h = c.haproxy;
+    const at = `${root}.haproxy`;
+    const issues: ValidationIssue[] = [];
+    const positive: Array<[string, number]> = [["checkIntervalMs", h.checkIntervalMs], ["checkFall", h.checkFall], ["checkRise", h.checkRise], ["checkTimeoutMs", h.checkTimeoutMs], ["clientTimeoutSec", h.clientTimeoutSec], ["maxConnections", h.maxConnections], ["serverMaxConnections", h.serverMaxConnections]];
+    for (const [name, value] of positive) {
+        if (value < 1) issues.push({ setting: `${at}.${name}`, value, rule: "must be at least 1", fix: `set ${at}.${name} to a positive number` });
+    }
+    return issues;
+}
+
+export function checkScope(c: ResolvedCluster, root: string): ValidationIssue[] {
+    const issues: ValidationIssue[] = [];
+    if (!HOST_NAME.test(c.scope)) {
+        issues.push({ setting: `${root}.scope`, value: c.scope, rule: "must be lowercase letters, digits and '-' (it names the cluster in etcd and in PostgreSQL's cluster_name)", fix: "choose a scope such as \"orders\"" });
+    }
+    if (!/^\/([A-Za-z0-9_-]+\/)*$/.test(c.namespace)) {
+        issues.push({ setting: `${root}.namespace`, value: c.namespace, rule: "must be an absolute key prefix ending in '/'", fix: "use \"/service/\"" });
+    }
+    return issues;
+}
+
+/** Run every check. Shape problems stop the semantic checks (they would only repeat them). */
+export function validateCluster(spec: unknown, defaultScope: string, root = "cluster"): ValidationIssue[] {
+    const shape = checkShape(spec, CLUSTER_SCHEMA, root);
+    if (shape.length > 0) return shape;
+    const typed = spec as ClusterSpec;
+    const c = resolveCluster(typed, defaultScope);
+    return [
+        ...checkScope(c, root),
+        ...checkHostNamesAndAddresses(c, root),
+        ...checkDuplicateHosts(c, root),
+        ...checkHostCounts(c, root),
+        ...checkPatroniTimings(c, root),
+        ...checkSynchronousMode(c, root),
+        ...checkPostgres(c, typed, root),
+        ...checkVip(c, root),
+        ...checkKeepalived(c, root),
+        ...checkEtcd(c, root),
+        ...checkPorts(c, root),
+        ...checkHaproxy(c, root),
+    ];
+}
+
+/** Validate and resolve in one step; throws `ClusterConfigError` listing every issue. */
+export function resolveValidCluster(spec: unknown, defaultScope: string, root = "cluster"): ResolvedCluster {
+    const issues = validateCluster(spec, defaultScope, root);
+    if (issues.length > 0) throw new ClusterConfigError(issues);
+    return resolveCluster(spec as ClusterSpec, defaultScope);
+}
+
+/** A user-supplied secret must not be empty (an empty password would lock members out, or let anyone in). */
+export function checkSuppliedSecret(setting: string, value: string | undefined): ValidationIssue[] {
+    if (value === undefined) return [];
+    return value.trim() === ""
+        ? [{ setting, value: "(empty)", rule: "is empty", fix: `set it with \`pulumi config set --secret ${setting} <value>\`, or remove it to have one generated` }]
+        : [];
+}

@@ -1,0 +1,69 @@
+/**
+ * Every file each host receives, keyed by host: its configuration files at their real paths and the
+ * scripts of its steps under `steps/`. Used by `npm run render` (and the tests that run the real
+ * tools over it); the components create one remote command per entry from the same functions.
+ */
+import type { ClusterSecrets, HostRole, ResolvedCluster } from "../model/types";
+import * as files from "./files";
+import { renderRolesSql } from "./roles";
+
+export interface BundleEntry {
+    /** Path inside the host's folder: an absolute host path without its leading `/`, or `steps/...`. */
+    path: string;
+    content: string;
+    /** What checks it: the file's own validator, or `shell` for step scripts. */
+    validator: files.Validator | "sql";
+}
+
+const ROLES: HostRole[] = ["etcd", "patroni", "haproxy"];
+
+/** Placeholder secrets for offline rendering: valid where the real ones would be, obviously fake. */
+export function placeholderSecrets(c: ResolvedCluster): ClusterSecrets {
+    return {
+        superuserPassword: "<secret:superuserPassword>",
+        replicationPassword: "<secret:replicationPassword>",
+        rewindPassword: "<secret:rewindPassword>",
+        adminPassword: "<secret:adminPassword>",
+        restApiPassword: "<secret:restApiPassword>",
+        keepalivedPassword: "SECRET00",
+        userPasswords: Object.fromEntries(c.users.map((u) => [u.name, `<secret:userPasswords.${u.name}>`])),
+    };
+}
+
+export function hostNames(c: ResolvedCluster): string[] {
+    return [...new Set(ROLES.flatMap((role) => c.hosts[role].map((h) => h.name)))];
+}
+
+export function renderHostBundle(c: ResolvedCluster, hostName: string, secrets: ClusterSecrets): BundleEntry[] {
+    const entries: BundleEntry[] = [];
+    const step = (n: number, name: string, content: string) =>
+        entries.push({ path: `steps/${String(n).padStart(2, "0")}-${name}.sh`, content, validator: "shell" });
+    step(0, "host-ready", files.hostReadyScript());
+    ROLES.forEach((role) => {
+        const host = c.hosts[role].find((h) => h.name === hostName);
+        if (host) step(10, `install-${role}`, files.installScript(c, role, host));
+    });
+    for (const file of files.hostConfigFiles(c, hostName, secrets)) {
+        entries.push({ path: file.path.replace(/^\//, ""), content: file.content, validator: file.validator });
+        step(20, `write-${file.id}`, files.writeFileScript(file));
+    }
+    const etcd = c.hosts.etcd.find((h) => h.name === hostName);
+    if (etcd) {
+        step(30, "etcd-start", files.etcdStartScript(c, etcd));
+        if (etcd === c.hosts.etcd[0]) step(31, "etcd-health", files.etcdHealthScript(c));
+    }
+    const patroni = c.hosts.patroni.find((h) => h.name === hostName);
+    if (patroni) {
+        step(40, "patroni-start", files.patroniStartScript(c, patroni));
+        if (patroni === c.hosts.patroni[0]) {
+            step(41, "patroni-leader-gate", files.patroniLeaderGateScript(c, patroni));
+            step(42, "patroni-replicas-gate", files.patroniReplicasGateScript(c, patroni));
+            step(60, "vip-gate", files.vipGateScript(c));
+            step(70, "roles", files.rolesScript(c));
+            entries.push({ path: "steps/70-roles.sql", content: renderRolesSql(c, secrets), validator: "sql" });
+        }
+    }
+    const proxy = c.hosts.haproxy.find((h) => h.name === hostName);
+    if (proxy) step(50, "proxy-start", files.proxyStartScript(proxy));
+    return entries;
+}

@@ -1,0 +1,299 @@
+/**
+ * Everything each host receives: configuration files and the scripts of each step. Pure functions
+ * over the resolved cluster (and, for files holding secrets, the plain secrets inside an `apply`).
+ * The components and `npm run render` call the same functions, so what a reviewer diffs is what
+ * the hosts get.
+ */
+import { createHash } from "crypto";
+import type { ClusterSecrets, HostRole, ResolvedCluster, ResolvedHost } from "../model/types";
+import { renderPatroniYml } from "./patroni";
+import { renderTemplate } from "./templates";
+
+/** The tool that checks a file on its host before it replaces the live one. */
+export type Validator = "patroni" | "haproxy" | "keepalived" | "envfile" | "shell" | "none";
+
+/** A file written on a host from standard input by the write-file script. */
+export interface RenderedFile {
+    /** Short name for resource names: `patroni-yml`, `haproxy-cfg`, ... */
+    id: string;
+    path: string;
+    content: string;
+    /** Octal mode, e.g. "0640". */
+    mode: string;
+    /** owner:group */
+    owner: string;
+    validator: Validator;
+    /** The content holds a secret: keep it secret in Pulumi and 0600/0640 on disk. */
+    secret: boolean;
+    /** A systemd unit file or drop-in: `systemctl daemon-reload` after writing it. */
+    reloadSystemd: boolean;
+}
+
+/** Bounded waits of the health gates. */
+export const GATE_TIMEOUTS_SEC = {
+    hostReady: 600,
+    etcdHealthy: 180,
+    patroniLeader: 300,
+    patroniReplicas: 600,
+    vip: 120,
+} as const;
+
+export function sha256(text: string): string {
+    return createHash("sha256").update(text).digest("hex");
+}
+
+// ----- configuration files --------------------------------------------------------------------
+
+export function etcdFiles(c: ResolvedCluster, host: ResolvedHost): RenderedFile[] {
+    const initialCluster = c.hosts.etcd.map((e) => `${e.name}=http://${e.address}:${c.etcd.peerPort}`).join(",");
+    return [
+        {
+            id: "etcd-conf",
+            path: c.layout.etcdConfigPath,
+            content: renderTemplate("etcd.conf", {
+                name: host.name,
+                address: host.address,
+                dataDir: c.layout.etcdDataDir,
+                initialCluster,
+                ...c.etcd,
+            }),
+            mode: "0644",
+            owner: "root:root",
+            validator: "envfile",
+            secret: false,
+            reloadSystemd: false,
+        },
+        {
+            id: "etcd-dropin",
+            path: `/etc/systemd/system/${c.layout.etcdService}.service.d/pulumi-patroni.conf`,
+            content: renderTemplate("etcd.service.conf", { service: c.layout.etcdService }),
+            mode: "0644",
+            owner: "root:root",
+            validator: "none",
+            secret: false,
+            reloadSystemd: true,
+        },
+    ];
+}
+
+export function patroniFiles(c: ResolvedCluster, host: ResolvedHost, secrets: ClusterSecrets): RenderedFile[] {
+    return [
+        {
+            id: "patroni-yml",
+            path: c.layout.patroniConfigPath,
+            content: renderPatroniYml(c, host, secrets),
+            mode: "0600",
+            owner: "postgres:postgres",
+            validator: "patroni",
+            secret: true,
+            reloadSystemd: false,
+        },
+        {
+            id: "patroni-dropin",
+            path: `/etc/systemd/system/${c.layout.patroniService}.service.d/pulumi-patroni.conf`,
+            content: renderTemplate("patroni.service.conf", { service: c.layout.patroniService }),
+            mode: "0644",
+            owner: "root:root",
+            validator: "none",
+            secret: false,
+            reloadSystemd: true,
+        },
+    ];
+}
+
+const CHECK_SCRIPT = "/etc/keepalived/check-haproxy.sh";
+const NOTIFY_MASTER_SCRIPT = "/etc/keepalived/notify-master.sh";
+
+/** HAProxy and Keepalived files of the proxy host at `index` in `hosts.haproxy`. */
+export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: ClusterSecrets): RenderedFile[] {
+    const index = c.hosts.haproxy.findIndex((h) => h.name === host.name);
+    const k = c.keepalived;
+    const files: RenderedFile[] = [
+        {
+            id: "haproxy-cfg",
+            path: "/etc/haproxy/haproxy.cfg",
+            content: renderTemplate("haproxy.cfg", {
+                scope: c.scope,
+                hostName: host.name,
+                ...c.haproxy,
+                maximumLagBytes: c.patroni.maximumLagOnFailoverBytes,
+                members: c.hosts.patroni.map((m) => ({
+                    name: m.name,
+                    address: m.address,
+                    postgresPort: c.patroni.postgresPort,
+                    restApiPort: c.patroni.restApiPort,
+                })),
+            }),
+            mode: "0644",
+            owner: "root:root",
+            validator: "haproxy",
+            secret: false,
+            reloadSystemd: false,
+        },
+        {
+            id: "check-haproxy",
+            path: CHECK_SCRIPT,
+            content: renderTemplate("check-haproxy.sh", {}),
+            mode: "0755",
+            owner: "root:root",
+            validator: "shell",
+            secret: false,
+            reloadSystemd: false,
+        },
+    ];
+    if (k.notifyMasterCommand !== undefined) {
+        files.push({
+            id: "notify-master",
+            path: NOTIFY_MASTER_SCRIPT,
+            content: renderTemplate("notify-master.sh", { vip: k.vip, command: k.notifyMasterCommand }),
+            mode: "0755",
+            owner: "root:root",
+            validator: "shell",
+            secret: false,
+            reloadSystemd: false,
+        });
+    }
+    files.push({
+        id: "keepalived-conf",
+        path: "/etc/keepalived/keepalived.conf",
+        content: renderTemplate("keepalived.conf", {
+            scope: c.scope,
+            hostName: host.name,
+            address: host.address,
+            instanceName: `VI_${c.scope.replace(/-/g, "_")}`,
+            interface: k.interface,
+            virtualRouterId: k.virtualRouterId,
+            priority: k.priorities[index],
+            advertIntervalSec: k.advertIntervalSec,
+            authPassword: secrets.keepalivedPassword,
+            unicast: k.unicast,
+            peers: c.hosts.haproxy.filter((h) => h.name !== host.name).map((h) => h.address),
+            vip: k.vip,
+            vipPrefixLength: k.vipPrefixLength,
+            checkScriptPath: CHECK_SCRIPT,
+            notifyMasterScriptPath: k.notifyMasterCommand !== undefined ? NOTIFY_MASTER_SCRIPT : null,
+        }),
+        mode: "0600",
+        owner: "root:root",
+        validator: "keepalived",
+        secret: true,
+        reloadSystemd: false,
+    });
+    return files;
+}
+
+/** Every configuration file a host receives, across the roles it plays. */
+export function hostConfigFiles(c: ResolvedCluster, hostName: string, secrets: ClusterSecrets): RenderedFile[] {
+    const files: RenderedFile[] = [];
+    const find = (role: HostRole) => c.hosts[role].find((h) => h.name === hostName);
+    const etcd = find("etcd");
+    const patroni = find("patroni");
+    const proxy = find("haproxy");
+    if (etcd) files.push(...etcdFiles(c, etcd));
+    if (patroni) files.push(...patroniFiles(c, patroni, secrets));
+    if (proxy) files.push(...proxyFiles(c, proxy, secrets));
+    return files;
+}
+
+// ----- step scripts ---------------------------------------------------------------------------
+
+export function writeFileScript(file: RenderedFile): string {
+    return renderTemplate("write-file.sh", {
+        path: file.path,
+        mode: file.mode,
+        owner: file.owner,
+        validator: file.validator,
+        reloadSystemd: file.reloadSystemd,
+    });
+}
+
+export function hostReadyScript(): string {
+    return renderTemplate("host-ready.sh", { timeoutSec: GATE_TIMEOUTS_SEC.hostReady });
+}
+
+export function installScript(c: ResolvedCluster, role: HostRole, host: ResolvedHost): string {
+    const common = { hostName: host.name, layout: c.layout, packages: c.layout.packages[role] };
+    switch (role) {
+        case "etcd":
+            return renderTemplate("install-etcd.sh", {
+                ...common,
+                configPath: c.layout.etcdConfigPath,
+                dataDir: c.layout.etcdDataDir,
+                service: c.layout.etcdService,
+            });
+        case "patroni":
+            return renderTemplate("install-patroni.sh", {
+                ...common,
+                postgresVersion: c.postgresVersion,
+                configPath: c.layout.patroniConfigPath,
+                dataDir: c.layout.pgDataDir,
+                watchdogMode: c.patroni.watchdog,
+            });
+        case "haproxy":
+            return renderTemplate("install-haproxy.sh", common);
+    }
+}
+
+export function etcdStartScript(c: ResolvedCluster, host: ResolvedHost): string {
+    return renderTemplate("etcd-start.sh", { hostName: host.name, service: c.layout.etcdService });
+}
+
+export function etcdEndpoints(c: ResolvedCluster): string[] {
+    return c.hosts.etcd.map((e) => `http://${e.address}:${c.etcd.clientPort}`);
+}
+
+export function etcdHealthScript(c: ResolvedCluster): string {
+    return renderTemplate("etcd-health.sh", {
+        endpoints: etcdEndpoints(c).join(","),
+        service: c.layout.etcdService,
+        timeoutSec: GATE_TIMEOUTS_SEC.etcdHealthy,
+    });
+}
+
+export function patroniStartScript(c: ResolvedCluster, host: ResolvedHost): string {
+    return renderTemplate("patroni-start.sh", { hostName: host.name, service: c.layout.patroniService });
+}
+
+function restApiUrl(c: ResolvedCluster, host: ResolvedHost): string {
+    return `http://${host.address}:${c.patroni.restApiPort}`;
+}
+
+export function patroniLeaderGateScript(c: ResolvedCluster, host: ResolvedHost): string {
+    return renderTemplate("patroni-leader-gate.sh", {
+        hostName: host.name,
+        restApiUrl: restApiUrl(c, host),
+        service: c.layout.patroniService,
+        timeoutSec: GATE_TIMEOUTS_SEC.patroniLeader,
+    });
+}
+
+export function patroniReplicasGateScript(c: ResolvedCluster, host: ResolvedHost): string {
+    return renderTemplate("patroni-replicas-gate.sh", {
+        restApiUrl: restApiUrl(c, host),
+        memberNames: c.hosts.patroni.map((h) => h.name).join(","),
+        synchronousMode: c.patroni.synchronousMode,
+        service: c.layout.patroniService,
+        timeoutSec: GATE_TIMEOUTS_SEC.patroniReplicas,
+    });
+}
+
+export function proxyStartScript(host: ResolvedHost): string {
+    return renderTemplate("proxy-start.sh", { hostName: host.name });
+}
+
+export function vipGateScript(c: ResolvedCluster): string {
+    return renderTemplate("vip-gate.sh", {
+        vip: c.keepalived.vip,
+        primaryPort: c.haproxy.primaryPort,
+        superuserName: c.patroni.superuserName,
+        timeoutSec: GATE_TIMEOUTS_SEC.vip,
+    });
+}
+
+export function rolesScript(c: ResolvedCluster): string {
+    return renderTemplate("roles.sh", {
+        vip: c.keepalived.vip,
+        primaryPort: c.haproxy.primaryPort,
+        superuserName: c.patroni.superuserName,
+    });
+}
