@@ -6,6 +6,7 @@
 // run one program once: call runProgramInProcess() at most once per process, or
 // use runProgram() (index.ts), which gives each run a fresh child process.
 
+import { setMaxListeners } from "events";
 import * as fs from "fs";
 import type { Input, Output } from "@pulumi/pulumi";
 import * as path from "path";
@@ -47,6 +48,8 @@ export async function runProgramInProcess(request: RunRequest, options: InProces
   const sdk = loadProgramSdk(programPath);
   const project = request.project ?? readProjectName(findProjectDir(path.dirname(programPath)) ?? path.dirname(programPath));
   const abort = new AbortController();
+  // Every handler and SSH session listens to this one signal.
+  setMaxListeners(0, abort.signal);
   const context: HandlerContext = {
     mode: request.mode,
     stack: request.stack,
@@ -76,6 +79,11 @@ export async function runProgramInProcess(request: RunRequest, options: InProces
     program.catch((err) => run.failProgram(err));
     const exported = await Promise.race([program, run.failure]);
     return { resources: run.resources, ...exported };
+  } catch (err) {
+    // The graph behind a failure never settles; the SDK's exit-time report of
+    // "promises still active" would only bury the real error.
+    sdk.forgetPendingPromises();
+    throw err;
   } finally {
     clearTimeout(deadline);
     process.off("unhandledRejection", onUnhandled);
@@ -137,6 +145,7 @@ interface ProgramSdk {
   pulumi: typeof import("@pulumi/pulumi");
   RegisterResourceResponse: new () => RegisterResourceResponseLike;
   Struct: { fromJavaScript(value: unknown): unknown };
+  forgetPendingPromises(): void;
 }
 
 interface RegisterResourceResponseLike {
@@ -157,6 +166,9 @@ function loadProgramSdk(programPath: string): ProgramSdk {
     pulumi: require(entry),
     RegisterResourceResponse: require(path.join(sdkDir, "proto", "resource_pb")).RegisterResourceResponse,
     Struct: require(protobufEntry).Struct,
+    forgetPendingPromises: () => {
+      require(path.join(sdkDir, "runtime", "state")).getStore().leakCandidates = new Set();
+    },
   };
 }
 
