@@ -1,0 +1,48 @@
+/**
+ * EtcdCluster: installs and configures the etcd members, starts them together and waits until every
+ * member is healthy. Children: `<name>-{ready,install,etcd-conf,etcd-dropin,start}-<host>` and
+ * `<name>-health`.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type * as command from "@pulumi/command";
+import type { ResolvedCluster } from "../model/types";
+import * as files from "../render/files";
+import { remoteFile, remoteScript, type ClusterHost } from "./remote";
+import { hostByName } from "./hosts";
+
+export interface EtcdClusterArgs {
+    /** The resolved cluster (see `resolveValidCluster`). */
+    cluster: ResolvedCluster;
+    /** Every host of the cluster, with its connection; the etcd members are picked by name. */
+    hosts: ClusterHost[];
+}
+
+export class EtcdCluster extends pulumi.ComponentResource {
+    /** Client URLs of every member. */
+    public readonly endpoints: pulumi.Output<string[]>;
+    /** The gate that passes when every member is healthy: depend on it to need a working DCS. */
+    public readonly healthy: command.remote.Command;
+
+    constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("pulumi-patroni:index:EtcdCluster", name, {}, opts);
+        const c = args.cluster;
+        const starts = c.hosts.etcd.map((member) => {
+            const host = hostByName(args.hosts, member.name);
+            const ready = remoteScript(`${name}-ready-${member.name}`, { host, script: files.hostReadyScript() }, this);
+            const install = remoteScript(
+                `${name}-install-${member.name}`,
+                { host, script: files.installScript(c, "etcd", member), dependsOn: [ready], timeout: "30m" },
+                this,
+            );
+            // etcd files hold no secrets: the placeholder render is the real one.
+            const written = files
+                .etcdFiles(c, member)
+                .map((file) => remoteFile(`${name}-${file.id}-${member.name}`, { host, file, content: file.content, dependsOn: [install] }, this));
+            return remoteScript(`${name}-start-${member.name}`, { host, script: files.etcdStartScript(c, member), dependsOn: written }, this);
+        });
+        const first = hostByName(args.hosts, c.hosts.etcd[0].name);
+        this.healthy = remoteScript(`${name}-health`, { host: first, script: files.etcdHealthScript(c), dependsOn: starts }, this);
+        this.endpoints = pulumi.output(files.etcdEndpoints(c));
+        this.registerOutputs({ endpoints: this.endpoints });
+    }
+}

@@ -1,0 +1,227 @@
+/**
+ * PostgresHaCluster: the whole cluster on hosts that exist (your machines, AWS instances, the lab):
+ * etcd quorum → Patroni leader → replicas → HAProxy + Keepalived and the VIP → application roles.
+ * Children: `<name>-etcd`, `<name>-patroni`, `<name>-proxy`, `<name>-roles`, and one
+ * `<name>-<secret>-password` per generated secret.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { ClusterSecrets, ClusterSpec, HostRole, ResolvedCluster } from "../model/types";
+import { resolveValidCluster } from "../model/validate";
+import { renderRolesSql } from "../render/roles";
+import * as files from "../render/files";
+import { EtcdCluster } from "./etcd-cluster";
+import { HaproxyKeepalived } from "./haproxy-keepalived";
+import { PatroniCluster } from "./patroni-cluster";
+import { remoteScript, type ClusterHost, type ConnectionArgs } from "./remote";
+import { hostByName } from "./hosts";
+
+/** Secrets you may supply; every one left out is generated with @pulumi/random and kept secret. */
+export interface ClusterSecretArgs {
+    /** PostgreSQL superuser password. @default - generated, 32 characters */
+    superuserPassword?: pulumi.Input<string>;
+    /** Replication user password. @default - generated, 32 characters */
+    replicationPassword?: pulumi.Input<string>;
+    /** pg_rewind user password. @default - generated, 32 characters */
+    rewindPassword?: pulumi.Input<string>;
+    /** Admin role password. @default - generated, 32 characters */
+    adminPassword?: pulumi.Input<string>;
+    /** Patroni REST API password. @default - generated, 32 characters */
+    restApiPassword?: pulumi.Input<string>;
+    /** Keepalived VRRP password (keepalived reads at most 8 characters). @default - generated, 8 characters */
+    keepalivedPassword?: pulumi.Input<string>;
+    /** Passwords of application roles, by role name. @default - generated per role, 32 characters */
+    userPasswords?: Record<string, pulumi.Input<string>>;
+}
+
+export interface PostgresHaClusterArgs {
+    /** The cluster: hosts per role, Patroni, HAProxy, Keepalived and etcd settings. Validated before anything is created. */
+    cluster: ClusterSpec;
+    /**
+     * How to reach each host over SSH, by host name; every host of `cluster.hosts` needs one.
+     * Use `sshConnections` to build them from one set of SSH settings.
+     */
+    connections: Record<string, pulumi.Input<ConnectionArgs>>;
+    /**
+     * Resources each host needs before it is usable (an instance, a volume attachment), by host name.
+     * @default {}
+     */
+    hostDependencies?: Record<string, pulumi.Input<pulumi.Resource>[]>;
+    /** Secrets to use instead of generated ones. @default {} */
+    secrets?: ClusterSecretArgs;
+}
+
+/** A host's role names and its Patroni role at deployment time. */
+export interface NodeInfo {
+    name: string;
+    address: string;
+    roles: HostRole[];
+    /** leader, sync_standby, replica; absent on hosts without Patroni. */
+    patroniRole?: string;
+}
+
+/**
+ * Connections for every host from one set of SSH settings: the host's address (or `addressOf`)
+ * with the same user, key and optional bastion.
+ */
+export function sshConnections(
+    spec: ClusterSpec,
+    ssh: Omit<ConnectionArgs, "host">,
+    addressOf?: (hostName: string, privateAddress: string) => pulumi.Input<string>,
+): Record<string, pulumi.Input<ConnectionArgs>> {
+    const all = [...spec.hosts.etcd, ...spec.hosts.patroni, ...spec.hosts.haproxy];
+    return Object.fromEntries(
+        all.map((h) => [
+            h.name,
+            {
+                // Machines still booting refuse connections for a while: keep dialing.
+                dialErrorLimit: 30,
+                perDialTimeout: 15,
+                ...ssh,
+                host: addressOf ? addressOf(h.name, h.address) : h.address,
+            },
+        ]),
+    );
+}
+
+export class PostgresHaCluster extends pulumi.ComponentResource {
+    /** The cluster with every default applied. */
+    public readonly resolved: ResolvedCluster;
+    /** Writes: VIP:5000, always the primary. */
+    public readonly writerEndpoint: pulumi.Output<string>;
+    /** Reads: VIP:5001, balanced over streaming replicas. */
+    public readonly readerEndpoint: pulumi.Output<string>;
+    /** HAProxy statistics page. */
+    public readonly statsUrl: pulumi.Output<string>;
+    /** libpq URI for the superuser through the writer endpoint (secret). */
+    public readonly connectionString: pulumi.Output<string>;
+    /** The superuser password (secret). */
+    public readonly superuserPassword: pulumi.Output<string>;
+    /** The admin role's password (secret). */
+    public readonly adminPassword: pulumi.Output<string>;
+    /** Each host's address, roles and Patroni role at deployment time. */
+    public readonly nodes: pulumi.Output<NodeInfo[]>;
+    /** etcd client URLs. */
+    public readonly etcdEndpoints: pulumi.Output<string[]>;
+    public readonly etcd: EtcdCluster;
+    public readonly patroni: PatroniCluster;
+    public readonly proxy: HaproxyKeepalived;
+
+    constructor(name: string, args: PostgresHaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("pulumi-patroni:index:PostgresHaCluster", name, {}, opts);
+        // Validation first: a bad argument throws here, before any child exists.
+        const c = resolveValidCluster(args.cluster, name, "args.cluster");
+        this.resolved = c;
+        const hosts = clusterHosts(c, args);
+        const secrets = this.clusterSecrets(name, c, args.secrets ?? {});
+
+        this.etcd = new EtcdCluster(`${name}-etcd`, { cluster: c, hosts }, { parent: this });
+        this.patroni = new PatroniCluster(
+            `${name}-patroni`,
+            { cluster: c, hosts, secrets, dcsReady: [this.etcd.healthy] },
+            { parent: this },
+        );
+        this.proxy = new HaproxyKeepalived(
+            `${name}-proxy`,
+            { cluster: c, hosts, secrets, backendsReady: [this.patroni.replicasGate], gateHostName: c.hosts.patroni[0].name },
+            { parent: this },
+        );
+        remoteScript(
+            `${name}-roles`,
+            {
+                host: hostByName(hosts, c.hosts.patroni[0].name),
+                script: files.rolesScript(c),
+                stdin: secrets.apply((s) => `${s.superuserPassword}\n${renderRolesSql(c, s)}`),
+                triggers: [secrets.apply((s) => files.sha256(renderRolesSql(c, s)))],
+                dependsOn: [this.proxy.vipGate],
+            },
+            this,
+        );
+
+        const vip = c.keepalived.vip;
+        this.writerEndpoint = pulumi.output(`${vip}:${c.haproxy.primaryPort}`);
+        this.readerEndpoint = pulumi.output(`${vip}:${c.haproxy.replicaPort}`);
+        this.statsUrl = pulumi.output(`http://${vip}:${c.haproxy.statsPort}/`);
+        this.superuserPassword = pulumi.secret(secrets.apply((s) => s.superuserPassword));
+        this.adminPassword = pulumi.secret(secrets.apply((s) => s.adminPassword));
+        this.connectionString = pulumi.secret(
+            secrets.apply(
+                (s) =>
+                    `postgresql://${encodeURIComponent(c.patroni.superuserName)}:${encodeURIComponent(s.superuserPassword)}@${vip}:${c.haproxy.primaryPort}/postgres?target_session_attrs=read-write`,
+            ),
+        );
+        this.etcdEndpoints = this.etcd.endpoints;
+        this.nodes = this.patroni.topology.apply((t) => nodeInfo(c, t));
+        this.registerOutputs({
+            writerEndpoint: this.writerEndpoint,
+            readerEndpoint: this.readerEndpoint,
+            statsUrl: this.statsUrl,
+            connectionString: this.connectionString,
+            superuserPassword: this.superuserPassword,
+            adminPassword: this.adminPassword,
+            nodes: this.nodes,
+            etcdEndpoints: this.etcdEndpoints,
+        });
+    }
+
+    /** Supplied secrets as they are, the others generated; all of it secret. */
+    private clusterSecrets(name: string, c: ResolvedCluster, supplied: ClusterSecretArgs): pulumi.Output<ClusterSecrets> {
+        const password = (id: string, given: pulumi.Input<string> | undefined, length = 32): pulumi.Output<string> =>
+            given !== undefined
+                ? pulumi.secret(given)
+                : new random.RandomPassword(`${name}-${id}-password`, { length, special: false }, { parent: this }).result;
+        const userPasswords = Object.fromEntries(
+            c.users.map((u) => [u.name, password(`user-${u.name}`, supplied.userPasswords?.[u.name])]),
+        );
+        const generatedOrGiven = [
+            password("superuser", supplied.superuserPassword),
+            password("replication", supplied.replicationPassword),
+            password("rewind", supplied.rewindPassword),
+            password("admin", supplied.adminPassword),
+            password("restapi", supplied.restApiPassword),
+            password("keepalived", supplied.keepalivedPassword, 8),
+        ];
+        return pulumi.secret(
+            pulumi.all([pulumi.all(generatedOrGiven), pulumi.all(userPasswords)]).apply(([values, users]) => {
+                const [superuserPassword, replicationPassword, rewindPassword, adminPassword, restApiPassword, keepalivedPassword] = values;
+                const secrets: ClusterSecrets = { superuserPassword, replicationPassword, rewindPassword, adminPassword, restApiPassword, keepalivedPassword, userPasswords: users };
+                const empty = [...Object.entries(secrets), ...Object.entries(users).map(([k, v]) => [`userPasswords.${k}`, v])].filter(
+                    ([, v]) => typeof v === "string" && v.trim() === "",
+                );
+                if (empty.length > 0) {
+                    throw new Error(`args.secrets: ${empty.map(([k]) => k).join(", ")} empty. Fix: supply non-empty secrets, or leave them out to have them generated.`);
+                }
+                return secrets;
+            }),
+        );
+    }
+}
+
+function clusterHosts(c: ResolvedCluster, args: PostgresHaClusterArgs): ClusterHost[] {
+    const names = [...new Set([...c.hosts.etcd, ...c.hosts.patroni, ...c.hosts.haproxy].map((h) => h.name))];
+    const missing = names.filter((n) => args.connections[n] === undefined);
+    if (missing.length > 0) {
+        throw new Error(
+            `args.connections: no SSH connection for host${missing.length > 1 ? "s" : ""} ${missing.join(", ")}. ` +
+                "Fix: give one connection per host name, e.g. with sshConnections(cluster, { user, privateKey }).",
+        );
+    }
+    return names.map((n) => ({ name: n, connection: args.connections[n], dependsOn: args.hostDependencies?.[n] ?? [] }));
+}
+
+function nodeInfo(c: ResolvedCluster, t: { leader: string; syncStandbys: string[]; replicas: string[] }): NodeInfo[] {
+    const roles: HostRole[] = ["etcd", "patroni", "haproxy"];
+    const names = [...new Set(roles.flatMap((r) => c.hosts[r].map((h) => h.name)))];
+    return names.map((n) => {
+        const playing = roles.filter((r) => c.hosts[r].some((h) => h.name === n));
+        const address = roles.flatMap((r) => c.hosts[r]).find((h) => h.name === n)!.address;
+        const patroniRole = !playing.includes("patroni")
+            ? undefined
+            : n === t.leader
+              ? "leader"
+              : t.syncStandbys.includes(n)
+                ? "sync_standby"
+                : "replica";
+        return { name: n, address, roles: playing, ...(patroniRole ? { patroniRole } : {}) };
+    });
+}

@@ -1,0 +1,87 @@
+/**
+ * Small remote building blocks on @pulumi/command: a script run on a host, and a file written on a
+ * host from standard input. Scripts are fixed text (no secrets ever in a command line); secrets
+ * travel on standard input. `triggers` carry a hash of what the step applies, so changing a setting
+ * re-runs exactly the steps whose content changed.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { sha256, writeFileScript, type RenderedFile } from "../render/files";
+
+export type ConnectionArgs = command.types.input.remote.ConnectionArgs;
+
+/** A machine as the components see it: its place in the model and how to reach it. */
+export interface ClusterHost {
+    /** Host name as in the cluster spec. */
+    name: string;
+    /** SSH connection (the address, user, key and optional bastion `proxy`). */
+    connection: pulumi.Input<ConnectionArgs>;
+    /**
+     * Resources that must exist before the host is usable (an EC2 instance, a volume attachment).
+     * @default []
+     */
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+export interface RemoteScriptArgs {
+    host: ClusterHost;
+    /** The script, run by the login shell. It must be safe to run twice. */
+    script: string;
+    /** Standard input: where secrets go. */
+    stdin?: pulumi.Input<string>;
+    /** Extra values whose change re-runs the script (the script's own text always counts). */
+    triggers?: pulumi.Input<string>[];
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /** @default "20m" */
+    timeout?: string;
+}
+
+/** Run a script on a host; re-run it (as an update, not a replacement) when it or its triggers change. */
+export function remoteScript(name: string, args: RemoteScriptArgs, parent: pulumi.Resource): command.remote.Command {
+    return new command.remote.Command(
+        name,
+        {
+            connection: args.host.connection,
+            create: args.script,
+            update: args.script,
+            stdin: args.stdin,
+            triggers: [sha256(args.script), ...(args.triggers ?? [])],
+            logging: "stdoutAndStderr",
+        },
+        {
+            parent,
+            dependsOn: [...(args.host.dependsOn ?? []), ...(args.dependsOn ?? [])],
+            customTimeouts: { create: args.timeout ?? "20m", update: args.timeout ?? "20m" },
+        },
+    );
+}
+
+export interface RemoteFileArgs {
+    host: ClusterHost;
+    /** Path, mode, owner and validator of the file (content ignored: see `content`). */
+    file: RenderedFile;
+    /** The file's text; an Output when it holds secrets. */
+    content: pulumi.Input<string>;
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * Write a file on a host through standard input, checked by its own tool before it replaces the
+ * live file. Secret content stays secret: the content and its hash are both marked secret.
+ */
+export function remoteFile(name: string, args: RemoteFileArgs, parent: pulumi.Resource): command.remote.Command {
+    const content = args.file.secret ? pulumi.secret(args.content) : pulumi.output(args.content);
+    const hash = content.apply(sha256);
+    return remoteScript(
+        name,
+        {
+            host: args.host,
+            script: writeFileScript(args.file),
+            stdin: content,
+            triggers: [args.file.secret ? pulumi.secret(hash) : hash],
+            dependsOn: args.dependsOn,
+            timeout: "5m",
+        },
+        parent,
+    );
+}

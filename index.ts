@@ -1,0 +1,65 @@
+/**
+ * The pulumi-patroni program: reads the stack's config, validates all of it before creating
+ * anything, builds the cluster on the stack's hosts and exports what applications and operators need.
+ */
+import * as fs from "fs";
+import * as pulumi from "@pulumi/pulumi";
+import { parseStackConfig, CONFIG_NAMESPACE, type ProgramSettings } from "./model/config";
+import { PostgresHaCluster, sshConnections } from "./components/postgres-ha-cluster";
+import type { ConnectionArgs } from "./components/remote";
+import type { ClusterSpec } from "./model/types";
+
+const settings = parseStackConfig(pulumi.runtime.allConfig(), pulumi.getStack());
+const config = new pulumi.Config(CONFIG_NAMESPACE);
+
+/** The SSH private key: the `sshPrivateKey` secret, else the file named by `ssh.privateKeyFile`. */
+function privateKey(file: string | undefined, setting: string): pulumi.Output<string> {
+    const fromConfig = config.getSecret("sshPrivateKey");
+    if (fromConfig) return fromConfig;
+    if (!file) {
+        throw new Error(`${CONFIG_NAMESPACE}:ssh.privateKeyFile: not set and no ${CONFIG_NAMESPACE}:sshPrivateKey secret. Fix: set one of them (pulumi config set --secret ${CONFIG_NAMESPACE}:sshPrivateKey < key).`);
+    }
+    if (!fs.existsSync(file)) {
+        throw new Error(`${setting}: ${JSON.stringify(file)} does not exist on this machine. Fix: point it at the private key of the hosts' authorized key.`);
+    }
+    return pulumi.secret(fs.readFileSync(file, "utf8"));
+}
+
+function existingHostsConnections(s: ProgramSettings): Record<string, pulumi.Input<ConnectionArgs>> {
+    const key = privateKey(s.ssh.privateKeyFile, `${CONFIG_NAMESPACE}:ssh.privateKeyFile`);
+    const proxy = s.ssh.proxy && {
+        host: s.ssh.proxy.host,
+        user: s.ssh.proxy.user,
+        port: s.ssh.proxy.port,
+        privateKey: s.ssh.proxy.privateKeyFile ? privateKey(s.ssh.proxy.privateKeyFile, `${CONFIG_NAMESPACE}:ssh.proxy.privateKeyFile`) : key,
+    };
+    return sshConnections(s.clusterSpec as unknown as ClusterSpec, { user: s.ssh.user, port: s.ssh.port, privateKey: key, ...(proxy ? { proxy } : {}) });
+}
+
+if (settings.provider !== "existing") {
+    throw new Error(`${CONFIG_NAMESPACE}:provider: ${JSON.stringify(settings.provider)} is not supported by this version. Fix: use "existing".`);
+}
+
+const secretOf = (key: string) => config.getSecret(key);
+const cluster = new PostgresHaCluster(settings.cluster.scope, {
+    cluster: settings.clusterSpec as unknown as ClusterSpec,
+    connections: existingHostsConnections(settings),
+    secrets: {
+        superuserPassword: secretOf("superuserPassword"),
+        replicationPassword: secretOf("replicationPassword"),
+        rewindPassword: secretOf("rewindPassword"),
+        adminPassword: secretOf("adminPassword"),
+        restApiPassword: secretOf("restApiPassword"),
+        keepalivedPassword: secretOf("keepalivedPassword"),
+        userPasswords: Object.fromEntries(Object.keys(settings.userPasswords).map((r) => [r, pulumi.secret(settings.userPasswords[r])])),
+    },
+});
+
+export const writerEndpoint = cluster.writerEndpoint;
+export const readerEndpoint = cluster.readerEndpoint;
+export const statsUrl = cluster.statsUrl;
+export const connectionString = cluster.connectionString;
+export const superuserPassword = cluster.superuserPassword;
+export const adminPassword = cluster.adminPassword;
+export const nodes = cluster.nodes;
+export const etcdEndpoints = cluster.etcdEndpoints;

@@ -1,0 +1,16 @@
+/** The library: components for your own Pulumi programs, and the pure model, validation and renderers. */
+export { PostgresHaCluster, sshConnections } from "./components/postgres-ha-cluster";
+export type { PostgresHaClusterArgs, ClusterSecretArgs, NodeInfo } from "./components/postgres-ha-cluster";
+export { EtcdCluster } from "./components/etcd-cluster";
+export type { EtcdClusterArgs } from "./components/etcd-cluster";
+export { PatroniCluster } from "./components/patroni-cluster";
+export type { PatroniClusterArgs, PatroniTopology } from "./components/patroni-cluster";
+export { HaproxyKeepalived } from "./components/haproxy-keepalived";
+export type { HaproxyKeepalivedArgs } from "./components/haproxy-keepalived";
+export type { ClusterHost, ConnectionArgs } from "./components/remote";
+export * from "./model/types";
+export { resolveCluster, DEFAULT_PG_PARAMETERS } from "./model/resolve";
+export * from "./model/validate";
+export { parseStackConfig } from "./model/config";
+export { renderHostBundle, placeholderSecrets } from "./render/bundle";
+export { buildPatroniConfig, renderPatroniYml, renderPgHba } from "./render/patroni";
