@@ -1,0 +1,178 @@
+// The program (index.ts) under mocks: resource names and parents, creation order behind the health
+// gates (recorded under a slow mock), secrecy of every secret-bearing input, and the outputs.
+import * as path from "path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadStackConfig, RecordedResource, runProgram, RunResult } from "../tools/engine";
+
+const REPO_ROOT = path.resolve(__dirname, "..");
+const PROGRAM = path.join(REPO_ROOT, "index.ts");
+const SLOW_HANDLERS = path.join(__dirname, "fixtures", "slow-handlers.ts");
+
+/** Supplied secrets with text we can search for. */
+const SUPPLIED = {
+    "pulumi-patroni:superuserPassword": "Supplied-Superuser-Secret-1",
+    "pulumi-patroni:restApiPassword": "Supplied-RestApi-Secret-2",
+};
+
+function planLab(extraConfig: Record<string, unknown>, secretKeys: string[], delayMs: number): Promise<RunResult> {
+    const { config, secretKeys: stackSecretKeys } = loadStackConfig("lab");
+    return runProgram({
+        programPath: PROGRAM,
+        stack: "lab",
+        config: { ...config, ...extraConfig },
+        secretKeys: [...stackSecretKeys, ...secretKeys],
+        mode: "plan",
+        timeoutMs: 120_000,
+        handlersModule: SLOW_HANDLERS,
+        handlerOptions: { delayMs },
+        onProgramOutput: () => undefined,
+    });
+}
+
+function get(resources: RecordedResource[], name: string): RecordedResource {
+    const found = resources.find((r) => r.name === name);
+    if (!found) throw new Error(`no resource ${name}; have ${resources.map((r) => r.name).join(", ")}`);
+    return found;
+}
+
+const ETCD = ["etcd1", "etcd2", "etcd3"];
+const PG = ["pg1", "pg2", "pg3"];
+const LB = ["lb1", "lb2"];
+
+describe("the lab stack under a slow mock", () => {
+    let run: RunResult;
+    beforeAll(async () => {
+        run = await planLab(SUPPLIED, Object.keys(SUPPLIED), 40);
+    }, 180_000);
+
+    const finished = (name: string) => get(run.resources, name).finishedAt!;
+    const started = (name: string) => get(run.resources, name).startedAt;
+    /** Every `before` finished before every `after` started. */
+    const expectOrder = (before: string[], after: string[]) => {
+        for (const b of before) for (const a of after) expect(started(a), `${a} must start after ${b} finished`).toBeGreaterThanOrEqual(finished(b));
+    };
+
+    it("names children <component>-<role>[-<host>] and parents them to their component", () => {
+        const parentOf = (n: string) => get(run.resources, n).parent;
+        expect(get(run.resources, "lab").type).toBe("pulumi-patroni:index:PostgresHaCluster");
+        for (const [component, type] of [
+            ["lab-etcd", "EtcdCluster"],
+            ["lab-patroni", "PatroniCluster"],
+            ["lab-proxy", "HaproxyKeepalived"],
+        ]) {
+            expect(get(run.resources, component).type).toBe(`pulumi-patroni:index:${type}`);
+            expect(parentOf(component)).toBe("lab");
+        }
+        for (const h of ETCD) for (const step of ["ready", "install", "etcd-conf", "etcd-dropin", "start"]) expect(parentOf(`lab-etcd-${step}-${h}`)).toBe("lab-etcd");
+        for (const h of PG) for (const step of ["ready", "install", "patroni-yml", "patroni-dropin", "start"]) expect(parentOf(`lab-patroni-${step}-${h}`)).toBe("lab-patroni");
+        for (const h of LB) for (const step of ["ready", "install", "haproxy-cfg", "check-haproxy", "keepalived-conf", "start"]) expect(parentOf(`lab-proxy-${step}-${h}`)).toBe("lab-proxy");
+        expect(parentOf("lab-etcd-health")).toBe("lab-etcd");
+        expect(parentOf("lab-patroni-leader")).toBe("lab-patroni");
+        expect(parentOf("lab-patroni-replicas")).toBe("lab-patroni");
+        expect(parentOf("lab-proxy-vip")).toBe("lab-proxy");
+        expect(parentOf("lab-roles")).toBe("lab");
+        const unknownTypes = run.resources.filter((r) => !/^(pulumi-patroni:index:|command:remote:Command$|random:index\/randomPassword:RandomPassword$)/.test(r.type));
+        expect(unknownTypes.map((r) => `${r.name}: ${r.type}`)).toEqual([]);
+    });
+
+    it("installs on all hosts at once", () => {
+        const installs = [...ETCD.map((h) => `lab-etcd-install-${h}`), ...PG.map((h) => `lab-patroni-install-${h}`), ...LB.map((h) => `lab-proxy-install-${h}`)];
+        const lastStart = Math.max(...installs.map(started));
+        const firstFinish = Math.min(...installs.map(finished));
+        expect(lastStart).toBeLessThan(firstFinish);
+    });
+
+    it("waits for SSH readiness before installing, and installs before writing configs", () => {
+        for (const h of ETCD) expectOrder([`lab-etcd-ready-${h}`], [`lab-etcd-install-${h}`]);
+        for (const h of ETCD) expectOrder([`lab-etcd-install-${h}`], [`lab-etcd-etcd-conf-${h}`]);
+        for (const h of PG) expectOrder([`lab-patroni-install-${h}`], [`lab-patroni-patroni-yml-${h}`]);
+        for (const h of LB) expectOrder([`lab-proxy-install-${h}`, `lab-proxy-check-haproxy-${h}`], [`lab-proxy-keepalived-conf-${h}`]);
+    });
+
+    it("starts every etcd member before the health gate, and Patroni only after it", () => {
+        expectOrder(ETCD.map((h) => `lab-etcd-start-${h}`), ["lab-etcd-health"]);
+        // patroni --validate-config checks that etcd answers: configs are written after the gate.
+        expectOrder(["lab-etcd-health"], [...PG.map((h) => `lab-patroni-patroni-yml-${h}`), "lab-patroni-start-pg1"]);
+    });
+
+    it("starts the first member, waits for it to lead, then starts the others together", () => {
+        expectOrder(["lab-patroni-start-pg1"], ["lab-patroni-leader"]);
+        expectOrder(["lab-patroni-leader"], ["lab-patroni-start-pg2", "lab-patroni-start-pg3"]);
+        const [a, b] = [get(run.resources, "lab-patroni-start-pg2"), get(run.resources, "lab-patroni-start-pg3")];
+        expect(Math.max(a.startedAt, b.startedAt)).toBeLessThan(Math.min(a.finishedAt!, b.finishedAt!));
+        expectOrder(["lab-patroni-start-pg2", "lab-patroni-start-pg3"], ["lab-patroni-replicas"]);
+    });
+
+    it("starts HAProxy and Keepalived after the replicas gate, then checks the VIP, then creates roles", () => {
+        expectOrder(["lab-patroni-replicas"], LB.map((h) => `lab-proxy-start-${h}`));
+        expectOrder(LB.map((h) => `lab-proxy-start-${h}`), ["lab-proxy-vip"]);
+        expectOrder(["lab-proxy-vip"], ["lab-roles"]);
+    });
+
+    it("keeps every secret-bearing input secret and out of every command line", () => {
+        const secretInputs = (name: string) => get(run.resources, name).secretInputPaths.map((p) => p.join("."));
+        for (const h of PG) expect(secretInputs(`lab-patroni-patroni-yml-${h}`)).toContain("stdin");
+        for (const h of LB) expect(secretInputs(`lab-proxy-keepalived-conf-${h}`)).toContain("stdin");
+        expect(secretInputs("lab-proxy-vip")).toContain("stdin");
+        expect(secretInputs("lab-roles")).toContain("stdin");
+        for (const r of run.resources.filter((r) => r.type === "command:remote:Command")) {
+            expect(secretInputs(r.name), `${r.name}: connection is secret`).toContain("connection");
+        }
+
+        const generated = run.resources
+            .filter((r) => r.type.startsWith("random:"))
+            .map((r) => String(r.outputs.result));
+        expect(generated.length).toBe(5); // 7 secrets (6 cluster + role app), superuser and restapi supplied
+        const secrets = [...Object.values(SUPPLIED), ...generated];
+        const patroniYml = String(get(run.resources, "lab-patroni-patroni-yml-pg1").inputs.stdin);
+        expect(patroniYml).toContain(SUPPLIED["pulumi-patroni:superuserPassword"]);
+        expect(patroniYml).toContain(SUPPLIED["pulumi-patroni:restApiPassword"]);
+        for (const r of run.resources.filter((r) => r.type === "command:remote:Command")) {
+            for (const field of ["create", "update", "delete"]) {
+                const text = String(r.inputs[field] ?? "");
+                for (const s of secrets) expect(text.includes(s), `${r.name}.${field} contains a secret`).toBe(false);
+            }
+            const env = JSON.stringify(r.inputs.environment ?? {});
+            for (const s of secrets) expect(env.includes(s), `${r.name}.environment contains a secret`).toBe(false);
+            // A secret must never sit in an input that is not itself secret.
+            for (const [field, value] of Object.entries(r.inputs)) {
+                const paths = r.secretInputPaths.map((p) => p[0]);
+                if (paths.includes(field)) continue;
+                for (const s of secrets) expect(JSON.stringify(value).includes(s), `${r.name}.${field} holds a secret in the clear`).toBe(false);
+            }
+        }
+    });
+
+    it("exports the endpoints, and the connection string and passwords as secrets", () => {
+        expect(run.outputs.writerEndpoint).toBe("10.251.17.50:5000");
+        expect(run.outputs.readerEndpoint).toBe("10.251.17.50:5001");
+        expect(run.outputs.statsUrl).toBe("http://10.251.17.50:7000/");
+        expect(run.outputs.etcdEndpoints).toEqual(["http://10.251.17.11:2379", "http://10.251.17.12:2379", "http://10.251.17.13:2379"]);
+        expect(run.outputs.connectionString).toBe(
+            `postgresql://postgres:${SUPPLIED["pulumi-patroni:superuserPassword"]}@10.251.17.50:5000/postgres?target_session_attrs=read-write`,
+        );
+        expect(run.secretOutputs).toEqual(expect.arrayContaining(["connectionString", "superuserPassword", "adminPassword"]));
+        expect(run.secretOutputs).not.toContain("writerEndpoint");
+        const nodes = run.outputs.nodes as Array<{ name: string; address: string; roles: string[]; patroniRole?: string }>;
+        expect(nodes.map((n) => n.name)).toEqual([...ETCD, ...PG, ...LB]);
+        expect(nodes.find((n) => n.name === "pg1")).toMatchObject({ address: "10.251.17.21", roles: ["patroni"], patroniRole: "leader" });
+        expect(nodes.find((n) => n.name === "pg2")?.patroniRole).toBe("sync_standby");
+        expect(nodes.find((n) => n.name === "lb1")).toEqual({ name: "lb1", address: "10.251.17.31", roles: ["haproxy"] });
+    });
+});
+
+describe("a changed setting", () => {
+    it("re-applies exactly the files it changes (their trigger hashes differ, no others)", async () => {
+        const { config } = loadStackConfig("lab");
+        const base = await planLab({}, [], 0);
+        const cluster = JSON.parse(JSON.stringify(config["pulumi-patroni:cluster"]));
+        cluster.haproxy = { checkIntervalMs: 500 };
+        const changed = await planLab({ "pulumi-patroni:cluster": cluster }, [], 0);
+        const triggers = (r: RunResult) =>
+            new Map(r.resources.filter((x) => x.type === "command:remote:Command").map((x) => [x.name, JSON.stringify(x.inputs.triggers)]));
+        const before = triggers(base);
+        const after = triggers(changed);
+        const differing = [...before.keys()].filter((n) => before.get(n) !== after.get(n));
+        expect(differing.sort()).toEqual(["lab-proxy-haproxy-cfg-lb1", "lab-proxy-haproxy-cfg-lb2"]);
+    }, 240_000);
+});
