@@ -73,6 +73,9 @@ describe("lab mode over SSH", () => {
     expect(fs.readFileSync(path.join(remoteDir, "text.txt"), "utf8")).toBe("text asset\n");
     // 8 concurrent commands over a connection that allows 3 sessions all succeed.
     expect(out.parallel).toEqual(["0", "1", "2", "3", "4", "5", "6", "7"]);
+    // ...because the pool queued them, not because refusals were retried: without
+    // the cap sshd would refuse at least 5 of them at once.
+    expect(sshd.log().match(/no more sessions/g)?.length ?? 0).toBeLessThan(3);
     expect(out.proxy).toBe("through the bastion");
 
     const password = out.password as string;

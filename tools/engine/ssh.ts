@@ -102,7 +102,7 @@ export class SshPool {
     const connection = await this.connection(endpoint, options.signal, options.log);
     const release = await connection.sessions.acquire(options.signal);
     try {
-      return await execOnce(connection.client, command, options);
+      return await retryChannelOpen(() => execOnce(connection.client, command, options), options.signal);
     } finally {
       release();
     }
@@ -118,7 +118,7 @@ export class SshPool {
     const connection = await this.connection(endpoint, signal);
     const release = await connection.sessions.acquire(signal);
     try {
-      const sftp = await openSftp(connection.client);
+      const sftp = await retryChannelOpen(() => openSftp(connection.client), signal);
       try {
         if ("content" in source) await sftpCall((cb) => sftp.writeFile(remotePath, source.content, cb));
         else await uploadPath(sftp, source.localPath, remotePath);
@@ -290,6 +290,23 @@ export class TimeoutError extends Error {
     readonly outputSoFar: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * sshd counts a session until it has reaped it, a little after the client saw
+ * the channel close; a new channel opened in that gap is refused ("no more
+ * sessions" in sshd's log). Such refusals are retried briefly.
+ */
+async function retryChannelOpen<T>(open: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  const attempts = 8;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await open();
+    } catch (err) {
+      if (attempt >= attempts || !/Channel open failure/i.test((err as Error).message)) throw err;
+      await sleep(100 * attempt, signal);
+    }
   }
 }
 
