@@ -75,8 +75,10 @@ export async function runProgramInProcess(request: RunRequest, options: InProces
       // waitForRPCs is internal to the SDK (absent from its typings) but is how `pulumi up` waits too.
       await (sdk.pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
       return exported;
-    })();
-    program.catch((err) => run.failProgram(err));
+    })().catch((err: unknown) => {
+      run.failProgram(err);
+      return run.failure;
+    });
     const exported = await Promise.race([program, run.failure]);
     return { resources: run.resources, ...exported };
   } catch (err) {
