@@ -1,0 +1,354 @@
+// Rendering: golden files for every file of every host of both example stacks, and the behaviour
+// a reviewer relies on (pg_hba, patroni.yml, HAProxy, Keepalived, etcd, secrets, RHEL layout, SCRAM).
+// UPDATE_GOLDEN=1 npx vitest run test/render.test.ts rewrites the golden files; review the diff.
+import { createHash, createHmac } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { parseStackConfig } from "../model/config";
+import type { ClusterSecrets, ClusterSpec, ResolvedCluster } from "../model/types";
+import { resolveValidCluster } from "../model/validate";
+import { hostNames, placeholderSecrets, renderHostBundle } from "../render/bundle";
+import { renderPgHba } from "../render/patroni";
+import { scramSha256Verifier } from "../render/roles";
+import { readStackFile } from "../tools/render";
+
+const GOLDEN_DIR = path.join(__dirname, "golden");
+const STACKS = ["lab", "onprem-rhel"] as const;
+
+function stackCluster(stack: string): ResolvedCluster {
+  return parseStackConfig(readStackFile(stack), stack).cluster;
+}
+
+function stackSpec(stack: string): ClusterSpec {
+  return JSON.parse(readStackFile(stack)["pulumi-patroni:cluster"]) as ClusterSpec;
+}
+
+/** Every file of every host, keyed `<host>/<path>`. */
+function renderAll(c: ResolvedCluster, secrets: ClusterSecrets = placeholderSecrets(c)): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const host of hostNames(c)) {
+    for (const entry of renderHostBundle(c, host, secrets)) {
+      const key = `${host}/${entry.path}`;
+      expect(out.has(key), `${key} rendered twice`).toBe(false);
+      out.set(key, entry.content);
+    }
+  }
+  return out;
+}
+
+function file(rendered: Map<string, string>, key: string): string {
+  const content = rendered.get(key);
+  if (content === undefined) throw new Error(`${key} was not rendered; rendered: ${[...rendered.keys()].join(", ")}`);
+  return content;
+}
+
+function filesMatching(rendered: Map<string, string>, pattern: RegExp): Array<[string, string]> {
+  const found = [...rendered].filter(([key]) => pattern.test(key));
+  expect(found.length, `files matching ${pattern}`).toBeGreaterThan(0);
+  return found;
+}
+
+function listFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => path.relative(dir, path.join(d.parentPath, d.name)).split(path.sep).join("/"))
+    .sort();
+}
+
+/** The first differing line of two texts, for a readable failure. */
+function firstDifference(expected: string, actual: string): string {
+  const a = expected.split("\n");
+  const b = actual.split("\n");
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return `line ${i + 1}:\n  golden:   ${JSON.stringify(a[i])}\n  rendered: ${JSON.stringify(b[i])}`;
+  }
+  return "(no line differs)";
+}
+
+/** Compares rendered files with test/golden/<stack>/, or rewrites them when UPDATE_GOLDEN=1. */
+function checkGolden(stack: string, rendered: Map<string, string>): void {
+  const dir = path.join(GOLDEN_DIR, stack);
+  if (process.env.UPDATE_GOLDEN === "1") {
+    fs.rmSync(dir, { recursive: true, force: true });
+    for (const [key, content] of rendered) {
+      fs.mkdirSync(path.dirname(path.join(dir, key)), { recursive: true });
+      fs.writeFileSync(path.join(dir, key), content);
+    }
+    return;
+  }
+  const hint = `run UPDATE_GOLDEN=1 npx vitest run test/render.test.ts and review \`git diff test/golden/${stack}\``;
+  expect(listFiles(dir), `the files rendered for stack ${stack} differ from test/golden/${stack}/: ${hint}`).toEqual([...rendered.keys()].sort());
+  for (const [key, content] of rendered) {
+    const golden = fs.readFileSync(path.join(dir, key), "utf8");
+    if (golden !== content) {
+      expect.fail(`test/golden/${stack}/${key} differs from the rendered file at ${firstDifference(golden, content)}\n${hint}`);
+    }
+  }
+}
+
+describe.each(STACKS)("golden files of stack %s", (stack) => {
+  it("every file of every host matches test/golden", () => {
+    checkGolden(stack, renderAll(stackCluster(stack)));
+  });
+
+  it("rendering is deterministic", () => {
+    const first = renderAll(stackCluster(stack));
+    const second = renderAll(stackCluster(stack));
+    expect([...second]).toEqual([...first]);
+  });
+});
+
+describe("pg_hba", () => {
+  const c = stackCluster("lab");
+  const hba = renderPgHba(c);
+
+  it("is not open to the world by default", () => {
+    expect(hba.join("\n")).not.toMatch(/0\.0\.0\.0\/0|::\/0/);
+  });
+
+  it("has the local replication line Patroni needs after a crash", () => {
+    expect(hba.some((l) => /^host\s+replication\s+replicator\s+127\.0\.0\.1\/32\s+scram-sha-256$/.test(l))).toBe(true);
+  });
+
+  it("uses peer for local sockets and scram-sha-256 for every host line", () => {
+    for (const line of hba) {
+      if (line.startsWith("local")) expect(line).toMatch(/\speer$/);
+      else expect(line).toMatch(/\sscram-sha-256$/);
+    }
+    expect(hba.join("\n")).not.toMatch(/\b(md5|trust|password)\b/);
+  });
+
+  it("allows every member to replicate and the client CIDRs last", () => {
+    for (const h of c.hosts.patroni) expect(hba).toContainEqual(expect.stringMatching(new RegExp(`^host\\s+replication\\s+replicator\\s+${h.address}/32\\s`)));
+    expect(hba[hba.length - 1]).toMatch(/^host\s+all\s+all\s+10\.251\.17\.0\/24\s+scram-sha-256$/);
+  });
+
+  it("is the same in bootstrap and in postgresql sections of patroni.yml", () => {
+    const yml = parse(file(renderAll(c), "pg1/etc/patroni/config.yml"), { version: "1.1" }) as Record<string, Record<string, unknown>>;
+    expect(yml.postgresql.pg_hba).toEqual(hba);
+    expect(yml.bootstrap.pg_hba).toEqual(hba);
+  });
+});
+
+describe("patroni.yml", () => {
+  const rendered = renderAll(stackCluster("lab"));
+  const yml = (host: string) => parse(file(rendered, `${host}/etc/patroni/config.yml`), { version: "1.1" }) as Record<string, any>;
+
+  it("keeps a synchronous standby and rejoins with pg_rewind", () => {
+    const dcs = yml("pg1").bootstrap.dcs;
+    expect(dcs.synchronous_mode).toBe(true);
+    expect(dcs.postgresql.use_pg_rewind).toBe(true);
+    expect(dcs.postgresql.parameters.wal_log_hints).toBe("on");
+    expect(dcs.postgresql.parameters.password_encryption).toBe("scram-sha-256");
+  });
+
+  it("initialises with data checksums and SCRAM", () => {
+    const initdb = yml("pg1").bootstrap.initdb;
+    expect(initdb).toContain("data-checksums");
+    expect(initdb).toContainEqual({ "auth-host": "scram-sha-256" });
+  });
+
+  it("uses the watchdog in automatic mode", () => {
+    expect(yml("pg1").watchdog).toMatchObject({ mode: "automatic", device: "/dev/watchdog" });
+  });
+
+  it("names each member and listens on its own address", () => {
+    for (const [name, address] of [["pg1", "10.251.17.21"], ["pg2", "10.251.17.22"], ["pg3", "10.251.17.23"]]) {
+      const y = yml(name);
+      expect(y.name).toBe(name);
+      expect(y.restapi.listen).toBe(`${address}:8008`);
+      expect(y.postgresql.connect_address).toBe(`${address}:5432`);
+      expect(y.etcd3.hosts).toEqual(["10.251.17.11:2379", "10.251.17.12:2379", "10.251.17.13:2379"]);
+    }
+  });
+
+  it("keeps YAML 1.1 booleans-as-words quoted so PyYAML reads them as strings", () => {
+    expect(file(rendered, "pg1/etc/patroni/config.yml")).toMatch(/hot_standby: "on"/);
+  });
+});
+
+describe("haproxy.cfg", () => {
+  const rendered = renderAll(stackCluster("lab"));
+
+  it.each(["lb1", "lb2"])("on %s routes 5000 to the primary and 5001 to replicas, stats on 7000", (host) => {
+    const cfg = file(rendered, `${host}/etc/haproxy/haproxy.cfg`);
+    expect(cfg).toMatch(/bind \*:5000\n/);
+    expect(cfg).toMatch(/bind \*:5001\n/);
+    expect(cfg).toMatch(/bind \*:7000\n/);
+    expect(cfg).toContain("uri /primary\n");
+    expect(cfg).toMatch(/uri \/replica\?lag=1048576\n/);
+    expect(cfg.match(/^\s+default-server .* on-marked-down shutdown-sessions$/gm)).toHaveLength(2);
+    for (const [name, address] of [["pg1", "10.251.17.21"], ["pg2", "10.251.17.22"], ["pg3", "10.251.17.23"]]) {
+      expect(cfg.match(new RegExp(`server ${name} ${address.replace(/\./g, "\\.")}:5432 maxconn 200 check port 8008`, "g"))).toHaveLength(2);
+    }
+  });
+});
+
+describe("keepalived.conf", () => {
+  const c = stackCluster("lab");
+  const rendered = renderAll(c);
+  const conf = (host: string) => file(rendered, `${host}/etc/keepalived/keepalived.conf`);
+
+  it("speaks unicast VRRP to the peer's address", () => {
+    expect(conf("lb1")).toMatch(/unicast_src_ip 10\.251\.17\.31\n\s+unicast_peer \{\n\s+10\.251\.17\.32\n\s+\}/);
+    expect(conf("lb2")).toMatch(/unicast_src_ip 10\.251\.17\.32\n\s+unicast_peer \{\n\s+10\.251\.17\.31\n\s+\}/);
+  });
+
+  it("gives each host its own priority, the first host the highest", () => {
+    const priority = (host: string) => Number(/\n\s+priority (\d+)\n/.exec(conf(host))?.[1]);
+    expect(priority("lb1")).toBe(150);
+    expect(priority("lb2")).toBe(100);
+  });
+
+  it("carries the VIP on the configured interface and tracks HAProxy", () => {
+    expect(conf("lb1")).toContain("10.251.17.50/24 dev eth0");
+    expect(conf("lb1")).toContain('script "/etc/keepalived/check-haproxy.sh"');
+  });
+
+  it("has no notify_master without keepalived.notifyMasterCommand", () => {
+    expect(conf("lb1")).not.toContain("notify_master");
+    expect([...rendered.keys()].some((k) => k.endsWith("notify-master.sh"))).toBe(false);
+  });
+
+  it("runs notify_master when keepalived.notifyMasterCommand is set", () => {
+    const spec = stackSpec("lab");
+    spec.keepalived.notifyMasterCommand = "/usr/local/bin/move-secondary-ip 10.251.17.50";
+    const withNotify = renderAll(resolveValidCluster(spec, "lab"));
+    for (const host of ["lb1", "lb2"]) {
+      expect(file(withNotify, `${host}/etc/keepalived/keepalived.conf`)).toContain('notify_master "/etc/keepalived/notify-master.sh"');
+      expect(file(withNotify, `${host}/etc/keepalived/notify-master.sh`)).toContain("\n/usr/local/bin/move-secondary-ip 10.251.17.50\n");
+      expect(withNotify.has(`${host}/steps/20-write-notify-master.sh`)).toBe(true);
+    }
+  });
+});
+
+describe("etcd", () => {
+  it.each([
+    ["lab", "etcd1/etc/default/etcd", "etcd1=http://10.251.17.11:2380,etcd2=http://10.251.17.12:2380,etcd3=http://10.251.17.13:2380"],
+    ["onprem-rhel", "dcs2/etc/etcd/etcd.conf", "dcs1=http://10.20.1.11:2380,dcs2=http://10.20.1.12:2380,dcs3=http://10.20.1.13:2380"],
+  ])("%s: ETCD_INITIAL_CLUSTER lists all three members", (stack, key, members) => {
+    const conf = file(renderAll(stackCluster(stack)), key);
+    expect(conf).toContain(`ETCD_INITIAL_CLUSTER="${members}"\n`);
+    expect(conf).toContain('ETCD_INITIAL_CLUSTER_STATE="new"');
+  });
+});
+
+describe("secrets", () => {
+  const c = stackCluster("lab");
+  const secrets: ClusterSecrets = {
+    superuserPassword: "Sup3r-9f2kq-Zebra",
+    replicationPassword: "Repl-x81Lm-Quokka",
+    rewindPassword: "Rew1nd-44tt-Ibis",
+    adminPassword: "Adm1n-0pq7-Okapi",
+    restApiPassword: "RestApi-5uv3-Lynx",
+    keepalivedPassword: "Kpd7Wq2z",
+    userPasswords: { app: "AppUser-8yy1-Tapir" },
+  };
+  const all = [secrets.superuserPassword, secrets.replicationPassword, secrets.rewindPassword, secrets.adminPassword, secrets.restApiPassword, secrets.keepalivedPassword, secrets.userPasswords.app];
+  const rendered = renderAll(c, secrets);
+
+  it("never appear in a step script", () => {
+    for (const [key, content] of filesMatching(rendered, /\/steps\/.*\.sh$/)) {
+      for (const secret of all) expect(content.includes(secret), `${secret} in ${key}`).toBe(false);
+    }
+  });
+
+  it("reach the files that need them (so the check above looks in the right place)", () => {
+    const patroni = file(rendered, "pg2/etc/patroni/config.yml");
+    for (const s of [secrets.superuserPassword, secrets.replicationPassword, secrets.rewindPassword, secrets.restApiPassword]) expect(patroni).toContain(s);
+    expect(file(rendered, "lb1/etc/keepalived/keepalived.conf")).toContain(`auth_pass ${secrets.keepalivedPassword}`);
+  });
+
+  it("reach the roles SQL only as SCRAM verifiers", () => {
+    const sql = file(rendered, "pg1/steps/70-roles.sql");
+    for (const secret of all) expect(sql).not.toContain(secret);
+    expect(sql).toContain(`PASSWORD '${scramSha256Verifier("app", secrets.userPasswords.app)}'`);
+    expect(sql).toContain(`PASSWORD '${scramSha256Verifier("admin", secrets.adminPassword)}'`);
+  });
+});
+
+describe("RHEL layout (onprem-rhel: Rocky 9, PGDG 16)", () => {
+  const rendered = renderAll(stackCluster("onprem-rhel"));
+
+  it("puts patroni.yml and etcd.conf at the RHEL paths", () => {
+    expect(rendered.has("db1/etc/patroni/patroni.yml")).toBe(true);
+    expect(rendered.has("dcs1/etc/etcd/etcd.conf")).toBe(true);
+    expect([...rendered.keys()].some((k) => k.includes("etc/default/") || k.endsWith("config.yml"))).toBe(false);
+  });
+
+  it("points Patroni at PGDG 16's binaries and data directory", () => {
+    const yml = parse(file(rendered, "db1/etc/patroni/patroni.yml"), { version: "1.1" }) as Record<string, any>;
+    expect(yml.postgresql.bin_dir).toBe("/usr/pgsql-16/bin");
+    expect(yml.postgresql.data_dir).toBe("/var/lib/pgsql/16/data");
+    expect(yml.postgresql.parameters.unix_socket_directories).toBe("/run/postgresql");
+  });
+
+  it("installs with dnf from PGDG, never apt", () => {
+    for (const [key, script] of filesMatching(rendered, /\/steps\/10-install-.*\.sh$/)) {
+      expect(script, key).toMatch(/dnf install -y -q/);
+      expect(script, key).not.toMatch(/apt-get/);
+    }
+    expect(file(rendered, "db1/steps/10-install-patroni.sh")).toMatch(/install_packages postgresql16-server postgresql16-contrib patroni patroni-etcd/);
+    expect(file(rendered, "db1/steps/10-install-patroni.sh")).toContain("pgdg-redhat-repo");
+  });
+
+  it("carries the member tags", () => {
+    const yml = parse(file(rendered, "db3/etc/patroni/patroni.yml"), { version: "1.1" }) as Record<string, any>;
+    expect(yml.tags).toEqual({ nofailover: true, noloadbalance: true, nosync: false, clonefrom: false });
+  });
+});
+
+describe("scramSha256Verifier", () => {
+  /** Hi() of RFC 5802 §2.2, written out with HMAC rather than pbkdf2, to be independent of the code under test. */
+  function hi(password: string, salt: Buffer, iterations: number): Buffer {
+    let u = createHmac("sha256", password).update(Buffer.concat([salt, Buffer.from([0, 0, 0, 1])])).digest();
+    const result = Buffer.from(u);
+    for (let i = 1; i < iterations; i++) {
+      u = createHmac("sha256", password).update(u).digest();
+      for (let j = 0; j < result.length; j++) result[j] ^= u[j];
+    }
+    return result;
+  }
+  const hmac = (key: Buffer, text: string) => createHmac("sha256", key).update(text).digest();
+  const sha256 = (data: Buffer) => createHash("sha256").update(data).digest();
+
+  it("the reference computation reproduces RFC 7677's example exchange", () => {
+    // RFC 7677 §3: user "user", password "pencil".
+    const salted = hi("pencil", Buffer.from("W22ZaJ0SNY7soEsUEjb6gQ==", "base64"), 4096);
+    const authMessage =
+      "n=user,r=rOprNGfwEbeRWgbNEkqO," +
+      "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096," +
+      "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
+    const clientKey = hmac(salted, "Client Key");
+    const clientSignature = hmac(sha256(clientKey), authMessage);
+    const proof = Buffer.from(clientKey.map((b, i) => b ^ clientSignature[i]));
+    expect(proof.toString("base64")).toBe("dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=");
+    expect(hmac(hmac(salted, "Server Key"), authMessage).toString("base64")).toBe("6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
+  });
+
+  it.each([
+    ["app", "AppUser-8yy1-Tapir"],
+    ["admin", "pencil"],
+  ])("the verifier of %s matches RFC 7677 StoredKey and ServerKey for its salt", (role, password) => {
+    const verifier = scramSha256Verifier(role, password);
+    const m = /^SCRAM-SHA-256\$(\d+):([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+):([A-Za-z0-9+/=]+)$/.exec(verifier);
+    expect(m, verifier).not.toBeNull();
+    const [, iterations, salt, storedKey, serverKey] = m!;
+    expect(Number(iterations)).toBe(4096);
+    expect(Buffer.from(salt, "base64")).toHaveLength(16);
+    const salted = hi(password, Buffer.from(salt, "base64"), Number(iterations));
+    expect(storedKey).toBe(sha256(hmac(salted, "Client Key")).toString("base64"));
+    expect(serverKey).toBe(hmac(salted, "Server Key").toString("base64"));
+  });
+
+  it("is stable across renders and salted per role and password", () => {
+    expect(scramSha256Verifier("app", "pw-one")).toBe(scramSha256Verifier("app", "pw-one"));
+    const salt = (v: string) => v.split("$")[1];
+    expect(salt(scramSha256Verifier("app", "pw-one"))).not.toBe(salt(scramSha256Verifier("app2", "pw-one")));
+    expect(salt(scramSha256Verifier("app", "pw-one"))).not.toBe(salt(scramSha256Verifier("app", "pw-two")));
+  });
+});
