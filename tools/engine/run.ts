@@ -405,7 +405,9 @@ class Run {
   }
 
   failProgram(reason: unknown): void {
-    const stack = reason instanceof Error && reason.stack ? `\n${reason.stack}` : "";
+    // A few frames locate the fault in the program; the SDK's own frames below them do not help.
+    const frames = reason instanceof Error && reason.stack ? reason.stack.split("\n").filter((l) => /^\s+at /.test(l)).slice(0, 4) : [];
+    const stack = frames.length > 0 ? `\n${frames.join("\n")}` : "";
     this.fail({ kind: "program-error", message: `The program failed: ${messageOf(reason)}${stack}` });
   }
 
