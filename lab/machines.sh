@@ -20,7 +20,7 @@ readonly KNOWN_HOSTS="$SSH_DIR/known_hosts"
 readonly ACNG_DIR="$STATE/acng"
 readonly ACNG_PID="$STATE/acng.pid"
 readonly DEBOOTSTRAP_PID="$STATE/debootstrap.pid"
-readonly LOCK="$STATE/lock"
+readonly LOCK=/run/pgha-lab.lock
 readonly BRIDGE=pghabr0
 readonly GW=10.251.17.1
 readonly PREFIX=24
@@ -127,7 +127,8 @@ tcp_open() { timeout 2 bash -c ": >/dev/tcp/$1/$2" 2>/dev/null; }
 with_lock() {
   mkdir -p "$STATE"; chmod 0700 "$STATE"
   exec 9>"$LOCK"
-  flock -w 300 9 || die "another machines.sh holds $LOCK"
+  # Daemons started below get fd 9 closed (9>&-) so they never hold the lock.
+  flock -w 120 9 || die "another machines.sh holds $LOCK (waited 120 s)"
 }
 
 # ---------------------------------------------------------------- prereqs --
@@ -254,6 +255,7 @@ teardown() { # everything except base cache, acng cache and ssh key
   done < <(ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); if ($2 ~ /^pgv-/) print $2 }')
   delete_link "$BRIDGE"
   rm -rf --one-file-system "$HOSTS_DIR" "$BASE_TMP"
+  rm -f "$STATE/apt-prewarm.log" "$STATE/lock" "$KNOWN_HOSTS"
 }
 
 # ------------------------------------------------------------------- base --
@@ -265,7 +267,7 @@ ensure_base() {
   rm -rf --one-file-system "$BASE_TMP"
   log "debootstrap $SUITE (minbase) into $BASE_TMP"
   setsid debootstrap --variant=minbase --include="$BASE_INCLUDE" "$SUITE" "$BASE_TMP" "$MIRROR" \
-    >"$STATE/debootstrap.log" 2>&1 </dev/null &
+    >"$STATE/debootstrap.log" 2>&1 </dev/null 9>&- &
   local dpid=$!
   echo "$dpid" >"$DEBOOTSTRAP_PID"
   if ! wait "$dpid"; then
@@ -322,9 +324,22 @@ host_net() { # host
 # ------------------------------------------------------------ apt-cacher ---
 acng_running() { local p; p=$(read_pid "$ACNG_PID"); [[ -n "$p" ]] && pid_is "$p" apt-cacher-ng; }
 
+# PIDs listening on TCP port 3142 (any address).
+port_owners() { ss -ltnpH "sport = :$ACNG_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u || true; }
+
+# Our daemon, and only it, serves GW:3142 (a stray apt-cacher-ng on *:3142
+# makes ours fail to bind while a TCP probe still succeeds).
+acng_serving() {
+  acng_running || return 1
+  local owners; owners=$(port_owners)
+  [[ "$owners" == "$(read_pid "$ACNG_PID")" ]] && tcp_open "$GW" "$ACNG_PORT"
+}
+
 ensure_acng() {
-  if acng_running && tcp_open "$GW" "$ACNG_PORT"; then log "apt-cacher-ng already running"; return 0; fi
+  if acng_serving; then log "apt-cacher-ng already running"; return 0; fi
   kill_tree_pidfile "$ACNG_PID" apt-cacher-ng
+  local other; other=$(port_owners)
+  [[ -z "$other" ]] || die "port $ACNG_PORT is taken by pid(s) $(echo "$other" | tr '\n' ' ')($(ps -o args= -p "$(echo "$other" | head -1)" || true)); stop it (note: 'apt-cacher-ng --help' starts a daemon)"
   mkdir -p "$ACNG_DIR/conf" "$ACNG_DIR/cache" "$ACNG_DIR/log"
   # Debian's default remap sends deb.debian.org to ftp.debian.org (fails here):
   # pin both backends to deb.debian.org.
@@ -336,6 +351,7 @@ SupportDir: /usr/lib/apt-cacher-ng
 Port: $ACNG_PORT
 BindAddress: $GW
 PidFile: $ACNG_PID
+SocketPath: $ACNG_DIR/socket
 ForeGround: 0
 Remap-debrep: file:deb_mirror*.gz /debian ; $MIRROR/
 Remap-secdeb: security.debian.org security.debian.org/debian-security deb.debian.org/debian-security /debian-security cdn-fastly.deb.debian.org/debian-security ; http://deb.debian.org/debian-security/
@@ -349,10 +365,10 @@ NetworkTimeout: 40
 DisconnectTimeout: 15
 EOF
   rm -f "$ACNG_PID"
-  apt-cacher-ng -c "$ACNG_DIR/conf" </dev/null >>"$ACNG_DIR/log/stdout.log" 2>&1 \
+  apt-cacher-ng -c "$ACNG_DIR/conf" </dev/null >>"$ACNG_DIR/log/stdout.log" 2>&1 9>&- \
     || die "apt-cacher-ng failed to start (see $ACNG_DIR/log)"
   local deadline=$((SECONDS + 15))
-  until acng_running && tcp_open "$GW" "$ACNG_PORT"; do
+  until acng_serving; do
     ((SECONDS < deadline)) || die "apt-cacher-ng not listening on $GW:$ACNG_PORT after 15 s"
     sleep 0.2
   done
@@ -423,7 +439,7 @@ start_container() { # host
   env "${envs[@]}" setsid systemd-nspawn -b -D "$d/root" -M "pgha-$h" --register=no --keep-unit \
     --network-namespace-path="/run/netns/$(netns "$h")" --resolv-conf=off --timezone=off \
     --link-journal=no --console=read-only "${extra[@]}" \
-    </dev/null >>"$d/console.log" 2>&1 &
+    </dev/null >>"$d/console.log" 2>&1 9>&- &
   echo "$!" >"$d/pid"
 }
 
@@ -494,8 +510,11 @@ cmd_up() {
   phase_start apt-prewarm
   # One apt-get update fills the cache so the program's parallel updates are
   # served from it (concurrent first fetches through acng can hang: pitfall 4).
-  lab_ssh "${HOSTS[0]}" 'timeout 300 apt-get update -q' >"$STATE/apt-prewarm.log" 2>&1 \
+  # Lists are wiped first so every index file (not only the ones newer than the
+  # base's lists) lands in the cache.
+  lab_ssh "${HOSTS[0]}" 'rm -rf /var/lib/apt/lists/*; timeout 300 apt-get update -q' >"$STATE/apt-prewarm.log" 2>&1 \
     || { tail -n 20 "$STATE/apt-prewarm.log" >&2; die "apt-get update through apt-cacher-ng failed on ${HOSTS[0]}"; }
+  [[ -d "$ACNG_DIR/cache/deb.debian.org" ]] || die "apt-get update worked but $ACNG_DIR/cache is empty: is another proxy answering on $GW:$ACNG_PORT?"
   phase_end
   log "lab up in $(since "$tup") s; ssh: bash $0 ssh <host>"
 }
@@ -514,7 +533,7 @@ cmd_status() {
     (
       pid=$(host_pid "$h")
       run=no; [[ -n "$pid" ]] && run="yes(pid $pid)"
-      link=$(ip -br link show "$(veth "$h")" 2>/dev/null | awk '{print $2}'); link=${link:-absent}
+      link=$(ip -br link show "$(veth "$h")" 2>/dev/null | awk '{print $2}' || true); link=${link:-absent}
       sshok=no
       if [[ -n "$pid" && -s "$KNOWN_HOSTS" ]] && lab_ssh "$h" true 2>/dev/null; then sshok=yes; fi
       printf '%-6s %-13s running=%-16s link=%-8s ssh=%s\n' "$h" "${ADDR[$h]}" "$run" "$link" "$sshok"
@@ -524,7 +543,7 @@ cmd_status() {
   for h in "${HOSTS[@]}"; do cat "$tmp/$h"; done
   rm -rf "$tmp"
   if acng_running; then
-    local l=no; tcp_open "$GW" "$ACNG_PORT" && l=yes
+    local l=no; acng_serving && l=yes
     echo "apt-cacher-ng running=yes(pid $(read_pid "$ACNG_PID")) listening=$GW:$ACNG_PORT:$l"
   else
     echo "apt-cacher-ng running=no"
