@@ -1,0 +1,232 @@
+// The real tools check what the hosts would receive: every rendered haproxy.cfg, keepalived.conf,
+// patroni.yml, step script and etcd environment file of both example stacks (and of the lab stack
+// with a notify_master command, which neither stack sets).
+// Needs: apt-get install haproxy keepalived patroni python3-etcd shellcheck (and postgresql-15 for
+// the bin_dir check of patroni.yml, see below). A missing tool fails the test, naming its package.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ResolvedCluster } from "../model/types";
+import { resolveValidCluster } from "../model/validate";
+import { hostNames, placeholderSecrets, renderHostBundle } from "../render/bundle";
+import { readStackFile, renderStack } from "../tools/render";
+import {
+  freePort,
+  interfaceExists,
+  listFiles,
+  localInterface,
+  openEtcdStandIn,
+  patroniCheckCopy,
+  requirePatroniWithEtcd,
+  requireTool,
+  run,
+  withInstalledFiles,
+} from "./helpers/realtools";
+
+/** PostgreSQL binaries of this (Debian 12) test machine: package postgresql-15. */
+const LOCAL_PG_BIN_DIR = "/usr/lib/postgresql/15/bin";
+
+let outDir: string;
+/** Rendered trees by name: the two stacks, and the lab stack with keepalived.notifyMasterCommand. */
+const trees: Record<string, string> = {};
+
+/** Writes every host's files like `npm run render` does, for a cluster no stack file describes. */
+function writeBundles(c: ResolvedCluster, dir: string): void {
+  for (const host of hostNames(c)) {
+    for (const entry of renderHostBundle(c, host, placeholderSecrets(c))) {
+      fs.mkdirSync(path.dirname(path.join(dir, host, entry.path)), { recursive: true });
+      fs.writeFileSync(path.join(dir, host, entry.path), entry.content);
+    }
+  }
+}
+
+beforeAll(() => {
+  outDir = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-patroni-realtools-"));
+  for (const stack of ["lab", "onprem-rhel"]) {
+    trees[stack] = path.join(outDir, stack);
+    renderStack(stack, trees[stack]);
+  }
+  const spec = JSON.parse(readStackFile("lab")["pulumi-patroni:cluster"]) as Parameters<typeof resolveValidCluster>[0] & { keepalived: Record<string, unknown> };
+  spec.keepalived.notifyMasterCommand = "logger -t pgha \"VIP moved to $(hostname)\"";
+  trees["lab+notify"] = path.join(outDir, "lab+notify");
+  writeBundles(resolveValidCluster(spec, "lab"), trees["lab+notify"]);
+});
+
+afterAll(() => {
+  if (outDir) fs.rmSync(outDir, { recursive: true, force: true });
+});
+
+/** `[label, absolute path]` of every rendered file of `tree` whose host-relative path matches. */
+function rendered(tree: string, pattern: RegExp): Array<[string, string]> {
+  const dir = trees[tree];
+  const found = listFiles(dir)
+    .filter((f) => pattern.test(f))
+    .map((f): [string, string] => [`${tree}/${f}`, path.join(dir, f)]);
+  expect(found.length, `rendered files of ${tree} matching ${pattern}`).toBeGreaterThan(0);
+  return found;
+}
+
+const TREES = ["lab", "onprem-rhel", "lab+notify"];
+
+describe("haproxy -c", () => {
+  it.each(TREES)("accepts every haproxy.cfg of %s", (tree) => {
+    const haproxy = requireTool("haproxy", "haproxy");
+    for (const [label, file] of rendered(tree, /\/etc\/haproxy\/haproxy\.cfg$/)) {
+      const result = run(haproxy, ["-c", "-f", file]);
+      expect(result.status, `haproxy -c -f ${label}:\n${result.output}`).toBe(0);
+    }
+  });
+});
+
+describe("haproxy -c rejects", () => {
+  it("a broken haproxy.cfg (so the check above means something)", () => {
+    const haproxy = requireTool("haproxy", "haproxy");
+    const [[, file]] = rendered("lab", /^lb1\/etc\/haproxy\/haproxy\.cfg$/);
+    const copy = path.join(outDir, "haproxy-broken.cfg");
+    fs.writeFileSync(copy, fs.readFileSync(file, "utf8").replaceAll(" on-marked-down shutdown-sessions\n", " on-marked-down shutdown-everything\n"));
+    expect(run(haproxy, ["-c", "-f", copy]).status).not.toBe(0);
+  });
+});
+
+describe("keepalived -t", () => {
+  it.each(TREES)("accepts every keepalived.conf of %s, with its scripts in place", (tree) => {
+    const keepalived = requireTool("keepalived", "keepalived");
+    for (const [label, file] of rendered(tree, /\/etc\/keepalived\/keepalived\.conf$/)) {
+      const hostDir = path.dirname(path.dirname(path.dirname(file)));
+      let conf = fs.readFileSync(file, "utf8");
+      const iface = /^\s*interface (\S+)$/m.exec(conf)?.[1];
+      expect(iface, `${label} names an interface`).toBeDefined();
+      if (!interfaceExists(iface!)) {
+        // keepalived -t refuses an interface this machine does not have (onprem-rhel's ens192):
+        // the copy names a local one, every other line is checked as rendered.
+        conf = conf.replace(new RegExp(`(interface|dev) ${iface}\\b`, "g"), `$1 ${localInterface()}`);
+      }
+      // keepalived -t checks that each referenced script exists and is root-owned and executable.
+      const scripts = [...conf.matchAll(/^\s*(?:script|notify_master) "([^"]+)"$/gm)].map((m) => m[1]);
+      expect(scripts, label).toContain("/etc/keepalived/check-haproxy.sh");
+      if (tree === "lab+notify") expect(scripts, label).toContain("/etc/keepalived/notify-master.sh");
+      const installed = scripts.map((script) => ({ path: script, content: fs.readFileSync(path.join(hostDir, script), "utf8"), mode: 0o755 }));
+      const copy = path.join(outDir, "keepalived-check.conf");
+      fs.writeFileSync(copy, conf, { mode: 0o600 });
+      const result = withInstalledFiles(installed, () => run(keepalived, ["-t", "-f", copy]));
+      expect(result.status, `keepalived -t -f ${label}:\n${result.output}`).toBe(0);
+    }
+  });
+
+  it("fails when a referenced script is missing (so the check above means something)", () => {
+    const keepalived = requireTool("keepalived", "keepalived");
+    const [[, file]] = rendered("lab", /^lb1\/etc\/keepalived\/keepalived\.conf$/);
+    const copy = path.join(outDir, "keepalived-missing-script.conf");
+    fs.writeFileSync(copy, fs.readFileSync(file, "utf8").replace("/etc/keepalived/check-haproxy.sh", "/etc/keepalived/no-such-script.sh"));
+    expect(run(keepalived, ["-t", "-f", copy]).status).not.toBe(0);
+  });
+});
+
+describe("withInstalledFiles", () => {
+  it("removes what it created and restores what existed", () => {
+    const existing = path.join(outDir, "restore", "existing.sh");
+    fs.mkdirSync(path.dirname(existing), { recursive: true });
+    fs.writeFileSync(existing, "before\n", { mode: 0o700 });
+    const created = path.join(outDir, "restore", "new-dir", "deeper", "created.sh");
+    const seen = withInstalledFiles(
+      [
+        { path: existing, content: "during\n", mode: 0o755 },
+        { path: created, content: "new\n", mode: 0o755 },
+      ],
+      () => [fs.readFileSync(existing, "utf8"), fs.readFileSync(created, "utf8")],
+    );
+    expect(seen).toEqual(["during\n", "new\n"]);
+    expect(fs.readFileSync(existing, "utf8")).toBe("before\n");
+    expect(fs.statSync(existing).mode & 0o777).toBe(0o700);
+    expect(fs.existsSync(path.join(outDir, "restore", "new-dir"))).toBe(false);
+  });
+});
+
+describe("patroni --validate-config", () => {
+  let etcd: Awaited<ReturnType<typeof openEtcdStandIn>>;
+  beforeAll(async () => {
+    etcd = await openEtcdStandIn();
+  });
+  afterAll(async () => {
+    await etcd?.close();
+  });
+
+  async function validate(label: string, text: string, binDir?: string): Promise<{ status: number | null; output: string }> {
+    const patroni = requirePatroniWithEtcd();
+    const copy = path.join(outDir, `${label.replace(/[^a-z0-9]+/gi, "-")}.yml`);
+    fs.writeFileSync(copy, patroniCheckCopy(text, { restApiPort: await freePort(), postgresPort: await freePort(), etcdPort: etcd.port, binDir }), { mode: 0o600 });
+    return run(patroni, ["--validate-config", copy]);
+  }
+
+  it("accepts every patroni.yml of lab, as rendered apart from listen addresses and etcd hosts", async () => {
+    for (const [label, file] of rendered("lab", /\/etc\/patroni\/config\.yml$/)) {
+      expect(fs.readFileSync(file, "utf8")).toContain(`bin_dir: ${LOCAL_PG_BIN_DIR}`);
+      const result = await validate(label, fs.readFileSync(file, "utf8"));
+      expect(result.status, `patroni --validate-config ${label} (bin_dir needs package postgresql-15):\n${result.output}`).toBe(0);
+    }
+  }, 60_000);
+
+  it("accepts every patroni.yml of onprem-rhel, with PGDG's bin_dir swapped for the local PostgreSQL", async () => {
+    for (const [label, file] of rendered("onprem-rhel", /\/etc\/patroni\/patroni\.yml$/)) {
+      const text = fs.readFileSync(file, "utf8");
+      if (fs.existsSync("/usr/pgsql-16/bin")) {
+        const result = await validate(label, text);
+        expect(result.status, `patroni --validate-config ${label}:\n${result.output}`).toBe(0);
+        continue;
+      }
+      // The validator requires bin_dir to exist and hold pg_ctl, initdb, postgres, ...; PGDG's
+      // /usr/pgsql-16/bin is not on this Debian machine. Show that this is the only complaint,
+      // then check the copy against the local PostgreSQL 15 binaries.
+      const asRendered = await validate(label, text);
+      expect(asRendered.status, label).not.toBe(0);
+      expect(asRendered.output.split("\n").filter((l) => l.trim() !== ""), label).toEqual(["postgresql.bin_dir  Directory '/usr/pgsql-16/bin' does not exist."]);
+      const result = await validate(label, text, LOCAL_PG_BIN_DIR);
+      expect(result.status, `patroni --validate-config ${label} with bin_dir ${LOCAL_PG_BIN_DIR} (package postgresql-15):\n${result.output}`).toBe(0);
+    }
+  }, 60_000);
+
+  it("rejects a patroni.yml whose etcd is unreachable (so the checks above mean something)", async () => {
+    const [[label, file]] = rendered("lab", /^pg1\/etc\/patroni\/config\.yml$/);
+    const closed = await freePort();
+    const patroni = requirePatroniWithEtcd();
+    const copy = path.join(outDir, "unreachable-etcd.yml");
+    fs.writeFileSync(copy, patroniCheckCopy(fs.readFileSync(file, "utf8"), { restApiPort: await freePort(), postgresPort: await freePort(), etcdPort: closed }));
+    const result = run(patroni, ["--validate-config", copy]);
+    expect(result.status, label).not.toBe(0);
+    expect(result.output).toContain(`127.0.0.1:${closed} is not reachable`);
+  }, 60_000);
+});
+
+describe("shell", () => {
+  it.each(TREES)("every step script and .sh file of %s passes bash -n", (tree) => {
+    const bash = requireTool("bash", "bash");
+    for (const [label, file] of rendered(tree, /\.sh$/)) {
+      const result = run(bash, ["-n", file]);
+      expect(result.status, `bash -n ${label}:\n${result.output}`).toBe(0);
+    }
+  });
+
+  it.each(TREES)("every step script and .sh file of %s passes shellcheck", (tree) => {
+    const shellcheck = requireTool("shellcheck", "shellcheck");
+    const files = rendered(tree, /\.sh$/);
+    expect(files.some(([label]) => /\/steps\/\d\d-[\w-]+\.sh$/.test(label))).toBe(true);
+    const result = run(shellcheck, ["-f", "gcc", ...files.map(([, file]) => file)]);
+    expect(result.status, `shellcheck found problems:\n${result.output.split(trees[tree]).join(tree)}`).toBe(0);
+  });
+
+  it.each([
+    ["lab", /\/etc\/default\/etcd$/],
+    ["onprem-rhel", /\/etc\/etcd\/etcd\.conf$/],
+  ] as const)("every etcd environment file of %s passes bash -n and defines the member", (tree, pattern) => {
+    const bash = requireTool("bash", "bash");
+    for (const [label, file] of rendered(tree, pattern)) {
+      expect(run(bash, ["-n", file]).status, `bash -n ${label}`).toBe(0);
+      const result = run(bash, ["-c", 'set -a; . "$1"; printf "%s\\n" "$ETCD_NAME" "$ETCD_INITIAL_CLUSTER"', "env", file], { env: {} });
+      expect(result.status, label).toBe(0);
+      const [name, cluster] = result.output.split("\n");
+      expect(label.startsWith(`${tree}/${name}/`), `${label} has ETCD_NAME ${name}`).toBe(true);
+      expect(cluster.split(","), label).toHaveLength(3);
+    }
+  });
+});
