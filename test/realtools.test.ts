@@ -27,6 +27,15 @@ import {
 /** PostgreSQL binaries of this (Debian 12) test machine: package postgresql-15. */
 const LOCAL_PG_BIN_DIR = "/usr/lib/postgresql/15/bin";
 
+/** Patroni's validator wants bin_dir to hold pg_ctl, initdb, postgres, ...: the lab stack's is this one. */
+function requireLocalPostgres(): void {
+  for (const program of ["pg_ctl", "initdb", "pg_controldata", "pg_basebackup", "postgres", "pg_isready"]) {
+    if (!fs.existsSync(path.join(LOCAL_PG_BIN_DIR, program))) {
+      throw new Error(`${LOCAL_PG_BIN_DIR}/${program} is missing: patroni --validate-config checks bin_dir. Install it with \`apt-get install postgresql-15\`.`);
+    }
+  }
+}
+
 let outDir: string;
 /** Rendered trees by name: the two stacks, and the lab stack with keepalived.notifyMasterCommand. */
 const trees: Record<string, string> = {};
@@ -154,6 +163,7 @@ describe("patroni --validate-config", () => {
 
   async function validate(label: string, text: string, binDir?: string): Promise<{ status: number | null; output: string }> {
     const patroni = requirePatroniWithEtcd();
+    requireLocalPostgres();
     const copy = path.join(outDir, `${label.replace(/[^a-z0-9]+/gi, "-")}.yml`);
     fs.writeFileSync(copy, patroniCheckCopy(text, { restApiPort: await freePort(), postgresPort: await freePort(), etcdPort: etcd.port, binDir }), { mode: 0o600 });
     return run(patroni, ["--validate-config", copy]);
