@@ -20,6 +20,8 @@ function privateKey(file: string | undefined, setting: string): pulumi.Output<st
         throw new Error(`${CONFIG_NAMESPACE}:ssh.privateKeyFile: not set and no ${CONFIG_NAMESPACE}:sshPrivateKey secret. Fix: set one of them (pulumi config set --secret ${CONFIG_NAMESPACE}:sshPrivateKey < key).`);
     }
     if (!fs.existsSync(file)) {
+        // A preview may run where the hosts' key is not (a reviewer's machine, a CI plan job).
+        if (pulumi.runtime.isDryRun()) return pulumi.secret(`(preview: ${file} not read)`);
         throw new Error(`${setting}: ${JSON.stringify(file)} does not exist on this machine. Fix: point it at the private key of the hosts' authorized key.`);
     }
     return pulumi.secret(fs.readFileSync(file, "utf8"));

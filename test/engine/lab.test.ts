@@ -57,7 +57,8 @@ describe("lab mode over SSH", () => {
       secretKeys: ["engine-fixture:privateKey"],
       mode: "lab",
       timeoutMs: 60_000,
-      maxSessionsPerConnection: MAX_SESSIONS,
+      // One session of headroom: sshd frees a closed session a moment after the client sees it close.
+      maxSessionsPerConnection: MAX_SESSIONS - 1,
       onEvent: (e) => events.push(e),
     }).catch((err) => {
       throw new Error(`${(err as Error).message}\n--- sshd log ---\n${sshd.log()}`);

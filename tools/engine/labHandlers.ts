@@ -14,7 +14,7 @@ import { describeAsset } from "./values";
 export interface LabHandlerOptions {
   /** Remote commands and copies running at once over all hosts (the machine has 2 cores). @default 16 */
   maxConcurrentCommands?: number;
-  /** @default 10 (sshd's MaxSessions default) */
+  /** @default 8 (two below sshd's MaxSessions default) */
   maxSessionsPerConnection?: number;
   /** Bound on one command when it sets no customTimeouts.create. @default 20 minutes */
   defaultCommandTimeoutMs?: number;

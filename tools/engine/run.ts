@@ -61,7 +61,8 @@ export async function runProgramInProcess(request: RunRequest, options: InProces
   const handlers = buildHandlerTable(request, options.handlers);
   const run = new Run(sdk, handlers, context, abort, options.onEvent ?? (() => undefined));
 
-  await sdk.pulumi.runtime.setMocks(run.mocks(), project, request.stack, false);
+  // Plan mode is a preview: the program sees isDryRun() true, as under `pulumi preview`.
+  await sdk.pulumi.runtime.setMocks(run.mocks(), project, request.stack, request.mode === "plan");
   run.installMonitor(sdk.pulumi.runtime.getMonitor() as unknown as MockMonitorLike);
   sdk.pulumi.runtime.setAllConfig(toRuntimeConfig(request.config), request.secretKeys ?? []);
 

@@ -85,7 +85,7 @@ interface PooledConnection {
 }
 
 export interface SshPoolOptions {
-  /** @default 10 (sshd's MaxSessions default) */
+  /** @default 8 (two below sshd's MaxSessions default) */
   maxSessionsPerConnection?: number;
 }
 
@@ -94,7 +94,8 @@ export class SshPool {
   private readonly maxSessions: number;
 
   constructor(options: SshPoolOptions = {}) {
-    this.maxSessions = options.maxSessionsPerConnection ?? 10;
+    // Two below sshd's default MaxSessions: sshd frees a closed session a moment after the client sees it close.
+    this.maxSessions = options.maxSessionsPerConnection ?? 8;
   }
 
   /** Run `command` and collect its output; a non-zero exit is a result, not an error. */
