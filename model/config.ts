@@ -45,6 +45,8 @@ export interface ProgramSettings {
     aws: Record<string, unknown> | undefined;
 }
 
+const RAW_TEXT_KEYS: string[] = [...SUPPLIED_SECRET_KEYS, "sshPrivateKey"];
+
 const TOP_LEVEL_KEYS = ["provider", "cluster", "ssh", "aws", "sshPrivateKey", "userPasswords", ...SUPPLIED_SECRET_KEYS];
 
 const SSH_SCHEMA = {
@@ -74,10 +76,12 @@ export function parseStackConfig(all: Record<string, string>, defaultScope: stri
         const [namespace, key] = fullKey.split(":", 2);
         if (namespace !== CONFIG_NAMESPACE) continue; // other namespaces (aws:region, ...) belong to providers
         if (!TOP_LEVEL_KEYS.includes(key)) {
-            issues.push({ setting: fullKey, value: parseValue(text), rule: "is not a known setting", fix: `remove it, or use one of ${TOP_LEVEL_KEYS.map((k) => `${CONFIG_NAMESPACE}:${k}`).join(", ")}` });
+            // The value is not shown: an unknown key may be a misspelt secret.
+            issues.push({ setting: fullKey, value: "(not shown)", rule: "is not a known setting", fix: `remove it, or use one of ${TOP_LEVEL_KEYS.map((k) => `${CONFIG_NAMESPACE}:${k}`).join(", ")}` });
             continue;
         }
-        values[key] = parseValue(text);
+        // Secrets are taken as written: a password of digits, or in quotes, is still a string.
+        values[key] = RAW_TEXT_KEYS.includes(key) ? text : parseValue(text);
     }
     const provider = values.provider ?? "existing";
     if (provider !== "existing" && provider !== "aws") {
@@ -85,12 +89,7 @@ export function parseStackConfig(all: Record<string, string>, defaultScope: stri
     }
     issues.push(...checkShape(values.ssh ?? {}, SSH_SCHEMA, `${CONFIG_NAMESPACE}:ssh`));
     for (const key of SUPPLIED_SECRET_KEYS) {
-        const v = values[key];
-        if (v !== undefined && typeof v !== "string") {
-            issues.push({ setting: `${CONFIG_NAMESPACE}:${key}`, value: "(not shown)", rule: "must be a string", fix: `pulumi config set --secret ${CONFIG_NAMESPACE}:${key} <value>` });
-        } else {
-            issues.push(...checkSuppliedSecret(`${CONFIG_NAMESPACE}:${key}`, v as string | undefined));
-        }
+        issues.push(...checkSuppliedSecret(`${CONFIG_NAMESPACE}:${key}`, values[key] as string | undefined));
     }
     const userPasswords = (values.userPasswords ?? {}) as Record<string, unknown>;
     for (const [role, v] of Object.entries(userPasswords)) {

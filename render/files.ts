@@ -108,6 +108,7 @@ const NOTIFY_MASTER_SCRIPT = "/etc/keepalived/notify-master.sh";
 export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: ClusterSecrets): RenderedFile[] {
     const index = c.hosts.haproxy.findIndex((h) => h.name === host.name);
     const k = c.keepalived;
+    const peers = c.hosts.haproxy.filter((h) => h.name !== host.name).map((h) => h.address);
     const files: RenderedFile[] = [
         {
             id: "haproxy-cfg",
@@ -166,8 +167,9 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
             priority: k.priorities[index],
             advertIntervalSec: k.advertIntervalSec,
             authPassword: secrets.keepalivedPassword,
-            unicast: k.unicast,
-            peers: c.hosts.haproxy.filter((h) => h.name !== host.name).map((h) => h.address),
+            // A lone proxy has no peer to advertise to; keepalived refuses an empty unicast_peer block.
+            unicast: k.unicast && peers.length > 0,
+            peers,
             vip: k.vip,
             vipPrefixLength: k.vipPrefixLength,
             checkScriptPath: CHECK_SCRIPT,

@@ -116,6 +116,24 @@ describe("supplied secrets", () => {
     expect(err.message).not.toContain("rep-pass-9");
   });
 
+  it("takes supplied passwords as written: digits, booleans and quotes stay text", () => {
+    const settings = parseStackConfig(
+      labConfig({
+        "pulumi-patroni:superuserPassword": "12345678",
+        "pulumi-patroni:replicationPassword": "true",
+        "pulumi-patroni:rewindPassword": '"quoted"',
+      }),
+      "lab",
+    );
+    expect(settings.suppliedSecrets).toEqual({ superuserPassword: "12345678", replicationPassword: "true", rewindPassword: '"quoted"' });
+  });
+
+  it("never shows the value of an unknown key: it may be a misspelt secret", () => {
+    const err = rejection(labConfig({ "pulumi-patroni:superuserPasword": "hunter2-secret" }));
+    expect(err.issues).toEqual([expect.objectContaining({ setting: "pulumi-patroni:superuserPasword", value: "(not shown)", rule: "is not a known setting" })]);
+    expect(err.message).not.toContain("hunter2-secret");
+  });
+
   it("rejects an empty role password", () => {
     const err = rejection(labConfig({ "pulumi-patroni:userPasswords": JSON.stringify({ app: "" }) }));
     expect(err.issues.map((i) => i.setting)).toEqual(["pulumi-patroni:userPasswords.app"]);

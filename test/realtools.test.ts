@@ -60,6 +60,11 @@ beforeAll(() => {
   spec.keepalived.notifyMasterCommand = "logger -t pgha \"VIP moved to $(hostname)\"";
   trees["lab+notify"] = path.join(outDir, "lab+notify");
   writeBundles(resolveValidCluster(spec, "lab"), trees["lab+notify"]);
+  // A single proxy host: no VRRP peer, so no unicast_peer block (keepalived refuses an empty one).
+  const single = JSON.parse(readStackFile("lab")["pulumi-patroni:cluster"]) as typeof spec & { hosts: { haproxy: unknown[] } };
+  single.hosts.haproxy = single.hosts.haproxy.slice(0, 1);
+  trees["lab+single-proxy"] = path.join(outDir, "lab+single-proxy");
+  writeBundles(resolveValidCluster(single, "lab"), trees["lab+single-proxy"]);
 });
 
 afterAll(() => {
@@ -76,7 +81,7 @@ function rendered(tree: string, pattern: RegExp): Array<[string, string]> {
   return found;
 }
 
-const TREES = ["lab", "onprem-rhel", "lab+notify"];
+const TREES = ["lab", "onprem-rhel", "lab+notify", "lab+single-proxy"];
 
 describe("haproxy -c", () => {
   it.each(TREES)("accepts every haproxy.cfg of %s", (tree) => {

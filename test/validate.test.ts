@@ -419,7 +419,8 @@ describe("shape: unknown keys and wrong types", () => {
 
   it("unknown keys in stack config are rejected at the top level", () => {
     const err = configError(stackConfig({ "pulumi-patroni:clustr": "{}" }));
-    expectIssue(err.issues, "pulumi-patroni:clustr", { value: {}, fix: /pulumi-patroni:cluster, / });
+    // Its value is not shown: an unknown key may be a misspelt secret.
+    expectIssue(err.issues, "pulumi-patroni:clustr", { value: "(not shown)", fix: /pulumi-patroni:cluster, / });
   });
 
   it("other namespaces in stack config belong to providers and are left alone", () => {
@@ -463,13 +464,6 @@ describe("supplied secrets", () => {
   it("a blank supplied password is rejected", () => {
     const err = configError(stackConfig({ "pulumi-patroni:adminPassword": "   " }));
     expectIssue(err.issues, "pulumi-patroni:adminPassword", { value: "(empty)", fix: /pulumi config set --secret pulumi-patroni:adminPassword/ });
-  });
-
-  it("a badly typed supplied password is rejected without showing its value", () => {
-    const secret = "s3cr3t-Value-9qX";
-    const err = configError(stackConfig({ "pulumi-patroni:replicationPassword": JSON.stringify({ value: secret }) }));
-    expectIssue(err.issues, "pulumi-patroni:replicationPassword", { value: "(not shown)", fix: "pulumi config set --secret pulumi-patroni:replicationPassword <value>", rule: "must be a string" });
-    expect(err.message).not.toContain(secret);
   });
 
   it("a badly typed role password is rejected without showing its value", () => {
