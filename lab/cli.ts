@@ -19,12 +19,14 @@ const REPO_ROOT = path.resolve(__dirname, "..");
 const MACHINES = path.join(__dirname, "machines.sh");
 const STATE_DIR = "/var/lib/pgha-lab";
 export const STATE_FILE = path.join(STATE_DIR, "state.json");
+const RANDOM_STATE_FILE = path.join(STATE_DIR, "random-state.json");
 const STACK = "lab";
 
 const ENGINE_NOTICE =
     "Note: no Pulumi engine runs here. The program is executed in-process under pulumi.runtime.setMocks by this\n" +
     "project's engine stand-in (tools/engine): remote commands really run over SSH on the lab hosts, random values\n" +
-    "are really generated, but there is no Pulumi state, so every run is a fresh `create` of every step.";
+    "are really generated (and kept between runs, as Pulumi state keeps them), but there is no other state, so\n" +
+    "every run executes every step's `create` again — which is why every step is written to be idempotent.";
 
 /** What `lab up` leaves for `lab psql`, the e2e test and the bench: the stack outputs, secrets included. */
 export interface LabState {
@@ -58,6 +60,8 @@ export async function apply(): Promise<LabState> {
             secretKeys,
             mode: "lab",
             timeoutMs: 30 * 60_000,
+            // Generated passwords stay the same across runs, as Pulumi state would keep them.
+            randomStateFile: RANDOM_STATE_FILE,
             onEvent: renderer.onEvent,
         });
         const state: LabState = {
@@ -120,6 +124,8 @@ async function main(argv: string[]): Promise<number> {
         case "up": {
             const t0 = Date.now();
             if (machines(["up"]) !== 0) return 1;
+            // New hosts, new cluster: generated secrets start afresh too.
+            fs.rmSync(RANDOM_STATE_FILE, { force: true });
             const hostsSec = (Date.now() - t0) / 1000;
             const state = await apply();
             console.log(summary(state));
@@ -132,6 +138,8 @@ async function main(argv: string[]): Promise<number> {
             return 0;
         }
         case "down":
+            fs.rmSync(RANDOM_STATE_FILE, { force: true });
+            fs.rmSync(STATE_FILE, { force: true });
             return machines(["down"]);
         case "status":
             return status();

@@ -5,11 +5,13 @@
 // update or delete (`update`, `delete` and `triggers` are ignored).
 
 import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import { randomHandlers } from "./random";
 import { Semaphore } from "./semaphore";
 import { describeEndpoint, endpointFromConnection, SshPool, tailLines, TimeoutError } from "./ssh";
 import { HandlerFailure, HandlerTable, ResourceHandler } from "./types";
-import { describeAsset } from "./values";
+import { describeAsset, isSecretWrapped, secretValue } from "./values";
 
 export interface LabHandlerOptions {
   /** Remote commands and copies running at once over all hosts (the machine has 2 cores). @default 16 */
@@ -18,6 +20,8 @@ export interface LabHandlerOptions {
   maxSessionsPerConnection?: number;
   /** Bound on one command when it sets no customTimeouts.create. @default 20 minutes */
   defaultCommandTimeoutMs?: number;
+  /** Keep random:* results here between runs (see RunRequest.randomStateFile). @default - none */
+  randomStateFile?: string;
 }
 
 /** Lines of output shown when a command fails. */
@@ -95,7 +99,7 @@ export function createLabHandlers(options: LabHandlerOptions = {}): HandlerTable
     resources: {
       "command:remote:Command": remoteCommand,
       "command:remote:CopyToRemote": copyToRemote,
-      ...randomHandlers("lab"),
+      ...(options.randomStateFile ? persistentRandomHandlers(options.randomStateFile) : randomHandlers("lab")),
       // An explicit provider resource is configuration only; it needs no cloud.
       "pulumi:providers:command": async ({ name, inputs }) => ({ id: `lab-provider-${name}`, state: { ...inputs } }),
       "pulumi:providers:random": async ({ name, inputs }) => ({ id: `lab-provider-${name}`, state: { ...inputs } }),
@@ -124,4 +128,37 @@ function environmentOf(value: unknown): Record<string, string> | undefined {
 
 function uniqueId(name: string): string {
   return `${name}-${randomBytes(4).toString("hex")}`;
+}
+
+/**
+ * random:* handlers that remember their results in `file` (mode 0600: it holds passwords), so that a
+ * later run gets the same value for the same resource name and inputs — what Pulumi state gives a
+ * program run with `pulumi up` twice. Changed inputs draw a new value, as a replacement would.
+ */
+export function persistentRandomHandlers(file: string): Record<string, ResourceHandler> {
+  const stored: Record<string, { state: Record<string, unknown>; secretKeys: string[]; id?: string }> = fs.existsSync(file)
+    ? JSON.parse(fs.readFileSync(file, "utf8"))
+    : {};
+  const fresh = randomHandlers("lab");
+  return Object.fromEntries(
+    Object.entries(fresh).map(([type, handler]): [string, ResourceHandler] => [
+      type,
+      async (req, ctx) => {
+        const key = `${type}::${req.name}::${JSON.stringify(req.inputs, Object.keys(req.inputs).sort())}`;
+        const known = stored[key];
+        if (known) {
+          const state = Object.fromEntries(Object.entries(known.state).map(([k, v]) => [k, known.secretKeys.includes(k) ? secretValue(v) : v]));
+          return { id: known.id, state };
+        }
+        const result = await handler(req, ctx);
+        const secretKeys = Object.keys(result.state).filter((k) => isSecretWrapped(result.state[k]));
+        const plain = Object.fromEntries(Object.entries(result.state).map(([k, v]) => [k, isSecretWrapped(v) ? v.value : v]));
+        stored[key] = { state: plain, secretKeys, id: result.id };
+        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+        fs.writeFileSync(`${file}.tmp`, JSON.stringify(stored, null, 2), { mode: 0o600 });
+        fs.renameSync(`${file}.tmp`, file);
+        return result;
+      },
+    ]),
+  );
 }

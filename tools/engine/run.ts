@@ -105,6 +105,7 @@ function buildHandlerTable(request: RunRequest, overrides: Partial<HandlerTable>
       : createLabHandlers({
           maxConcurrentCommands: request.maxConcurrentCommands,
           maxSessionsPerConnection: request.maxSessionsPerConnection,
+          randomStateFile: request.randomStateFile,
         });
   const fromModule = request.handlersModule ? loadHandlersModule(request) : {};
   return {

@@ -127,8 +127,13 @@ export interface RunRequest {
   handlerOptions?: unknown;
   /** Cap on remote commands/copies running at once over all hosts (lab mode). @default 16 */
   maxConcurrentCommands?: number;
-  /** Sessions opened at once on one SSH connection; keep at or below the hosts' sshd MaxSessions (lab mode). @default 10 */
+  /** Sessions opened at once on one SSH connection; keep below the hosts' sshd MaxSessions (lab mode). @default 8 */
   maxSessionsPerConnection?: number;
+  /**
+   * Where random:* results are kept between runs (lab mode), as Pulumi state keeps them: a second run
+   * reuses a resource's value while its name and inputs are unchanged. @default - none: every run draws anew
+   */
+  randomStateFile?: string;
 }
 
 export type EngineErrorKind = "resource-failed" | "timeout" | "program-error" | "invalid-request";

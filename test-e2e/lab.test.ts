@@ -1,0 +1,140 @@
+// End to end, against the real lab: `lab up` builds eight hosts and runs the program against them;
+// the cluster must then work as a user expects. The program is run a second time against the same
+// hosts (idempotence), and `lab down` must leave nothing behind.
+// Needs root, and ~4 minutes cold. Run with `npm run test:e2e`.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const REPO_ROOT = path.resolve(__dirname, "..");
+const VIP = "10.251.17.50";
+const PATRONI = { pg1: "10.251.17.21", pg2: "10.251.17.22", pg3: "10.251.17.23" };
+
+function lab(args: string[], inherit = true): { status: number; stdout: string } {
+    const r = spawnSync("npx", ["tsx", path.join(REPO_ROOT, "lab", "cli.ts"), ...args], {
+        cwd: REPO_ROOT,
+        stdio: inherit ? ["ignore", "inherit", "inherit"] : ["ignore", "pipe", "pipe"],
+        encoding: "utf8",
+    });
+    return { status: r.status ?? 1, stdout: `${r.stdout ?? ""}${r.stderr ?? ""}` };
+}
+
+function ssh(host: string, command: string): string {
+    const r = spawnSync("bash", [path.join(REPO_ROOT, "lab", "machines.sh"), "ssh", host, command], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`ssh ${host} ${command}: exit ${r.status}\n${r.stdout}${r.stderr}`);
+    return r.stdout;
+}
+
+function labState(): Record<string, unknown> {
+    return JSON.parse(fs.readFileSync("/var/lib/pgha-lab/state.json", "utf8")).outputs;
+}
+
+function psql(port: number, sql: string, user = "postgres", password = String(labState().superuserPassword)): string {
+    const r = spawnSync("psql", ["-h", VIP, "-p", String(port), "-U", user, "-d", "postgres", "-XAtqc", sql], {
+        encoding: "utf8",
+        env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: "5" },
+    });
+    if (r.status !== 0) throw new Error(`psql :${port} ${sql}: ${r.stderr}`);
+    return r.stdout.trim();
+}
+
+async function eventually<T>(what: string, probe: () => T, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    for (;;) {
+        try {
+            const v = probe();
+            if (ok(v)) return v;
+            last = v;
+        } catch (err) {
+            last = (err as Error).message;
+        }
+        if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs / 1000}s; last: ${JSON.stringify(last)}`);
+        await new Promise((r) => setTimeout(r, 1000));
+    }
+}
+
+interface Member {
+    name: string;
+    role: string;
+    state: string;
+}
+
+function patroniMembers(): Member[] {
+    return JSON.parse(ssh("pg1", `curl -s --max-time 3 http://${PATRONI.pg1}:8008/cluster`)).members;
+}
+
+/** Every property a healthy lab cluster has, checked as a user would. */
+async function expectHealthyCluster(marker: string): Promise<void> {
+    const health = ssh("etcd1", "ETCDCTL_API=3 etcdctl --endpoints=http://10.251.17.11:2379,http://10.251.17.12:2379,http://10.251.17.13:2379 endpoint health 2>&1");
+    expect(health.match(/is healthy/g)?.length, health).toBe(3);
+
+    const members = await eventually("Leader + Sync Standby + Replica", patroniMembers, (m) => {
+        const roles = m.map((x) => x.role).sort();
+        return m.length === 3 && roles.filter((r) => r === "leader").length === 1 && roles.includes("sync_standby") && roles.includes("replica") && m.every((x) => ["running", "streaming"].includes(x.state));
+    });
+    expect(members.map((m) => m.role).sort()).toEqual(["leader", "replica", "sync_standby"]);
+
+    // A row written through VIP:5000 lands on the primary...
+    psql(5000, "create table if not exists e2e (id bigserial primary key, marker text not null, at timestamptz default now())");
+    const written = psql(5000, `insert into e2e (marker) values ('${marker}') returning pg_is_in_recovery()`);
+    expect(written).toBe("f");
+    // ...and is read back through VIP:5001 from a replica.
+    const read = await eventually(
+        "the row through VIP:5001",
+        () => psql(5001, `select pg_is_in_recovery() || ':' || count(*) from e2e where marker = '${marker}'`),
+        (v) => v === "t:1",
+        30_000,
+    );
+    expect(read).toBe("t:1");
+
+    // The admin role was created with a SCRAM verifier computed by the program: it can log in.
+    expect(psql(5000, "select current_user", "admin", String(labState().adminPassword))).toBe("admin");
+
+    const stats = spawnSync("curl", ["-s", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}", `http://${VIP}:7000/`], { encoding: "utf8" });
+    expect(stats.stdout).toBe("200");
+
+    const holders = ["lb1", "lb2"].filter((lb) => ssh(lb, "ip -4 -o addr show dev eth0").includes(`${VIP}/`));
+    expect(holders.length, `VIP holders: ${holders.join(", ")}`).toBe(1);
+}
+
+describe("the lab", () => {
+    beforeAll(() => {
+        const up = lab(["up"]);
+        if (up.status !== 0) throw new Error("npm run lab (lab up) failed: see its output above");
+    }, 30 * 60_000);
+
+    afterAll(() => {
+        lab(["down"]);
+    }, 5 * 60_000);
+
+    it("gives a working HA cluster behind the VIP", async () => {
+        await expectHealthyCluster("first-run");
+        const outputs = labState();
+        expect(outputs.writerEndpoint).toBe(`${VIP}:5000`);
+        expect(outputs.readerEndpoint).toBe(`${VIP}:5001`);
+        expect(fs.statSync("/var/lib/pgha-lab/state.json").mode & 0o777).toBe(0o600);
+    }, 5 * 60_000);
+
+    it("survives the program running again against the same hosts", async () => {
+        const before = labState().superuserPassword;
+        const again = lab(["apply"]);
+        expect(again.status).toBe(0);
+        // Generated passwords are kept between runs, as Pulumi state keeps them.
+        expect(labState().superuserPassword).toBe(before);
+        await expectHealthyCluster("second-run");
+        expect(psql(5000, "select count(*) from e2e where marker in ('first-run', 'second-run')")).toBe("2");
+    }, 30 * 60_000);
+
+    it("leaves nothing behind after lab down", () => {
+        expect(lab(["down"]).status).toBe(0);
+        const netns = spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout;
+        expect(netns).not.toMatch(/pgha-/);
+        const links = spawnSync("ip", ["-o", "link", "show"], { encoding: "utf8" }).stdout;
+        expect(links).not.toMatch(/pghabr0|pgv-/);
+        const mounts = fs.readFileSync("/proc/mounts", "utf8");
+        expect(mounts).not.toMatch(/\/var\/lib\/pgha-lab\/hosts/);
+        expect(lab(["down"]).status, "down is idempotent").toBe(0);
+    }, 5 * 60_000);
+});
