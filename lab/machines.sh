@@ -358,8 +358,13 @@ Remap-secdeb: security.debian.org security.debian.org/debian-security deb.debian
 ReportPage: acng-report.html
 ExThreshold: 4
 FollowIndexFileRemoval: 1
-# Many hosts run apt-get update at once: serve volatile index files from the
-# cache for 10 minutes instead of re-checking them per client (pitfall 4).
+# Many hosts run apt-get update at once (pitfall 4). The mirror here sends no
+# Last-Modified, so acng re-downloads (In)Release on every request, and two
+# refreshes of the same file in the same second collide ("Failure to move
+# file ... File exists") and leave apt hanging. Stream these small signed
+# files through without storing them; everything else (by-hash indexes, .debs)
+# is immutable and cached as usual.
+DontCache: /(InRelease|Release|Release\.gpg)$
 FreshIndexMaxAge: 600
 NetworkTimeout: 40
 DisconnectTimeout: 15
@@ -514,7 +519,7 @@ cmd_up() {
   # base's lists) lands in the cache.
   lab_ssh "${HOSTS[0]}" 'rm -rf /var/lib/apt/lists/*; timeout 300 apt-get update -q' >"$STATE/apt-prewarm.log" 2>&1 \
     || { tail -n 20 "$STATE/apt-prewarm.log" >&2; die "apt-get update through apt-cacher-ng failed on ${HOSTS[0]}"; }
-  [[ -d "$ACNG_DIR/cache/deb.debian.org" ]] || die "apt-get update worked but $ACNG_DIR/cache is empty: is another proxy answering on $GW:$ACNG_PORT?"
+  [[ -d "$ACNG_DIR/cache/debrep/dists" ]] || die "apt-get update worked but $ACNG_DIR/cache is empty: is another proxy answering on $GW:$ACNG_PORT?"
   phase_end
   log "lab up in $(since "$tup") s; ssh: bash $0 ssh <host>"
 }
