@@ -176,16 +176,33 @@ stop_containers() {
   if ((${#pids[@]})); then
     log "stopping ${#pids[@]} containers (grace ${STOP_GRACE}s)"
     deadline=$((SECONDS + STOP_GRACE))
+    local nudge=$((SECONDS + 3))
     while ((SECONDS < deadline)); do
       local alive=0
       for pid in "${pids[@]}"; do pid_is "$pid" systemd-nspawn && alive=1; done
       ((alive)) || break
+      if ((SECONDS >= nudge)); then
+        # A shutdown request that reaches systemd while it is still starting up
+        # can get lost: ask the container's init directly again.
+        nudge=$((SECONDS + 3))
+        for pid in "${pids[@]}"; do
+          if pid_is "$pid" systemd-nspawn; then
+            local i; i=$(container_init "$pid" || true)
+            if [[ -n "$i" ]]; then kill -s SIGRTMIN+3 "$i" 2>/dev/null || true; fi
+          fi
+        done
+      fi
       sleep 0.2
     done
     for pid in "${pids[@]}"; do
       if pid_is "$pid" systemd-nspawn; then
-        local init; init=$(container_init "$pid" || true)
-        log "SIGKILL container nspawn=$pid init=${init:-?}"
+        local init h2 last=""; init=$(container_init "$pid" || true)
+        for h2 in "${HOSTS[@]}"; do
+          if [[ "$(read_pid "$(hdir "$h2")/pid")" == "$pid" ]]; then
+            last=" $h2, console: $(tail -n 2 "$(hdir "$h2")/console.log" 2>/dev/null | tr -d '\033' | tr '\n' '|')"
+          fi
+        done
+        log "SIGKILL container nspawn=$pid init=${init:-?}$last"
         if [[ -n "$init" ]]; then kill -KILL "$init" 2>/dev/null || true; fi
         kill -KILL "$pid" 2>/dev/null || true
       fi
@@ -445,7 +462,15 @@ start_container() { # host
     --network-namespace-path="/run/netns/$(netns "$h")" --resolv-conf=off --timezone=off \
     --link-journal=no --console=read-only "${extra[@]}" \
     </dev/null >>"$d/console.log" 2>&1 9>&- &
-  echo "$!" >"$d/pid"
+  local pid=$! deadline=$((SECONDS + 5))
+  echo "$pid" >"$d/pid"
+  # $! is the forked shell that execs env -> setsid -> systemd-nspawn: wait
+  # until the exec chain is done so liveness checks see systemd-nspawn.
+  until pid_is "$pid" systemd-nspawn; do
+    kill -0 "$pid" 2>/dev/null || die "$h: systemd-nspawn exited at once: $(tail -n 5 "$d/console.log")"
+    ((SECONDS < deadline)) || die "$h: pid $pid did not become systemd-nspawn"
+    sleep 0.02
+  done
 }
 
 # Wait until sshd answers on a host, then repair units that lost the early-boot
