@@ -378,10 +378,12 @@ FollowIndexFileRemoval: 1
 # Many hosts run apt-get update at once (pitfall 4). The mirror here sends no
 # Last-Modified, so acng re-downloads (In)Release on every request, and two
 # refreshes of the same file in the same second collide ("Failure to move
-# file ... File exists") and leave apt hanging. Stream these small signed
-# files through without storing them; everything else (by-hash indexes, .debs)
-# is immutable and cached as usual.
-DontCache: /(InRelease|Release|Release\.gpg)$
+# file ... File exists") and leave apt hanging. The mirror is a fixed
+# snapshot: treat the Release files as static (fetched once, then served from
+# the cache; concurrent first fetches share one download). To pick up a newer
+# mirror state, remove $ACNG_DIR/cache/*/dists. (DontCache for them answers
+# 400 with an empty cache in acng 3.7.4: not usable.)
+SPfilePatternEx: /(InRelease|Release|Release\.gpg)$
 FreshIndexMaxAge: 600
 NetworkTimeout: 40
 DisconnectTimeout: 15
