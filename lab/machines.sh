@@ -161,6 +161,8 @@ kill_tree_pidfile() { # pidfile comm : kill the recorded process (and its group)
   if [[ -n "$pid" ]] && pid_is "$pid" "$comm"; then
     log "killing leftover $comm (pid $pid)"
     kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + 10))
+    while pid_is "$pid" "$comm" && ((SECONDS < deadline)); do sleep 0.1; done
   fi
   rm -f "$f"
 }
