@@ -51,7 +51,7 @@ export function distroLayout(release: OsRelease, source: PackageSource, pgVersio
                 etcd: ["etcd-server", "etcd-client", "curl"],
                 // patroni's etcd3 client is built on python-etcd's client classes.
                 patroni: [`postgresql-${pgVersion}`, "patroni", "python3-etcd", "curl", "postgresql-client"],
-                haproxy: ["haproxy", "keepalived", "curl"],
+                haproxy: ["haproxy", "keepalived", "curl", "socat"],
             },
             pgBinDir: `/usr/lib/postgresql/${pgVersion}/bin`,
             pgDataDir: `/var/lib/postgresql/${pgVersion}/main`,
@@ -80,7 +80,7 @@ export function distroLayout(release: OsRelease, source: PackageSource, pgVersio
         packages: {
             etcd: ["etcd", "curl"],
             patroni: [`postgresql${pgVersion}-server`, `postgresql${pgVersion}-contrib`, "patroni", "patroni-etcd", "curl"],
-            haproxy: ["haproxy", "keepalived", "curl"],
+            haproxy: ["haproxy", "keepalived", "curl", "socat"],
         },
         pgBinDir: `/usr/pgsql-${pgVersion}/bin`,
         pgDataDir: `/var/lib/pgsql/${pgVersion}/data`,

@@ -102,6 +102,7 @@ export function patroniFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Cl
 }
 
 const CHECK_SCRIPT = "/etc/keepalived/check-haproxy.sh";
+const HAPROXY_STATE_FILE = "/var/lib/haproxy/server-state";
 const NOTIFY_MASTER_SCRIPT = "/etc/keepalived/notify-master.sh";
 
 /** HAProxy and Keepalived files of the proxy host at `index` in `hosts.haproxy`. */
@@ -117,6 +118,7 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
                 scope: c.scope,
                 hostName: host.name,
                 ...c.haproxy,
+                stateFile: HAPROXY_STATE_FILE,
                 maximumLagBytes: c.patroni.maximumLagOnFailoverBytes,
                 members: c.hosts.patroni.map((m) => ({
                     name: m.name,
@@ -130,6 +132,16 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
             validator: "haproxy",
             secret: false,
             reloadSystemd: false,
+        },
+        {
+            id: "haproxy-dropin",
+            path: "/etc/systemd/system/haproxy.service.d/pulumi-patroni.conf",
+            content: renderTemplate("haproxy.service.conf", { primaryPort: c.haproxy.primaryPort, stateFile: HAPROXY_STATE_FILE }),
+            mode: "0644",
+            owner: "root:root",
+            validator: "none",
+            secret: false,
+            reloadSystemd: true,
         },
         {
             id: "check-haproxy",
@@ -289,6 +301,8 @@ export function vipGateScript(c: ResolvedCluster): string {
         primaryPort: c.haproxy.primaryPort,
         superuserName: c.patroni.superuserName,
         timeoutSec: GATE_TIMEOUTS_SEC.vip,
+        // Long enough for HAProxy to have checked every member (fall/rise at its check interval).
+        consecutive: Math.max(3, Math.ceil(((c.haproxy.checkFall + c.haproxy.checkRise) * c.haproxy.checkIntervalMs) / 1000)),
     });
 }
 

@@ -166,7 +166,7 @@ describe("a changed setting", () => {
         const { config } = loadStackConfig("lab");
         const base = await planLab({}, [], 0);
         const cluster = JSON.parse(JSON.stringify(config["pulumi-patroni:cluster"]));
-        cluster.haproxy = { checkIntervalMs: 500 };
+        cluster.haproxy = { serverMaxConnections: 300 };
         const changed = await planLab({ "pulumi-patroni:cluster": cluster }, [], 0);
         const triggers = (r: RunResult) =>
             new Map(r.resources.filter((x) => x.type === "command:remote:Command").map((x) => [x.name, JSON.stringify(x.inputs.triggers)]));

@@ -19,7 +19,7 @@ install_packages() {
     return 1
 }
 # Refresh the index once a day at most, so that a re-run does not hit the mirror again.
-if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null | head -n 1)" ]; then
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 -print -quit 2>/dev/null)" ]; then
     apt-get "${apt_opts[@]}" update
 fi
 install_packages etcd-server etcd-client curl
@@ -31,4 +31,4 @@ if ! grep -qs 'Managed by pulumi-patroni' '/etc/default/etcd'; then
     rm -rf '/var/lib/etcd/default'
 fi
 install -d -o etcd -g etcd -m 0700 '/var/lib/etcd/default'
-etcd --version | head -n 1
+etcd --version | sed -n 1p

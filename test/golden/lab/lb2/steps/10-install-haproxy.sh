@@ -19,9 +19,9 @@ install_packages() {
     return 1
 }
 # Refresh the index once a day at most, so that a re-run does not hit the mirror again.
-if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null | head -n 1)" ]; then
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 -print -quit 2>/dev/null)" ]; then
     apt-get "${apt_opts[@]}" update
 fi
-install_packages haproxy keepalived curl
-haproxy -v | head -n 1
-keepalived --version 2>&1 | head -n 1
+install_packages haproxy keepalived curl socat
+haproxy -v | sed -n 1p
+keepalived --version 2>&1 | sed -n 1p

@@ -24,4 +24,4 @@ if ! grep -qs 'Managed by pulumi-patroni' '/etc/etcd/etcd.conf'; then
     rm -rf '/var/lib/etcd/default'
 fi
 install -d -o etcd -g etcd -m 0700 '/var/lib/etcd/default'
-etcd --version | head -n 1
+etcd --version | sed -n 1p

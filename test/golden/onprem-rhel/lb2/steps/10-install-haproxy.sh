@@ -15,6 +15,6 @@ dnf config-manager --set-enabled crb
 rpm -q pgdg-redhat-repo >/dev/null || dnf install -y -q https://download.postgresql.org/pub/repos/yum/reporpms/EL-9-x86_64/pgdg-redhat-repo-latest.noarch.rpm
 dnf config-manager --set-enabled pgdg-rhel9-extras
 dnf -qy module disable postgresql
-install_packages haproxy keepalived curl
-haproxy -v | head -n 1
-keepalived --version 2>&1 | head -n 1
+install_packages haproxy keepalived curl socat
+haproxy -v | sed -n 1p
+keepalived --version 2>&1 | sed -n 1p
