@@ -84,10 +84,10 @@ async function expectHealthyCluster(marker: string): Promise<void> {
     const read = await eventually(
         "the row through VIP:5001",
         () => psql(5001, `select pg_is_in_recovery() || ':' || count(*) from e2e where marker = '${marker}'`),
-        (v) => v === "t:1",
+        (v) => v === "true:1",
         30_000,
     );
-    expect(read).toBe("t:1");
+    expect(read).toBe("true:1");
 
     // The admin role was created with a SCRAM verifier computed by the program: it can log in.
     expect(psql(5000, "select current_user", "admin", String(labState().adminPassword))).toBe("admin");
