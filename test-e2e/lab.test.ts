@@ -97,6 +97,9 @@ async function expectHealthyCluster(marker: string): Promise<void> {
 
     const holders = ["lb1", "lb2"].filter((lb) => ssh(lb, "ip -4 -o addr show dev eth0").includes(`${VIP}/`));
     expect(holders.length, `VIP holders: ${holders.join(", ")}`).toBe(1);
+    // Unicast VRRP elected the holder, and its notify_master action ran (the lab's stand-in for the AWS call).
+    expect(ssh(holders[0], "cat /run/pgha-vip-notify.log")).toContain(`${holders[0]} became MASTER for the VIP`);
+    expect(ssh(holders[0], "grep -c unicast_peer /etc/keepalived/keepalived.conf").trim()).toBe("1");
 }
 
 describe("the lab", () => {
