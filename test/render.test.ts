@@ -210,8 +210,11 @@ describe("keepalived.conf", () => {
   });
 
   it("has no notify_master without keepalived.notifyMasterCommand", () => {
-    expect(conf("lb1")).not.toContain("notify_master");
-    expect([...rendered.keys()].some((k) => k.endsWith("notify-master.sh"))).toBe(false);
+    const spec = stackSpec("lab");
+    delete spec.keepalived.notifyMasterCommand;
+    const without = renderAll(resolveValidCluster(spec, "lab"));
+    expect(file(without, "lb1/etc/keepalived/keepalived.conf")).not.toContain("notify_master");
+    expect([...without.keys()].some((k) => k.endsWith("notify-master.sh"))).toBe(false);
   });
 
   it("runs notify_master when keepalived.notifyMasterCommand is set", () => {
