@@ -3,8 +3,8 @@
  * project's own program (index.ts, stack `lab`) run against them by the in-process engine
  * stand-in (tools/engine) — the same remote commands `pulumi up` would run, executed over SSH.
  *
- *   up (default)   make the hosts, then run the program against them
- *   apply          run the program again against the running hosts (idempotence)
+ *   up (default) [--stack lab]   make the hosts, then run the program against them
+ *   apply [--stack lab]          run the program again against the running hosts (idempotence)
  *   status         hosts, and the cluster as Patroni and Keepalived see it
  *   down           remove everything the lab made
  *   ssh <host> [command...]
@@ -20,7 +20,8 @@ const MACHINES = path.join(__dirname, "machines.sh");
 const STATE_DIR = "/var/lib/pgha-lab";
 export const STATE_FILE = path.join(STATE_DIR, "state.json");
 const RANDOM_STATE_FILE = path.join(STATE_DIR, "random-state.json");
-const STACK = "lab";
+/** The lab's hosts are fixed; a stack only changes settings (e.g. `lab-seeds`, the seed guides' timings). */
+let stack = "lab";
 
 const ENGINE_NOTICE =
     "Note: no Pulumi engine runs here. The program is executed in-process under pulumi.runtime.setMocks by this\n" +
@@ -49,13 +50,13 @@ export function readState(): LabState {
 /** Run the program against the lab hosts; write the outputs to the state file (root only). */
 export async function apply(): Promise<LabState> {
     console.error(ENGINE_NOTICE);
-    const { config, secretKeys } = loadStackConfig(STACK);
+    const { config, secretKeys } = loadStackConfig(stack);
     const renderer = createProgressRenderer();
     const started = Date.now();
     try {
         const result = await runProgram({
             programPath: path.join(REPO_ROOT, "index.ts"),
-            stack: STACK,
+            stack,
             config,
             secretKeys,
             mode: "lab",
@@ -65,7 +66,7 @@ export async function apply(): Promise<LabState> {
             onEvent: renderer.onEvent,
         });
         const state: LabState = {
-            stack: STACK,
+            stack,
             finishedAt: new Date().toISOString(),
             durationSec: Math.round((Date.now() - started) / 100) / 10,
             outputs: result.outputs,
@@ -118,6 +119,11 @@ async function main(argv: string[]): Promise<number> {
     if (process.getuid?.() !== 0) {
         console.error("the lab needs root (it makes containers, namespaces and a bridge)");
         return 1;
+    }
+    const stackAt = argv.indexOf("--stack");
+    if (stackAt >= 0) {
+        stack = argv[stackAt + 1];
+        argv = [...argv.slice(0, stackAt), ...argv.slice(stackAt + 2)];
     }
     const [cmd = "up", ...rest] = argv;
     switch (cmd) {

@@ -1,0 +1,376 @@
+/**
+ * The pieces of the failover suite, shared by the bench (`npm run bench:failover`) and the CI
+ * safety subset (test-e2e): a writer through VIP:5000 that records every acknowledged row, probes
+ * that ask each PostgreSQL node directly whether it accepts writes, fault injection on the lab
+ * hosts, and the wait for the cluster to heal by itself.
+ */
+import { spawn, spawnSync, type ChildProcess } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as readline from "readline";
+import { Client } from "pg";
+
+const REPO_ROOT = path.resolve(__dirname, "..");
+const MACHINES = path.join(REPO_ROOT, "lab", "machines.sh");
+export const VIP = "10.251.17.50";
+export const PATRONI_NODES: Record<string, string> = { pg1: "10.251.17.21", pg2: "10.251.17.22", pg3: "10.251.17.23" };
+export const ETCD_NODES: Record<string, string> = { etcd1: "10.251.17.11", etcd2: "10.251.17.12", etcd3: "10.251.17.13" };
+export const PROXY_NODES = ["lb1", "lb2"];
+
+export function superuserPassword(): string {
+    return String(JSON.parse(fs.readFileSync("/var/lib/pgha-lab/state.json", "utf8")).outputs.superuserPassword);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function machines(...args: string[]): string {
+    const r = spawnSync("bash", [MACHINES, ...args], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`machines.sh ${args.join(" ")}: exit ${r.status}\n${r.stdout}${r.stderr}`);
+    return r.stdout;
+}
+
+/** Like `machines("ssh", ...)` but never throws: for probes during faults. */
+export function trySsh(host: string, command: string, timeoutSec = 5): string | undefined {
+    const r = spawnSync("timeout", [String(timeoutSec), "bash", MACHINES, "ssh", host, command], { encoding: "utf8" });
+    return r.status === 0 ? r.stdout : undefined;
+}
+
+// ----- the writer ------------------------------------------------------------------------------
+
+export interface Ack {
+    id: number;
+    /** ms since epoch when the commit was acknowledged */
+    at: number;
+}
+
+/**
+ * Inserts a row every ~`intervalMs` through VIP:5000 with synchronous commit, on one connection
+ * while it lasts and on a fresh one after any error; records each acknowledged id.
+ */
+export class Writer {
+    readonly acks: Ack[] = [];
+    readonly errors: Array<{ at: number; message: string }> = [];
+    private stopped = false;
+    private done: Promise<void> = Promise.resolve();
+    private nextId = 1;
+
+    constructor(private readonly password: string, private readonly intervalMs = 50) {}
+
+    static async prepare(password: string): Promise<void> {
+        const c = new Client({ host: VIP, port: 5000, user: "postgres", database: "postgres", password, connectionTimeoutMillis: 5000 });
+        await c.connect();
+        await c.query("create table if not exists failover_writes (id bigint primary key, run text not null, acked_by_client timestamptz not null default now())");
+        await c.end();
+    }
+
+    start(run: string): void {
+        this.done = this.loop(run);
+    }
+
+    async stop(): Promise<void> {
+        this.stopped = true;
+        await this.done;
+    }
+
+    private async loop(run: string): Promise<void> {
+        let client: Client | undefined;
+        while (!this.stopped) {
+            try {
+                if (!client) {
+                    client = new Client({ host: VIP, port: 5000, user: "postgres", database: "postgres", password: this.password, connectionTimeoutMillis: 2000, query_timeout: 5000 });
+                    client.on("error", () => undefined);
+                    await client.connect();
+                    await client.query("set synchronous_commit = on");
+                }
+                const id = this.nextId++;
+                await client.query("insert into failover_writes (id, run) values ($1, $2)", [id, run]);
+                this.acks.push({ id, at: Date.now() });
+                await sleep(this.intervalMs);
+            } catch (err) {
+                this.errors.push({ at: Date.now(), message: (err as Error).message });
+                const broken = client;
+                client = undefined;
+                void broken?.end().catch(() => undefined);
+                await sleep(50);
+            }
+        }
+        await client?.end().catch(() => undefined);
+    }
+
+    /** The longest time between two acknowledgements around `from` (the write outage), in seconds. */
+    maxGapSec(from: number): number {
+        const times = this.acks.map((a) => a.at).filter((at) => at >= from - 2000);
+        let gap = 0;
+        for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i] - times[i - 1]);
+        return gap / 1000;
+    }
+}
+
+/** Acknowledged ids not found in the table, read through the primary once the cluster is healthy. */
+export async function missingAcks(password: string, run: string, acks: Ack[]): Promise<number[]> {
+    const c = new Client({ host: VIP, port: 5000, user: "postgres", database: "postgres", password, connectionTimeoutMillis: 5000 });
+    await c.connect();
+    const r = await c.query<{ id: string }>("select id from failover_writes where run = $1", [run]);
+    await c.end();
+    const present = new Set(r.rows.map((row) => Number(row.id)));
+    return acks.filter((a) => !present.has(a.id)).map((a) => a.id);
+}
+
+// ----- split-brain probes ---------------------------------------------------------------------
+
+export interface ProbeSample {
+    node: string;
+    at: number;
+    writable: boolean;
+}
+
+/**
+ * One probe process per PostgreSQL node, run inside the node's own network namespace and talking
+ * to its own address: a node cut off from the network is still asked whether it accepts writes.
+ */
+export class SplitBrainProbes {
+    readonly samples: ProbeSample[] = [];
+    private readonly children: ChildProcess[] = [];
+
+    constructor(private readonly password: string) {}
+
+    start(): void {
+        for (const [node, address] of Object.entries(PATRONI_NODES)) {
+            const child = spawn("ip", ["netns", "exec", `pgha-${node}`, process.execPath, "--import", "tsx", path.join(__dirname, "probe.ts"), address], {
+                env: { ...process.env, PGPASSWORD: this.password },
+                stdio: ["ignore", "pipe", "ignore"],
+                cwd: REPO_ROOT,
+            });
+            readline.createInterface({ input: child.stdout! }).on("line", (line) => {
+                try {
+                    const s = JSON.parse(line) as { at: number; writable: boolean };
+                    this.samples.push({ node, at: s.at, writable: s.writable });
+                } catch {
+                    // not a sample
+                }
+            });
+            this.children.push(child);
+        }
+    }
+
+    stop(): void {
+        for (const child of this.children) child.kill("SIGTERM");
+    }
+
+    /** Moments when two nodes each said "not in recovery" within `windowMs` of each other. */
+    twoWritablePrimaries(windowMs = 300): Array<{ at: number; nodes: string[] }> {
+        const writable = this.samples.filter((s) => s.writable).sort((a, b) => a.at - b.at);
+        const found: Array<{ at: number; nodes: string[] }> = [];
+        for (let i = 0; i < writable.length; i++) {
+            for (let j = i + 1; j < writable.length && writable[j].at - writable[i].at <= windowMs; j++) {
+                if (writable[j].node !== writable[i].node) found.push({ at: writable[i].at, nodes: [writable[i].node, writable[j].node] });
+            }
+        }
+        return found;
+    }
+}
+
+// ----- cluster state ---------------------------------------------------------------------------
+
+export interface Member {
+    name: string;
+    role: string;
+    state: string;
+    lag?: number | string;
+}
+
+/** Patroni's view, asked of any member that answers. */
+export function patroniMembers(): Member[] | undefined {
+    for (const [node, address] of Object.entries(PATRONI_NODES)) {
+        const out = trySsh(node, `curl -s --max-time 2 http://${address}:8008/cluster`, 4);
+        if (out) {
+            try {
+                return JSON.parse(out).members as Member[];
+            } catch {
+                // try the next member
+            }
+        }
+    }
+    return undefined;
+}
+
+export function leaderName(): string | undefined {
+    return patroniMembers()?.find((m) => m.role === "leader")?.name;
+}
+
+export function syncStandbyName(): string | undefined {
+    return patroniMembers()?.find((m) => m.role === "sync_standby")?.name;
+}
+
+export function vipHolder(): string | undefined {
+    return PROXY_NODES.find((lb) => trySsh(lb, "ip -4 -o addr show dev eth0")?.includes(`${VIP}/`));
+}
+
+export function etcdLeader(): string | undefined {
+    const endpoints = Object.values(ETCD_NODES).map((a) => `http://${a}:2379`).join(",");
+    for (const node of Object.keys(ETCD_NODES)) {
+        const out = trySsh(node, `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} endpoint status -w json 2>/dev/null`, 6);
+        if (!out) continue;
+        const all = JSON.parse(out) as Array<{ Endpoint: string; Status: { header: { member_id: number }; leader: number } }>;
+        const leader = all.find((s) => s.Status.header.member_id === s.Status.leader);
+        const name = leader && Object.entries(ETCD_NODES).find(([, a]) => leader.Endpoint.includes(`//${a}:`))?.[0];
+        if (name) return name;
+    }
+    return undefined;
+}
+
+/** Leader + sync standby + streaming replica, every member running, and the VIP on one proxy. */
+export function fullyHealthy(): boolean {
+    const members = patroniMembers();
+    if (!members || members.length !== 3) return false;
+    const roles = members.map((m) => m.role).sort();
+    const ok = roles.join(",") === "leader,replica,sync_standby" && members.every((m) => m.state === "running" || m.state === "streaming");
+    return ok && vipHolder() !== undefined;
+}
+
+/** Seconds until `fullyHealthy()`, polling; throws after `timeoutSec`. */
+export async function waitFullyHealthy(timeoutSec: number): Promise<number> {
+    const t0 = Date.now();
+    while (!fullyHealthy()) {
+        if (Date.now() - t0 > timeoutSec * 1000) throw new Error(`cluster not back to Leader + Sync Standby + Replica within ${timeoutSec}s: ${JSON.stringify(patroniMembers())}`);
+        await sleep(1000);
+    }
+    return (Date.now() - t0) / 1000;
+}
+
+// ----- scenarios -------------------------------------------------------------------------------
+
+export interface Scenario {
+    name: string;
+    /** Inject the fault; return how to undo it (power on, heal), if anything needs undoing. */
+    inject(): Promise<(() => Promise<void>) | undefined>;
+    /** How long to keep the fault before undoing it, after writes have resumed. @default 5 */
+    holdSec?: number;
+}
+
+const poweroff = (host: string) => async () => {
+    machines("poweroff", host);
+    return async () => void machines("poweron", host);
+};
+
+function pgDataPidCommand(): string {
+    return "head -n 1 /var/lib/postgresql/15/main/postmaster.pid";
+}
+
+export const SCENARIOS: Record<string, Scenario> = {
+    "postmaster-kill": {
+        name: "kill -9 of the postmaster on the primary",
+        inject: async () => {
+            const leader = leaderName()!;
+            machines("ssh", leader, `kill -9 "$(${pgDataPidCommand()})"`);
+            return undefined;
+        },
+    },
+    "patroni-kill": {
+        name: "kill -9 of Patroni on the primary",
+        inject: async () => {
+            // --kill-whom=main: Patroni only; PostgreSQL, in the same cgroup, keeps running.
+            machines("ssh", leaderName()!, "systemctl kill --kill-whom=main -s SIGKILL patroni");
+            return undefined;
+        },
+    },
+    "primary-poweroff": { name: "power-off of the primary host", inject: async () => poweroff(leaderName()!)() },
+    "primary-network-cut": {
+        name: "network cut of the primary",
+        inject: async () => {
+            const leader = leaderName()!;
+            machines("cut", leader);
+            return async () => void machines("heal", leader);
+        },
+    },
+    "sync-standby-poweroff": { name: "power-off of the sync standby", inject: async () => poweroff(syncStandbyName()!)() },
+    switchover: {
+        name: "planned switchover (patronictl)",
+        inject: async () => {
+            const leader = leaderName()!;
+            const candidate = syncStandbyName()!;
+            machines("ssh", leader, `patronictl -c /etc/patroni/config.yml switchover --leader ${leader} --candidate ${candidate} --force`);
+            return undefined;
+        },
+    },
+    "keepalived-master-poweroff": { name: "power-off of the Keepalived MASTER", inject: async () => poweroff(vipHolder()!)() },
+    "etcd-leader-poweroff": { name: "power-off of the etcd leader", inject: async () => poweroff(etcdLeader()!)() },
+    "etcd-quorum-loss": {
+        name: "loss of etcd quorum (two of three powered off)",
+        holdSec: 40,
+        inject: async () => {
+            const victims = Object.keys(ETCD_NODES).slice(0, 2);
+            for (const v of victims) machines("poweroff", v);
+            return async () => {
+                for (const v of victims) machines("poweron", v);
+            };
+        },
+    },
+};
+
+export interface RunResult {
+    scenario: string;
+    profile: string;
+    run: number;
+    writeOutageSec: number;
+    acknowledged: number;
+    ackedButMissing: number;
+    twoWritablePrimaries: boolean;
+    backToFullHealthSec: number;
+    /** Acknowledged writes per 250 ms bucket, relative to the fault (for the plot). */
+    timeline: Array<[number, number]>;
+}
+
+/**
+ * One run: healthy cluster → writer and probes → fault → writes resume (or a timeout) → hold →
+ * undo → full health → check every acknowledged row.
+ */
+export async function runScenario(key: string, profile: string, run: number, log: (m: string) => void = () => undefined): Promise<RunResult> {
+    const scenario = SCENARIOS[key];
+    const password = superuserPassword();
+    await waitFullyHealthy(240);
+    await Writer.prepare(password);
+    const tag = `${profile}/${key}/${run}/${Date.now()}`;
+    const writer = new Writer(password);
+    const probes = new SplitBrainProbes(password);
+    probes.start();
+    writer.start(tag);
+    await sleep(3000);
+    const faultAt = Date.now();
+    log(`${tag}: ${scenario.name}`);
+    const undo = await scenario.inject();
+    // Writes resumed: an acknowledgement after the last error that followed the fault, or 60 s.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+        await sleep(250);
+        const lastError = writer.errors.filter((e) => e.at >= faultAt).pop();
+        const lastAck = writer.acks[writer.acks.length - 1];
+        const resumed = lastAck && lastAck.at > faultAt + 1000 && (!lastError || lastAck.at > lastError.at + 2000);
+        if (resumed || Date.now() > deadline) break;
+    }
+    await sleep((scenario.holdSec ?? 5) * 1000);
+    if (undo) await undo();
+    await waitFullyHealthy(300);
+    const backToFullHealthSec = Math.round((Date.now() - faultAt) / 100) / 10;
+    await sleep(2000);
+    await writer.stop();
+    probes.stop();
+    const missing = await missingAcks(password, tag, writer.acks);
+    const bucket = 250;
+    const counts = new Map<number, number>();
+    for (const a of writer.acks) {
+        const b = Math.floor((a.at - faultAt) / bucket) * bucket;
+        counts.set(b, (counts.get(b) ?? 0) + 1);
+    }
+    return {
+        scenario: key,
+        profile,
+        run,
+        writeOutageSec: writer.maxGapSec(faultAt),
+        acknowledged: writer.acks.length,
+        ackedButMissing: missing.length,
+        twoWritablePrimaries: probes.twoWritablePrimaries().length > 0,
+        backToFullHealthSec,
+        timeline: [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([t, n]) => [t / 1000, n]),
+    };
+}

@@ -1,0 +1,65 @@
+/**
+ * `npm run bench:lab -- [--runs N] [--cold-runs M]`: times the lab from nothing to a healthy cluster
+ * and its teardown, and reports medians. Warm runs keep the debootstrap base and the apt cache;
+ * cold runs delete both first (the machine still has the npm packages and the lab's own apt tools).
+ * Writes bench/results/lab-bringup.json. Needs root and the lab to itself.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+const REPO_ROOT = path.resolve(__dirname, "..");
+const LAB_DIR = "/var/lib/pgha-lab";
+
+function timed(args: string[]): number {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync("npx", ["tsx", path.join(REPO_ROOT, "lab", "cli.ts"), ...args], { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "inherit"] });
+    const sec = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (r.status !== 0) throw new Error(`lab ${args.join(" ")} failed (exit ${r.status})`);
+    return Math.round(sec * 10) / 10;
+}
+
+function median(values: number[]): number {
+    const s = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(s.length / 2);
+    return s.length % 2 ? s[mid] : Math.round(((s[mid - 1] + s[mid]) / 2) * 10) / 10;
+}
+
+function main(argv: string[]): void {
+    const arg = (name: string, fallback: number) => {
+        const i = argv.indexOf(name);
+        return i >= 0 ? Number(argv[i + 1]) : fallback;
+    };
+    const warmRuns = arg("--runs", 3);
+    const coldRuns = arg("--cold-runs", 1);
+    const runs: Array<{ kind: "cold" | "warm"; upSec: number; downSec: number }> = [];
+    timed(["down"]);
+    for (let i = 0; i < coldRuns + warmRuns; i++) {
+        const kind = i < coldRuns ? "cold" : "warm";
+        if (kind === "cold") {
+            for (const dir of ["base", "acng/cache"]) fs.rmSync(path.join(LAB_DIR, dir), { recursive: true, force: true });
+        }
+        const upSec = timed(["up"]);
+        const downSec = timed(["down"]);
+        runs.push({ kind, upSec, downSec });
+        console.error(`${kind} run ${i + 1}: up ${upSec} s, down ${downSec} s`);
+    }
+    const of = (kind: string, key: "upSec" | "downSec") => runs.filter((r) => r.kind === kind).map((r) => r[key]);
+    const summary = {
+        machine: `${require("os").cpus().length} cores, ${Math.round(require("os").totalmem() / 2 ** 30)} GiB`,
+        measuredAt: new Date().toISOString(),
+        command: `npm run bench:lab -- --runs ${warmRuns} --cold-runs ${coldRuns}`,
+        runs,
+        median: {
+            coldUpSec: coldRuns ? median(of("cold", "upSec")) : null,
+            warmUpSec: warmRuns ? median(of("warm", "upSec")) : null,
+            downSec: median(runs.map((r) => r.downSec)),
+        },
+        targets: { coldUpSec: 200, warmUpSec: 150, downSec: 15 },
+    };
+    fs.mkdirSync(path.join(REPO_ROOT, "bench", "results"), { recursive: true });
+    fs.writeFileSync(path.join(REPO_ROOT, "bench", "results", "lab-bringup.json"), JSON.stringify(summary, null, 2) + "\n");
+    console.log(JSON.stringify(summary.median));
+}
+
+main(process.argv.slice(2));
