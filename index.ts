@@ -5,7 +5,8 @@
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, CONFIG_NAMESPACE, type ProgramSettings } from "./model/config";
-import { PostgresHaCluster, sshConnections } from "./components/postgres-ha-cluster";
+import { PostgresHaCluster, sshConnections, type PostgresHaClusterArgs } from "./components/postgres-ha-cluster";
+import { AwsHosts } from "./components/aws-hosts";
 import type { ConnectionArgs } from "./components/remote";
 import type { ClusterSpec } from "./model/types";
 
@@ -38,14 +39,29 @@ function existingHostsConnections(s: ProgramSettings): Record<string, pulumi.Inp
     return sshConnections(s.clusterSpec as unknown as ClusterSpec, { user: s.ssh.user, port: s.ssh.port, privateKey: key, ...(proxy ? { proxy } : {}) });
 }
 
-if (settings.provider !== "existing") {
-    throw new Error(`${CONFIG_NAMESPACE}:provider: ${JSON.stringify(settings.provider)} is not supported by this version. Fix: use "existing".`);
+/**
+ * On AWS: the machines first (at the addresses planned from the stack's settings), then the cluster
+ * on them as root over SSH through the bastion or public IPs, each host's steps waiting for its
+ * instance, data volume, routes and security group rules.
+ */
+function awsMachines(s: ProgramSettings): { hosts: AwsHosts; args: Pick<PostgresHaClusterArgs, "connections" | "hostDependencies" | "dataVolumes" | "frontDoorAddress"> } {
+    const hosts = new AwsHosts(`${s.cluster.scope}-aws`, { aws: s.aws!, plan: s.awsPlan!, cluster: s.cluster });
+    return {
+        hosts,
+        args: {
+            connections: hosts.connections(privateKey(s.ssh.privateKeyFile, `${CONFIG_NAMESPACE}:ssh.privateKeyFile`)),
+            hostDependencies: Object.fromEntries(hosts.hosts.map((h) => [h.name, h.dependsOn])),
+            dataVolumes: Object.fromEntries(hosts.hosts.flatMap((h) => (h.dataVolume ? [[h.name, h.dataVolume]] : []))),
+            frontDoorAddress: s.aws!.frontDoor === "nlb" ? hosts.nlbDnsName : undefined,
+        },
+    };
 }
 
+const machines = settings.provider === "aws" ? awsMachines(settings) : undefined;
 const secretOf = (key: string) => config.getSecret(key);
 const cluster = new PostgresHaCluster(settings.cluster.scope, {
     cluster: settings.clusterSpec as unknown as ClusterSpec,
-    connections: existingHostsConnections(settings),
+    ...(machines ? machines.args : { connections: existingHostsConnections(settings) }),
     secrets: {
         superuserPassword: secretOf("superuserPassword"),
         replicationPassword: secretOf("replicationPassword"),
@@ -65,3 +81,11 @@ export const superuserPassword = cluster.superuserPassword;
 export const adminPassword = cluster.adminPassword;
 export const nodes = cluster.nodes;
 export const etcdEndpoints = cluster.etcdEndpoints;
+/** AWS stacks: the VPC, the bastion's public address, each host's instance id, the NLB's DNS name. */
+export const aws = machines && {
+    vpcId: machines.hosts.vpcId,
+    privateSubnetIds: machines.hosts.privateSubnetIds,
+    bastionPublicIp: machines.hosts.bastionPublicIp,
+    instanceIds: machines.hosts.instanceIds,
+    nlbDnsName: machines.hosts.nlbDnsName,
+};

@@ -1,13 +1,13 @@
 /**
  * EtcdCluster: installs and configures the etcd members, starts them together and waits until every
- * member is healthy. Children: `<name>-{ready,install,etcd-conf,etcd-dropin,start}-<host>` and
+ * member is healthy. Children: `<name>-{ready,mount-data (with a data volume),install,etcd-conf,etcd-dropin,start}-<host>` and
  * `<name>-health`.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
 import type { ResolvedCluster } from "../model/types";
 import * as files from "../render/files";
-import { remoteFile, remoteScript, type ClusterHost } from "./remote";
+import { mountDataStep, remoteFile, remoteScript, type ClusterHost } from "./remote";
 import { hostByName } from "./hosts";
 
 export interface EtcdClusterArgs {
@@ -29,9 +29,11 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const starts = c.hosts.etcd.map((member) => {
             const host = hostByName(args.hosts, member.name);
             const ready = remoteScript(`${name}-ready-${member.name}`, { host, script: files.hostReadyScript() }, this);
+            // A data volume is mounted before the packages put anything where it goes.
+            const mounted = mountDataStep(`${name}-mount-data-${member.name}`, host, (v) => files.mountDataScript(c, member, v), [ready], this);
             const install = remoteScript(
                 `${name}-install-${member.name}`,
-                { host, script: files.installScript(c, "etcd", member), dependsOn: [ready], timeout: "30m" },
+                { host, script: files.installScript(c, "etcd", member), dependsOn: [ready, ...mounted], timeout: "30m" },
                 this,
             );
             // etcd files hold no secrets: the placeholder render is the real one.

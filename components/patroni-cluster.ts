@@ -2,7 +2,7 @@
  * PatroniCluster: installs PostgreSQL and Patroni, writes patroni.yml (validated on the host by
  * `patroni --validate-config`), starts the first member and waits for it to lead, then starts the
  * others together and waits until they stream (and a synchronous standby is chosen).
- * Children: `<name>-{ready,install,patroni-yml,patroni-dropin,start}-<host>`, `<name>-leader`,
+ * Children: `<name>-{ready,mount-data (with a data volume),install,patroni-yml,patroni-dropin,start}-<host>`, `<name>-leader`,
  * `<name>-replicas`.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -10,7 +10,7 @@ import type * as command from "@pulumi/command";
 import type { ClusterSecrets, ResolvedCluster } from "../model/types";
 import * as files from "../render/files";
 import { placeholderSecrets } from "../render/bundle";
-import { remoteFile, remoteScript, type ClusterHost } from "./remote";
+import { mountDataStep, remoteFile, remoteScript, type ClusterHost } from "./remote";
 import { hostByName } from "./hosts";
 
 export interface PatroniClusterArgs {
@@ -47,9 +47,11 @@ export class PatroniCluster extends pulumi.ComponentResource {
         const configured = c.hosts.patroni.map((member) => {
             const host = hostByName(args.hosts, member.name);
             const ready = remoteScript(`${name}-ready-${member.name}`, { host, script: files.hostReadyScript() }, this);
+            // A data volume is mounted before the packages put anything where it goes.
+            const mounted = mountDataStep(`${name}-mount-data-${member.name}`, host, (v) => files.mountDataScript(c, member, v), [ready], this);
             const install = remoteScript(
                 `${name}-install-${member.name}`,
-                { host, script: files.installScript(c, "patroni", member), dependsOn: [ready], timeout: "30m" },
+                { host, script: files.installScript(c, "patroni", member), dependsOn: [ready, ...mounted], timeout: "30m" },
                 this,
             );
             const written = files.patroniFiles(c, member, layoutOnly).map((file) => {

@@ -1,7 +1,9 @@
 /**
  * PostgresHaCluster: the whole cluster on hosts that exist (your machines, AWS instances, the lab):
  * etcd quorum → Patroni leader → replicas → HAProxy + Keepalived and the VIP → application roles.
- * Children: `<name>-etcd`, `<name>-patroni`, `<name>-proxy`, `<name>-roles`, and one
+ * With `frontDoor: external` there is no proxy pair: a load balancer of yours (e.g. AwsHosts' NLB)
+ * checks Patroni's REST API and its address is the endpoint.
+ * Children: `<name>-etcd`, `<name>-patroni`, `<name>-proxy` (front door vip), `<name>-roles`, and one
  * `<name>-<secret>-password` per generated secret.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -13,7 +15,7 @@ import * as files from "../render/files";
 import { EtcdCluster } from "./etcd-cluster";
 import { HaproxyKeepalived } from "./haproxy-keepalived";
 import { PatroniCluster } from "./patroni-cluster";
-import { remoteScript, type ClusterHost, type ConnectionArgs } from "./remote";
+import { remoteScript, type ClusterHost, type ConnectionArgs, type DataVolume } from "./remote";
 import { hostByName } from "./hosts";
 
 /** Secrets you may supply; every one left out is generated with @pulumi/random and kept secret. */
@@ -47,6 +49,17 @@ export interface PostgresHaClusterArgs {
      * @default {}
      */
     hostDependencies?: Record<string, pulumi.Input<pulumi.Resource>[]>;
+    /**
+     * Data volumes to mount before installing, by host name (put their attachments in `hostDependencies`).
+     * @default {} - data on the root disk
+     */
+    dataVolumes?: Record<string, DataVolume>;
+    /**
+     * The address (DNS name or IP) of the external front door; required with `cluster.frontDoor: external`,
+     * where the endpoints are `<address>:<haproxy.primaryPort>` and `:<haproxy.replicaPort>`.
+     * @default - none: the VIP is the front door
+     */
+    frontDoorAddress?: pulumi.Input<string>;
     /** Secrets to use instead of generated ones. @default {} */
     secrets?: ClusterSecretArgs;
 }
@@ -69,7 +82,7 @@ export function sshConnections(
     ssh: Omit<ConnectionArgs, "host">,
     addressOf?: (hostName: string, privateAddress: string) => pulumi.Input<string>,
 ): Record<string, pulumi.Input<ConnectionArgs>> {
-    const all = [...spec.hosts.etcd, ...spec.hosts.patroni, ...spec.hosts.haproxy];
+    const all = [...spec.hosts.etcd, ...spec.hosts.patroni, ...(spec.hosts.haproxy ?? [])];
     return Object.fromEntries(
         all.map((h) => [
             h.name,
@@ -87,11 +100,11 @@ export function sshConnections(
 export class PostgresHaCluster extends pulumi.ComponentResource {
     /** The cluster with every default applied. */
     public readonly resolved: ResolvedCluster;
-    /** Writes: VIP:5000, always the primary. */
+    /** Writes: VIP:5000 (or the external front door's), always the primary. */
     public readonly writerEndpoint: pulumi.Output<string>;
-    /** Reads: VIP:5001, balanced over streaming replicas. */
+    /** Reads: VIP:5001 (or the external front door's), balanced over streaming replicas. */
     public readonly readerEndpoint: pulumi.Output<string>;
-    /** HAProxy statistics page. */
+    /** HAProxy statistics page; empty with an external front door. */
     public readonly statsUrl: pulumi.Output<string>;
     /** libpq URI for the superuser through the writer endpoint (secret). */
     public readonly connectionString: pulumi.Output<string>;
@@ -105,12 +118,20 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
     public readonly etcdEndpoints: pulumi.Output<string[]>;
     public readonly etcd: EtcdCluster;
     public readonly patroni: PatroniCluster;
-    public readonly proxy: HaproxyKeepalived;
+    /** The HAProxy + Keepalived pair; absent with an external front door. */
+    public readonly proxy: HaproxyKeepalived | undefined;
 
     constructor(name: string, args: PostgresHaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pulumi-patroni:index:PostgresHaCluster", name, {}, opts);
         // Validation first: a bad argument throws here, before any child exists.
         const c = resolveValidCluster(args.cluster, name, "args.cluster");
+        if ((c.frontDoor === "external") !== (args.frontDoorAddress !== undefined)) {
+            throw new Error(
+                c.frontDoor === "external"
+                    ? "args.frontDoorAddress: required with cluster.frontDoor external (got none). Fix: pass the load balancer's DNS name or address."
+                    : "args.frontDoorAddress: only used with cluster.frontDoor external (the VIP is the front door here). Fix: remove it, or set cluster.frontDoor: external.",
+            );
+        }
         this.resolved = c;
         const hosts = clusterHosts(c, args);
         const secrets = this.clusterSecrets(name, c, args.secrets ?? {});
@@ -121,11 +142,14 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
             { cluster: c, hosts, secrets, dcsReady: [this.etcd.healthy] },
             { parent: this },
         );
-        this.proxy = new HaproxyKeepalived(
-            `${name}-proxy`,
-            { cluster: c, hosts, secrets, backendsReady: [this.patroni.replicasGate], gateHostName: c.hosts.patroni[0].name },
-            { parent: this },
-        );
+        this.proxy =
+            c.frontDoor === "vip"
+                ? new HaproxyKeepalived(
+                      `${name}-proxy`,
+                      { cluster: c, hosts, secrets, backendsReady: [this.patroni.replicasGate], gateHostName: c.hosts.patroni[0].name },
+                      { parent: this },
+                  )
+                : undefined;
         remoteScript(
             `${name}-roles`,
             {
@@ -133,21 +157,23 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
                 script: files.rolesScript(c),
                 stdin: secrets.apply((s) => `${s.superuserPassword}\n${renderRolesSql(c, s)}`),
                 triggers: [secrets.apply((s) => files.sha256(renderRolesSql(c, s)))],
-                dependsOn: [this.proxy.vipGate],
+                // The roles step finds the primary itself; behind the VIP it still waits for the VIP gate
+                // so that a finished deployment means the front door works.
+                dependsOn: [this.proxy ? this.proxy.vipGate : this.patroni.replicasGate],
             },
             this,
         );
 
-        const vip = c.keepalived.vip;
-        this.writerEndpoint = pulumi.output(`${vip}:${c.haproxy.primaryPort}`);
-        this.readerEndpoint = pulumi.output(`${vip}:${c.haproxy.replicaPort}`);
-        this.statsUrl = pulumi.output(`http://${vip}:${c.haproxy.statsPort}/`);
+        const front = c.keepalived ? pulumi.output(c.keepalived.vip) : pulumi.output(args.frontDoorAddress!);
+        this.writerEndpoint = pulumi.interpolate`${front}:${c.haproxy.primaryPort}`;
+        this.readerEndpoint = pulumi.interpolate`${front}:${c.haproxy.replicaPort}`;
+        this.statsUrl = c.keepalived ? pulumi.interpolate`http://${front}:${c.haproxy.statsPort}/` : pulumi.output("");
         this.superuserPassword = pulumi.secret(secrets.apply((s) => s.superuserPassword));
         this.adminPassword = pulumi.secret(secrets.apply((s) => s.adminPassword));
         this.connectionString = pulumi.secret(
-            secrets.apply(
-                (s) =>
-                    `postgresql://${encodeURIComponent(c.patroni.superuserName)}:${encodeURIComponent(s.superuserPassword)}@${vip}:${c.haproxy.primaryPort}/postgres?target_session_attrs=read-write`,
+            pulumi.all([secrets, front]).apply(
+                ([s, address]) =>
+                    `postgresql://${encodeURIComponent(c.patroni.superuserName)}:${encodeURIComponent(s.superuserPassword)}@${address}:${c.haproxy.primaryPort}/postgres?target_session_attrs=read-write`,
             ),
         );
         this.etcdEndpoints = this.etcd.endpoints;
@@ -206,7 +232,7 @@ function clusterHosts(c: ResolvedCluster, args: PostgresHaClusterArgs): ClusterH
                 "Fix: give one connection per host name, e.g. with sshConnections(cluster, { user, privateKey }).",
         );
     }
-    return names.map((n) => ({ name: n, connection: args.connections[n], dependsOn: args.hostDependencies?.[n] ?? [] }));
+    return names.map((n) => ({ name: n, connection: args.connections[n], dependsOn: args.hostDependencies?.[n] ?? [], dataVolume: args.dataVolumes?.[n] }));
 }
 
 function nodeInfo(c: ResolvedCluster, t: { leader: string; syncStandbys: string[]; replicas: string[] }): NodeInfo[] {

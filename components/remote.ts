@@ -21,12 +21,28 @@ export interface ClusterHost {
      * @default []
      */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * A block volume holding the role's data, formatted once and mounted before anything is
+     * installed (put the attachment in `dependsOn`).
+     * @default - none: data lives on the root disk
+     */
+    dataVolume?: DataVolume;
+}
+
+/** A data volume attached to a host (on AWS: an EBS volume and its attachment). */
+export interface DataVolume {
+    /** The volume's id, e.g. `vol-0abc...` (found on the host as an NVMe device by its serial). */
+    volumeId: pulumi.Input<string>;
+    /** Device name given at attachment, e.g. `/dev/sdf` (used on Xen instances, which keep it). */
+    deviceName: string;
+    /** Where it is mounted: the role's data root, e.g. /var/lib/postgresql. */
+    mountPoint: string;
 }
 
 export interface RemoteScriptArgs {
     host: ClusterHost;
     /** The script, run by the login shell. It must be safe to run twice. */
-    script: string;
+    script: pulumi.Input<string>;
     /** Standard input: where secrets go. */
     stdin?: pulumi.Input<string>;
     /** Extra values whose change re-runs the script (the script's own text always counts). */
@@ -38,14 +54,15 @@ export interface RemoteScriptArgs {
 
 /** Run a script on a host; re-run it (as an update, not a replacement) when it or its triggers change. */
 export function remoteScript(name: string, args: RemoteScriptArgs, parent: pulumi.Resource): command.remote.Command {
+    const script = pulumi.output(args.script);
     return new command.remote.Command(
         name,
         {
             connection: args.host.connection,
-            create: args.script,
-            update: args.script,
+            create: script,
+            update: script,
             stdin: args.stdin,
-            triggers: [sha256(args.script), ...(args.triggers ?? [])],
+            triggers: [script.apply(sha256), ...(args.triggers ?? [])],
             logging: "stdoutAndStderr",
         },
         {
@@ -84,4 +101,21 @@ export function remoteFile(name: string, args: RemoteFileArgs, parent: pulumi.Re
         },
         parent,
     );
+}
+
+/**
+ * The step that mounts a host's data volume, when it has one; what the install step must wait for.
+ * `render` gives the script for the volume's id (known only once the volume exists).
+ */
+export function mountDataStep(
+    name: string,
+    host: ClusterHost,
+    render: (volume: { volumeId: string; deviceName: string; mountPoint: string }) => string,
+    dependsOn: pulumi.Input<pulumi.Resource>[],
+    parent: pulumi.Resource,
+): command.remote.Command[] {
+    const volume = host.dataVolume;
+    if (!volume) return [];
+    const script = pulumi.output(volume.volumeId).apply((volumeId) => render({ volumeId, deviceName: volume.deviceName, mountPoint: volume.mountPoint }));
+    return [remoteScript(name, { host, script, dependsOn, timeout: "10m" }, parent)];
 }

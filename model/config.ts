@@ -4,6 +4,7 @@
  * the program, `npm run render` and `npm run plan` read a stack file the same way.
  */
 import { ClusterConfigError, checkShape, checkSuppliedSecret, resolveValidCluster, type ValidationIssue } from "./validate";
+import { planAwsCluster, resolveAwsSpec, validateAwsSpec, type AwsPlan, type AwsSpec, type ResolvedAws } from "./aws";
 import type { ResolvedCluster } from "./types";
 
 export const CONFIG_NAMESPACE = "pulumi-patroni";
@@ -34,15 +35,17 @@ export interface SshSettings {
 export interface ProgramSettings {
     provider: "existing" | "aws";
     cluster: ResolvedCluster;
-    /** The cluster spec exactly as written (for AWS, hosts are filled in by the program). */
+    /** The cluster spec as written; for AWS with the planned hosts, front door and VIP filled in. */
     clusterSpec: Record<string, unknown>;
     ssh: SshSettings;
     /** Supplied secrets, by key; the program wraps them in `pulumi.secret` at once. */
     suppliedSecrets: Partial<Record<SuppliedSecretKey, string>>;
     /** Supplied application role passwords, by role name. */
     userPasswords: Record<string, string>;
-    /** The raw `aws` object, validated by the AWS layer. */
-    aws: Record<string, unknown> | undefined;
+    /** `pulumi-patroni:aws`, resolved (provider aws only). */
+    aws: ResolvedAws | undefined;
+    /** Subnets, addresses and the VIP planned from the AWS settings (provider aws only). */
+    awsPlan: AwsPlan | undefined;
 }
 
 const RAW_TEXT_KEYS: string[] = [...SUPPLIED_SECRET_KEYS, "sshPrivateKey"];
@@ -100,9 +103,22 @@ export function parseStackConfig(all: Record<string, string>, defaultScope: stri
     if (values.cluster === undefined) {
         issues.push({ setting: `${CONFIG_NAMESPACE}:cluster`, value: undefined, rule: "is required", fix: "describe the cluster under pulumi-patroni:cluster (see stacks/Pulumi.lab.yaml)" });
     }
+    if (provider === "aws") {
+        issues.push(...validateAwsSpec(values.aws, values.cluster as Record<string, unknown> | undefined, `${CONFIG_NAMESPACE}:aws`, `${CONFIG_NAMESPACE}:cluster`));
+        const ssh = (values.ssh ?? {}) as Record<string, unknown>;
+        for (const key of ["proxy", "user", "port"]) {
+            if (ssh[key] !== undefined) {
+                issues.push({ setting: `${CONFIG_NAMESPACE}:ssh.${key}`, value: ssh[key], rule: "is chosen by the program on AWS (root on port 22, through the bastion or public IPs)", fix: `remove it; choose the way in with ${CONFIG_NAMESPACE}:aws.ssh.access` });
+            }
+        }
+    } else if (values.aws !== undefined) {
+        issues.push({ setting: `${CONFIG_NAMESPACE}:aws`, value: "(aws settings)", rule: "is only read with provider aws", fix: `set ${CONFIG_NAMESPACE}:provider: aws, or remove ${CONFIG_NAMESPACE}:aws` });
+    }
     if (issues.length > 0) throw new ClusterConfigError(issues);
 
-    const clusterSpec = values.cluster as Record<string, unknown>;
+    const aws = provider === "aws" ? resolveAwsSpec(values.aws as AwsSpec) : undefined;
+    const awsPlan = aws ? planAwsCluster(aws, values.cluster as Parameters<typeof planAwsCluster>[1]) : undefined;
+    const clusterSpec = (awsPlan ? awsPlan.clusterSpec : values.cluster) as Record<string, unknown>;
     const cluster = resolveValidCluster(clusterSpec, defaultScope, `${CONFIG_NAMESPACE}:cluster`);
     const unknownRoles = Object.keys(userPasswords).filter((r) => !cluster.users.some((u) => u.name === r));
     if (unknownRoles.length > 0) {
@@ -121,6 +137,7 @@ export function parseStackConfig(all: Record<string, string>, defaultScope: stri
         },
         suppliedSecrets: Object.fromEntries(SUPPLIED_SECRET_KEYS.filter((k) => values[k] !== undefined).map((k) => [k, values[k] as string])),
         userPasswords: userPasswords as Record<string, string>,
-        aws: values.aws as Record<string, unknown> | undefined,
+        aws,
+        awsPlan,
     };
 }

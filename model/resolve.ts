@@ -103,6 +103,7 @@ export function resolveCluster(spec: ClusterSpec, defaultScope: string): Resolve
     const scope = spec.scope ?? defaultScope;
     const ha = spec.haproxy ?? {};
     const ka = spec.keepalived;
+    const haproxyHosts = spec.hosts.haproxy ?? [];
     const etcd = spec.etcd ?? {};
     return {
         scope,
@@ -114,7 +115,7 @@ export function resolveCluster(spec: ClusterSpec, defaultScope: string): Resolve
         hosts: {
             etcd: spec.hosts.etcd.map(resolveHost),
             patroni: spec.hosts.patroni.map(resolveHost),
-            haproxy: spec.hosts.haproxy.map(resolveHost),
+            haproxy: haproxyHosts.map(resolveHost),
         },
         patroni: resolvePatroni(spec),
         users: (spec.users ?? []).map((u) => ({ name: u.name, options: u.options ?? [], databases: u.databases ?? [] })),
@@ -130,15 +131,17 @@ export function resolveCluster(spec: ClusterSpec, defaultScope: string): Resolve
             maxConnections: ha.maxConnections ?? 2000,
             serverMaxConnections: ha.serverMaxConnections ?? 200,
         },
-        keepalived: {
+        frontDoor: spec.frontDoor ?? "vip",
+        keepalived: ka && {
             vip: ka.vip,
             vipPrefixLength: ka.vipPrefixLength ?? 24,
             interface: ka.interface ?? "eth0",
             virtualRouterId: ka.virtualRouterId ?? 51,
-            priorities: ka.priorities ?? defaultPriorities(spec.hosts.haproxy.length),
+            priorities: ka.priorities ?? defaultPriorities(haproxyHosts.length),
             unicast: ka.unicast ?? true,
             advertIntervalSec: ka.advertIntervalSec ?? 1,
             notifyMasterCommand: ka.notifyMasterCommand,
+            moveVipWith: ka.moveVipWith ?? "none",
         },
         etcd: {
             clientPort: etcd.clientPort ?? 2379,

@@ -53,8 +53,12 @@ export interface ClusterHosts {
     etcd: HostSpec[];
     /** Patroni + PostgreSQL members. The first one bootstraps the cluster. */
     patroni: HostSpec[];
-    /** HAProxy + Keepalived hosts carrying the VIP (normally 2). */
-    haproxy: HostSpec[];
+    /**
+     * HAProxy + Keepalived hosts carrying the VIP (normally 2). Required with `frontDoor: vip`;
+     * none with `frontDoor: external`.
+     * @default []
+     */
+    haproxy?: HostSpec[];
 }
 
 /** Patroni dynamic (DCS) settings, applied at bootstrap and later through the REST API. */
@@ -176,10 +180,30 @@ export interface KeepalivedSpec {
     advertIntervalSec?: number;
     /**
      * A command run (as root) when this host becomes MASTER, e.g. moving a secondary IP in a cloud.
+     * Runs after the `moveVipWith` action, if any.
      * @default - none
      */
     notifyMasterCommand?: string;
+    /**
+     * How the VIP is moved outside the host when this host becomes MASTER. `aws-secondary-ip`:
+     * the notify_master script assigns the VIP as a secondary private IP of this host's ENI
+     * (`aws ec2 assign-private-ip-addresses --allow-reassignment`), found through IMDSv2; the
+     * instance needs a profile allowing it (AwsHosts creates one) and the AWS CLI is installed.
+     * In a VPC, an address Keepalived only adds inside the OS is never delivered to the host.
+     * @default "none"
+     */
+    moveVipWith?: VipMove;
 }
+
+/** How the VIP is moved outside the host (see `KeepalivedSpec.moveVipWith`). */
+export type VipMove = "none" | "aws-secondary-ip";
+
+/**
+ * What clients connect to. `vip`: HAProxy + Keepalived hosts of this cluster carrying a VIP.
+ * `external`: a load balancer made elsewhere (e.g. an AWS NLB) health-checks Patroni's REST API
+ * itself; the cluster has no HAProxy hosts and no Keepalived.
+ */
+export type FrontDoor = "vip" | "external";
 
 /** The etcd cluster used as Patroni's DCS. */
 export interface EtcdSpec {
@@ -217,8 +241,13 @@ export interface ClusterSpec {
     users?: UserSpec[];
     /** HAProxy settings. @default - see HaproxySpec */
     haproxy?: HaproxySpec;
-    /** Keepalived and the VIP. */
-    keepalived: KeepalivedSpec;
+    /**
+     * What clients connect to: this cluster's HAProxy + Keepalived VIP, or an external load balancer.
+     * @default "vip"
+     */
+    frontDoor?: FrontDoor;
+    /** Keepalived and the VIP. Required with `frontDoor: vip`; not allowed with `external`. @default - none */
+    keepalived?: KeepalivedSpec;
     /** etcd settings. @default - see EtcdSpec */
     etcd?: EtcdSpec;
     /**
@@ -280,8 +309,10 @@ export interface ResolvedCluster {
     hosts: Record<HostRole, ResolvedHost[]>;
     patroni: ResolvedPatroni;
     users: Required<UserSpec>[];
+    frontDoor: FrontDoor;
     haproxy: Required<HaproxySpec>;
-    keepalived: ResolvedKeepalived;
+    /** Absent with `frontDoor: external`. */
+    keepalived: ResolvedKeepalived | undefined;
     etcd: Required<EtcdSpec>;
     clientCidrs: string[];
 }

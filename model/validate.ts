@@ -60,7 +60,7 @@ export const CLUSTER_SCHEMA: Schema = {
     "os?": { enum: Object.keys(RELEASES) },
     "packageSource?": { enum: ["distro", "pgdg"] },
     "postgresVersion?": "integer",
-    hosts: { etcd: [HOST_SCHEMA], patroni: [HOST_SCHEMA], haproxy: [HOST_SCHEMA] },
+    hosts: { etcd: [HOST_SCHEMA], patroni: [HOST_SCHEMA], "haproxy?": [HOST_SCHEMA] },
     "patroni?": {
         "ttlSec?": "integer",
         "loopWaitSec?": "integer",
@@ -98,7 +98,8 @@ export const CLUSTER_SCHEMA: Schema = {
         "maxConnections?": "integer",
         "serverMaxConnections?": "integer",
     },
-    keepalived: {
+    "frontDoor?": { enum: ["vip", "external"] },
+    "keepalived?": {
         vip: "string",
         "vipPrefixLength?": "integer",
         "interface?": "string",
@@ -107,6 +108,7 @@ export const CLUSTER_SCHEMA: Schema = {
         "unicast?": "boolean",
         "advertIntervalSec?": "integer",
         "notifyMasterCommand?": "string",
+        "moveVipWith?": { enum: ["none", "aws-secondary-ip"] },
     },
     "etcd?": {
         "clientPort?": "integer",
@@ -273,8 +275,26 @@ export function checkHostCounts(c: ResolvedCluster, root: string): ValidationIss
     if (c.hosts.patroni.length === 0) {
         issues.push({ setting: `${root}.hosts.patroni`, value: 0, rule: "needs at least one PostgreSQL host", fix: "list 2 or more Patroni hosts (3 is usual)" });
     }
-    if (c.hosts.haproxy.length === 0) {
-        issues.push({ setting: `${root}.hosts.haproxy`, value: 0, rule: "needs at least one HAProxy host to carry the VIP", fix: "list 2 HAProxy hosts" });
+    if (c.frontDoor === "vip" && c.hosts.haproxy.length === 0) {
+        issues.push({ setting: `${root}.hosts.haproxy`, value: 0, rule: "needs at least one HAProxy host to carry the VIP", fix: `list 2 HAProxy hosts, or set ${root}.frontDoor: external when a load balancer of your own checks Patroni` });
+    }
+    return issues;
+}
+
+/** `vip` needs Keepalived settings; `external` has no HAProxy hosts and no Keepalived. */
+export function checkFrontDoor(spec: ClusterSpec, root: string): ValidationIssue[] {
+    const issues: ValidationIssue[] = [];
+    if ((spec.frontDoor ?? "vip") === "vip") {
+        if (spec.keepalived === undefined || spec.keepalived === null) {
+            issues.push({ setting: `${root}.keepalived`, value: undefined, rule: "is required", fix: `set ${root}.keepalived (an object) with the VIP, or set ${root}.frontDoor: external` });
+        }
+        return issues;
+    }
+    if (spec.keepalived !== undefined && spec.keepalived !== null) {
+        issues.push({ setting: `${root}.keepalived`, value: spec.keepalived, rule: "has no effect with frontDoor: external (there is no Keepalived)", fix: `remove ${root}.keepalived, or set ${root}.frontDoor: vip` });
+    }
+    if ((spec.hosts.haproxy ?? []).length > 0) {
+        issues.push({ setting: `${root}.hosts.haproxy`, value: spec.hosts.haproxy!.map((h) => h.name), rule: "has no use with frontDoor: external (the external load balancer checks Patroni itself)", fix: `remove ${root}.hosts.haproxy, or set ${root}.frontDoor: vip` });
     }
     return issues;
 }
@@ -397,6 +417,7 @@ export function checkPostgres(c: ResolvedCluster, spec: ClusterSpec, root: strin
 
 export function checkVip(c: ResolvedCluster, root: string): ValidationIssue[] {
     const k = c.keepalived;
+    if (!k) return [];
     const at = `${root}.keepalived`;
     if (!isIpv4(k.vip)) {
         return [{ setting: `${at}.vip`, value: k.vip, rule: "is not an IPv4 address", fix: "write the VIP as a.b.c.d, a free address in the HAProxy hosts' subnet" }];
@@ -421,6 +442,7 @@ export function checkVip(c: ResolvedCluster, root: string): ValidationIssue[] {
 
 export function checkKeepalived(c: ResolvedCluster, root: string): ValidationIssue[] {
     const k = c.keepalived;
+    if (!k) return [];
     const at = `${root}.keepalived`;
     const issues: ValidationIssue[] = [];
     if (k.virtualRouterId < 1 || k.virtualRouterId > 255) {
@@ -514,6 +536,8 @@ export function validateCluster(spec: unknown, defaultScope: string, root = "clu
     const shape = checkShape(spec, CLUSTER_SCHEMA, root);
     if (shape.length > 0) return shape;
     const typed = spec as ClusterSpec;
+    const frontDoor = checkFrontDoor(typed, root);
+    if (frontDoor.length > 0) return frontDoor;
     const c = resolveCluster(typed, defaultScope);
     return [
         ...checkScope(c, root),

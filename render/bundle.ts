@@ -34,11 +34,25 @@ export function hostNames(c: ResolvedCluster): string[] {
     return [...new Set(ROLES.flatMap((role) => c.hosts[role].map((h) => h.name)))];
 }
 
-export function renderHostBundle(c: ResolvedCluster, hostName: string, secrets: ClusterSecrets): BundleEntry[] {
+/** A data volume as the mount step sees it (on AWS: the EBS volume id and its attachment's device). */
+export interface DataVolumeInfo {
+    volumeId: string;
+    mountPoint: string;
+    deviceName: string;
+}
+
+/**
+ * `dataVolumes`: the data volume of each host that has one, by host name (their ids exist only once
+ * created: offline renders pass placeholders).
+ */
+export function renderHostBundle(c: ResolvedCluster, hostName: string, secrets: ClusterSecrets, dataVolumes: Record<string, DataVolumeInfo> = {}): BundleEntry[] {
     const entries: BundleEntry[] = [];
     const step = (n: number, name: string, content: string) =>
         entries.push({ path: `steps/${String(n).padStart(2, "0")}-${name}.sh`, content, validator: "shell" });
     step(0, "host-ready", files.hostReadyScript());
+    const volume = dataVolumes[hostName];
+    const member = [...c.hosts.etcd, ...c.hosts.patroni].find((h) => h.name === hostName);
+    if (volume && member) step(5, "mount-data", files.mountDataScript(c, member, volume));
     ROLES.forEach((role) => {
         const host = c.hosts[role].find((h) => h.name === hostName);
         if (host) step(10, `install-${role}`, files.installScript(c, role, host));
@@ -58,7 +72,7 @@ export function renderHostBundle(c: ResolvedCluster, hostName: string, secrets: 
         if (patroni === c.hosts.patroni[0]) {
             step(41, "patroni-leader-gate", files.patroniLeaderGateScript(c, patroni));
             step(42, "patroni-replicas-gate", files.patroniReplicasGateScript(c, patroni));
-            step(60, "vip-gate", files.vipGateScript(c));
+            if (c.frontDoor === "vip") step(60, "vip-gate", files.vipGateScript(c));
             step(70, "roles", files.rolesScript(c));
             entries.push({ path: "steps/70-roles.sql", content: renderRolesSql(c, secrets), validator: "sql" });
         }

@@ -5,7 +5,9 @@
  * the hosts get.
  */
 import { createHash } from "crypto";
-import type { ClusterSecrets, HostRole, ResolvedCluster, ResolvedHost } from "../model/types";
+import * as path from "path";
+import { awsCliInstall } from "../model/distro";
+import type { ClusterSecrets, HostRole, ResolvedCluster, ResolvedHost, ResolvedKeepalived } from "../model/types";
 import { renderPatroniYml } from "./patroni";
 import { renderTemplate } from "./templates";
 
@@ -36,6 +38,7 @@ export const GATE_TIMEOUTS_SEC = {
     patroniLeader: 300,
     patroniReplicas: 600,
     vip: 120,
+    volume: 300,
 } as const;
 
 export function sha256(text: string): string {
@@ -105,10 +108,17 @@ const CHECK_SCRIPT = "/etc/keepalived/check-haproxy.sh";
 const HAPROXY_STATE_FILE = "/var/lib/haproxy/server-state";
 const NOTIFY_MASTER_SCRIPT = "/etc/keepalived/notify-master.sh";
 
+/** Keepalived settings of a cluster whose front door is the VIP; a programming error otherwise. */
+export function vipSettings(c: ResolvedCluster): ResolvedKeepalived {
+    if (!c.keepalived) throw new Error(`cluster ${c.scope} has frontDoor ${c.frontDoor}: it has no VIP and no HAProxy hosts`);
+    return c.keepalived;
+}
+
 /** HAProxy and Keepalived files of the proxy host at `index` in `hosts.haproxy`. */
 export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: ClusterSecrets): RenderedFile[] {
     const index = c.hosts.haproxy.findIndex((h) => h.name === host.name);
-    const k = c.keepalived;
+    const k = vipSettings(c);
+    const notify = k.notifyMasterCommand !== undefined || k.moveVipWith !== "none";
     const peers = c.hosts.haproxy.filter((h) => h.name !== host.name).map((h) => h.address);
     const files: RenderedFile[] = [
         {
@@ -154,11 +164,15 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
             reloadSystemd: false,
         },
     ];
-    if (k.notifyMasterCommand !== undefined) {
+    if (notify) {
         files.push({
             id: "notify-master",
             path: NOTIFY_MASTER_SCRIPT,
-            content: renderTemplate("notify-master.sh", { vip: k.vip, command: k.notifyMasterCommand }),
+            content: renderTemplate("notify-master.sh", {
+                vip: k.vip,
+                awsSecondaryIp: k.moveVipWith === "aws-secondary-ip",
+                command: k.notifyMasterCommand ?? null,
+            }),
             mode: "0755",
             owner: "root:root",
             validator: "shell",
@@ -185,7 +199,7 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
             vip: k.vip,
             vipPrefixLength: k.vipPrefixLength,
             checkScriptPath: CHECK_SCRIPT,
-            notifyMasterScriptPath: k.notifyMasterCommand !== undefined ? NOTIFY_MASTER_SCRIPT : null,
+            notifyMasterScriptPath: notify ? NOTIFY_MASTER_SCRIPT : null,
         }),
         mode: "0600",
         owner: "root:root",
@@ -243,9 +257,31 @@ export function installScript(c: ResolvedCluster, role: HostRole, host: Resolved
                 dataDir: c.layout.pgDataDir,
                 watchdogMode: c.patroni.watchdog,
             });
-        case "haproxy":
-            return renderTemplate("install-haproxy.sh", common);
+        case "haproxy": {
+            // The AWS CLI only where the notify_master script calls it.
+            const awsCli = c.keepalived?.moveVipWith === "aws-secondary-ip" ? awsCliInstall(c.layout.release) : { packages: [], commands: [] };
+            return renderTemplate("install-haproxy.sh", { ...common, packages: [...common.packages, ...awsCli.packages], extraCommands: awsCli.commands });
+        }
     }
+}
+
+/** Where a host's data volume is mounted: the role's data root, so the package's paths land on it. */
+export function dataMountPoint(c: ResolvedCluster, role: "etcd" | "patroni"): string {
+    return role === "patroni" ? c.layout.postgresHome : path.posix.dirname(c.layout.etcdDataDir);
+}
+
+/** Formats (once) and mounts an EBS data volume; see templates/mount-data.sh.hbs. */
+export function mountDataScript(c: ResolvedCluster, host: ResolvedHost, volume: { volumeId: string; mountPoint: string; deviceName: string }): string {
+    return renderTemplate("mount-data.sh", {
+        hostName: host.name,
+        layout: c.layout,
+        volumeId: volume.volumeId,
+        nvmeSerial: volume.volumeId.replace("-", ""),
+        xenDevice: volume.deviceName.replace(/^\/dev\/sd/, "/dev/xvd"),
+        mountPoint: volume.mountPoint,
+        label: path.posix.basename(volume.mountPoint).slice(0, 12),
+        timeoutSec: GATE_TIMEOUTS_SEC.volume,
+    });
 }
 
 export function etcdStartScript(c: ResolvedCluster, host: ResolvedHost): string {
@@ -297,7 +333,7 @@ export function proxyStartScript(host: ResolvedHost): string {
 
 export function vipGateScript(c: ResolvedCluster): string {
     return renderTemplate("vip-gate.sh", {
-        vip: c.keepalived.vip,
+        vip: vipSettings(c).vip,
         primaryPort: c.haproxy.primaryPort,
         superuserName: c.patroni.superuserName,
         timeoutSec: GATE_TIMEOUTS_SEC.vip,
@@ -307,9 +343,10 @@ export function vipGateScript(c: ResolvedCluster): string {
 }
 
 export function rolesScript(c: ResolvedCluster): string {
+    // A libpq multi-host string over every member: no dependency on the front door.
     return renderTemplate("roles.sh", {
-        vip: c.keepalived.vip,
-        primaryPort: c.haproxy.primaryPort,
+        hosts: c.hosts.patroni.map((h) => h.address).join(","),
+        ports: c.hosts.patroni.map(() => c.patroni.postgresPort).join(","),
         superuserName: c.patroni.superuserName,
     });
 }

@@ -1,0 +1,395 @@
+/**
+ * AwsHosts: the machines of a cluster on AWS, at the addresses `planAwsCluster` chose — a VPC with
+ * one private subnet per availability zone (or your subnets), least-privilege security groups, one
+ * EC2 instance per host (etcd and Patroni spread over the zones, the HAProxy pair in one subnet on
+ * ENIs of their own), encrypted gp3 data volumes, the IAM profile that lets the HAProxy pair move
+ * the VIP, an optional internal NLB front door, and a bastion or public IPs for SSH.
+ * It only makes machines; PostgresHaCluster then builds the cluster on them over SSH.
+ *
+ * Children (`<name>-...`): vpc, igw, subnet-private-<i>, subnet-public, nat-eip, nat, rt-public,
+ * rt-private, rta-*, sg-<role>, rule-<rule id>, egress-<role>, key, haproxy-role, haproxy-move-vip,
+ * haproxy-profile, eni-<host>, eip-<host>, instance-<host>, data-<host>, attach-<host>, bastion,
+ * nlb, tg-primary, tg-replicas, listener-primary, listener-replicas, tg-<primary|replicas>-<host>.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import {
+    AWS_IMAGES,
+    EC2_ASSUME_ROLE_POLICY,
+    cloudConfig,
+    moveVipPolicy,
+    securityGroupRoles,
+    securityGroupRules,
+    type AwsOs,
+    type AwsPlan,
+    type PlannedHost,
+    type ResolvedAws,
+    type SecurityGroupRole,
+} from "../model/aws";
+import type { ResolvedCluster } from "../model/types";
+import { dataMountPoint } from "../render/files";
+import type { ConnectionArgs, DataVolume } from "./remote";
+
+export interface AwsHostsArgs {
+    /** The resolved `pulumi-patroni:aws` settings (see `resolveAwsSpec`, `validateAwsSpec`). */
+    aws: ResolvedAws;
+    /** Subnets, addresses and the VIP (see `planAwsCluster`). */
+    plan: AwsPlan;
+    /** The resolved cluster planned for these hosts: its scope, OS, ports and data paths. */
+    cluster: ResolvedCluster;
+}
+
+/** One cluster machine as created. */
+export interface AwsHost {
+    name: string;
+    role: PlannedHost["role"];
+    /** Private address, fixed by the plan. */
+    privateIp: string;
+    /** Public address with `ssh.access: public`; empty otherwise. */
+    publicIp: pulumi.Output<string>;
+    instance: aws.ec2.Instance;
+    /** etcd and Patroni hosts: the data volume to mount before installing. */
+    dataVolume?: DataVolume;
+    /** Everything that must exist before SSH to this host can work (instance, volume, routes, rules). */
+    dependsOn: pulumi.Resource[];
+}
+
+/** The device name data volumes are attached as (Nitro instances show them as NVMe devices instead). */
+export const DATA_DEVICE_NAME = "/dev/sdf";
+
+export class AwsHosts extends pulumi.ComponentResource {
+    /** The VPC the cluster lives in. */
+    public readonly vpcId: pulumi.Output<string>;
+    /** The private subnets, one per availability zone. */
+    public readonly privateSubnetIds: pulumi.Output<string[]>;
+    /** Security group id of each role (etcd, patroni, haproxy or nlb, bastion). */
+    public readonly securityGroupIds: Partial<Record<SecurityGroupRole, pulumi.Output<string>>>;
+    /** Instance id of each host, by host name. */
+    public readonly instanceIds: Record<string, pulumi.Output<string>>;
+    /** The bastion's public address (`ssh.access: bastion`); empty otherwise. */
+    public readonly bastionPublicIp: pulumi.Output<string>;
+    /** The NLB's DNS name (`frontDoor: nlb`); empty otherwise. */
+    public readonly nlbDnsName: pulumi.Output<string>;
+    /** Every cluster host, in plan order. */
+    public readonly hosts: AwsHost[];
+    /** The login user of the bastion (the image's default user). */
+    public readonly bastionUser: string;
+    /** True when hosts are reached through the bastion, false with public IPs. */
+    public readonly viaBastion: boolean;
+
+    constructor(name: string, args: AwsHostsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("pulumi-patroni:index:AwsHosts", name, {}, opts);
+        const built = createAwsHosts(name, this, args);
+        this.vpcId = built.vpcId;
+        this.privateSubnetIds = built.privateSubnetIds;
+        this.securityGroupIds = built.securityGroupIds;
+        this.instanceIds = Object.fromEntries(built.hosts.map((h) => [h.name, h.instance.id]));
+        this.bastionPublicIp = built.bastionPublicIp;
+        this.nlbDnsName = built.nlbDnsName;
+        this.hosts = built.hosts;
+        this.bastionUser = AWS_IMAGES[args.cluster.os as AwsOs].loginUser;
+        this.viaBastion = args.aws.ssh.access === "bastion";
+        this.registerOutputs({
+            vpcId: this.vpcId,
+            privateSubnetIds: this.privateSubnetIds,
+            instanceIds: this.instanceIds,
+            bastionPublicIp: this.bastionPublicIp,
+            nlbDnsName: this.nlbDnsName,
+        });
+    }
+
+    /**
+     * SSH connections to every host as root with `privateKey`: to the private address through the
+     * bastion (the connection's `proxy`), or to the public address.
+     */
+    public connections(privateKey: pulumi.Input<string>): Record<string, pulumi.Input<ConnectionArgs>> {
+        // Instances still booting refuse connections for a while: keep dialing.
+        const patience = { dialErrorLimit: 40, perDialTimeout: 15 };
+        const proxy = this.viaBastion ? { proxy: { host: this.bastionPublicIp, user: this.bastionUser, port: 22, privateKey, ...patience } } : {};
+        return Object.fromEntries(
+            this.hosts.map((h) => [h.name, { host: this.viaBastion ? h.privateIp : h.publicIp, user: "root", port: 22, privateKey, ...patience, ...proxy }]),
+        );
+    }
+}
+
+interface Built {
+    vpcId: pulumi.Output<string>;
+    privateSubnetIds: pulumi.Output<string[]>;
+    securityGroupIds: Partial<Record<SecurityGroupRole, pulumi.Output<string>>>;
+    bastionPublicIp: pulumi.Output<string>;
+    nlbDnsName: pulumi.Output<string>;
+    hosts: AwsHost[];
+}
+
+function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArgs): Built {
+    const { aws: a, plan, cluster: c } = args;
+    const opts = { parent };
+    const tags = (resource: string, extra: Record<string, string> = {}): Record<string, string> => ({
+        ...a.tags,
+        Name: `${c.scope}-${resource}`,
+        "pulumi-patroni:cluster": c.scope,
+        ...extra,
+    });
+    const publicAccess = a.ssh.access === "public";
+    /** Routes, NAT and rules: SSH and package installs need them, not just the instance. */
+    const networkReady: pulumi.Resource[] = [];
+
+    // ----- network --------------------------------------------------------------------------
+    let vpcId: pulumi.Output<string>;
+    let subnetIds: pulumi.Output<string>[];
+    let subnetZones: pulumi.Output<string>[];
+    let bastionSubnetId: pulumi.Output<string> | undefined;
+    if (a.vpc.kind === "create") {
+        const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: a.vpc.cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: tags("vpc") }, opts);
+        vpcId = vpc.id;
+        const zones = aws.getAvailabilityZonesOutput({ state: "available" }, opts);
+        const privateSubnets = plan.subnets.map(
+            (s) =>
+                new aws.ec2.Subnet(
+                    `${name}-subnet-private-${s.index}`,
+                    { vpcId, cidrBlock: s.cidr, availabilityZone: zones.names[s.index], mapPublicIpOnLaunch: false, tags: tags(`private-${s.index}`, { "pulumi-patroni:tier": "private" }) },
+                    opts,
+                ),
+        );
+        subnetIds = privateSubnets.map((s) => s.id);
+        subnetZones = privateSubnets.map((s) => s.availabilityZone);
+        const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId, tags: tags("igw") }, opts);
+        const publicRoutes = new aws.ec2.RouteTable(`${name}-rt-public`, { vpcId, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: tags("public") }, opts);
+        let privateRoutes: aws.ec2.RouteTable;
+        if (publicAccess) {
+            // Every host has a public IP: the cluster subnets route to the internet gateway, no NAT.
+            privateRoutes = publicRoutes;
+        } else {
+            const publicSubnet = new aws.ec2.Subnet(
+                `${name}-subnet-public`,
+                { vpcId, cidrBlock: plan.publicSubnetCidr!, availabilityZone: zones.names[0], mapPublicIpOnLaunch: false, tags: tags("public", { "pulumi-patroni:tier": "public" }) },
+                opts,
+            );
+            bastionSubnetId = publicSubnet.id;
+            networkReady.push(new aws.ec2.RouteTableAssociation(`${name}-rta-public`, { subnetId: publicSubnet.id, routeTableId: publicRoutes.id }, opts));
+            // One NAT gateway (in the first zone) for package installs: the cluster does not need
+            // outbound internet to serve, so a zone-redundant NAT is not worth its cost here.
+            const eip = new aws.ec2.Eip(`${name}-nat-eip`, { domain: "vpc", tags: tags("nat") }, opts);
+            const nat = new aws.ec2.NatGateway(`${name}-nat`, { subnetId: publicSubnet.id, allocationId: eip.id, tags: tags("nat") }, { parent, dependsOn: [igw] });
+            privateRoutes = new aws.ec2.RouteTable(`${name}-rt-private`, { vpcId, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags: tags("private") }, opts);
+            networkReady.push(nat);
+        }
+        networkReady.push(publicRoutes, privateRoutes);
+        privateSubnets.forEach((s, i) =>
+            networkReady.push(new aws.ec2.RouteTableAssociation(`${name}-rta-private-${i}`, { subnetId: s.id, routeTableId: privateRoutes.id }, opts)),
+        );
+    } else {
+        vpcId = pulumi.output(a.vpc.vpcId);
+        subnetIds = a.vpc.subnets.map((s) => pulumi.output(s.id));
+        subnetZones = a.vpc.subnets.map((s) => pulumi.output(s.availabilityZone));
+        bastionSubnetId = a.vpc.bastionSubnet && pulumi.output(a.vpc.bastionSubnet.id);
+    }
+
+    // ----- security groups ------------------------------------------------------------------
+    const groups: Partial<Record<SecurityGroupRole, aws.ec2.SecurityGroup>> = {};
+    for (const role of securityGroupRoles(a)) {
+        groups[role] = new aws.ec2.SecurityGroup(`${name}-sg-${role}`, { vpcId, description: `pulumi-patroni ${c.scope}: ${role}`, tags: tags(`${role}-sg`) }, opts);
+        // Open egress: packages from the distribution's mirrors and PGDG, the EC2 API for the VIP move.
+        networkReady.push(
+            new aws.vpc.SecurityGroupEgressRule(`${name}-egress-${role}`, { securityGroupId: groups[role]!.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "all outbound", tags: tags(`${role}-egress`) }, opts),
+        );
+    }
+    const ports = {
+        etcdClient: c.etcd.clientPort,
+        etcdPeer: c.etcd.peerPort,
+        postgres: c.patroni.postgresPort,
+        restApi: c.patroni.restApiPort,
+        primary: c.haproxy.primaryPort,
+        replica: c.haproxy.replicaPort,
+        stats: c.haproxy.statsPort,
+    };
+    for (const rule of securityGroupRules(a, ports)) {
+        const source = rule.source;
+        networkReady.push(
+            new aws.vpc.SecurityGroupIngressRule(
+                `${name}-rule-${rule.id}`,
+                {
+                    securityGroupId: groups[rule.group]!.id,
+                    ipProtocol: rule.protocol,
+                    fromPort: rule.fromPort,
+                    toPort: rule.toPort,
+                    ...("cidr" in source ? { cidrIpv4: source.cidr } : {}),
+                    ...("group" in source ? { referencedSecurityGroupId: groups[source.group]!.id } : {}),
+                    ...("groupId" in source ? { referencedSecurityGroupId: source.groupId } : {}),
+                    description: rule.description,
+                    tags: tags(`rule-${rule.id}`),
+                },
+                opts,
+            ),
+        );
+    }
+
+    // ----- what every instance shares -------------------------------------------------------
+    const os = c.os as AwsOs;
+    const image = AWS_IMAGES[os];
+    const ami = aws.ec2.getAmiOutput(
+        {
+            owners: [image.owner],
+            mostRecent: true,
+            filters: [
+                { name: "name", values: [image.namePattern[a.architecture]] },
+                { name: "architecture", values: [a.architecture] },
+                { name: "virtualization-type", values: ["hvm"] },
+            ],
+        },
+        opts,
+    );
+    const keyName: pulumi.Output<string> = a.ssh.publicKey
+        ? new aws.ec2.KeyPair(`${name}-key`, { publicKey: a.ssh.publicKey, tags: tags("key") }, opts).keyName
+        : pulumi.output(a.ssh.keyName!);
+    const instanceBase = (hostName: string, role: string, rootLogin: boolean) => ({
+        ami: ami.id,
+        keyName,
+        userData: cloudConfig(hostName, rootLogin),
+        // IMDSv2 only: a token must be fetched with PUT, which a forwarded request cannot do.
+        metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
+        rootBlockDevice: { volumeType: "gp3", volumeSize: a.volumes.rootGiB, encrypted: true, deleteOnTermination: true, tags: tags(`${hostName}-root`, { "pulumi-patroni:role": role }) },
+        tags: tags(hostName, { "pulumi-patroni:role": role }),
+    });
+
+    // ----- bastion --------------------------------------------------------------------------
+    let bastionPublicIp = pulumi.output("");
+    const bastionReady: pulumi.Resource[] = [];
+    if (a.ssh.access === "bastion") {
+        const bastion = new aws.ec2.Instance(
+            `${name}-bastion`,
+            {
+                ...instanceBase("bastion", "bastion", false),
+                instanceType: a.instanceTypes.bastion,
+                subnetId: bastionSubnetId!,
+                privateIp: plan.bastionAddress,
+                associatePublicIpAddress: true,
+                vpcSecurityGroupIds: [groups.bastion!.id],
+            },
+            opts,
+        );
+        bastionPublicIp = bastion.publicIp;
+        bastionReady.push(bastion);
+    }
+
+    // ----- the HAProxy pair's ENIs and the profile that moves the VIP between them ----------
+    const enis: Record<string, aws.ec2.NetworkInterface> = {};
+    let profile: aws.iam.InstanceProfile | undefined;
+    const proxies = plan.hosts.filter((h) => h.role === "haproxy");
+    if (proxies.length > 0) {
+        for (const h of proxies) {
+            // Source/destination check stays on: the VIP is one of this ENI's own (secondary)
+            // addresses once assigned, so the VPC delivers it without routing through the host.
+            enis[h.name] = new aws.ec2.NetworkInterface(
+                `${name}-eni-${h.name}`,
+                { subnetId: subnetIds[h.subnet], privateIps: [h.address], securityGroups: [groups.haproxy!.id], description: `pulumi-patroni ${c.scope}: ${h.name} (carries the VIP when MASTER)`, tags: tags(`${h.name}-eni`) },
+                opts,
+            );
+        }
+        const role = new aws.iam.Role(`${name}-haproxy-role`, { assumeRolePolicy: JSON.stringify(EC2_ASSUME_ROLE_POLICY), description: `pulumi-patroni ${c.scope}: move the VIP between the HAProxy ENIs`, tags: tags("haproxy-role") }, opts);
+        const policy = new aws.iam.RolePolicy(
+            `${name}-haproxy-move-vip`,
+            { role: role.id, policy: pulumi.all(proxies.map((h) => enis[h.name].arn)).apply((arns) => JSON.stringify(moveVipPolicy(arns))) },
+            opts,
+        );
+        profile = new aws.iam.InstanceProfile(`${name}-haproxy-profile`, { role: role.name, tags: tags("haproxy-profile") }, { parent, dependsOn: [policy] });
+    }
+
+    // ----- cluster instances and their data volumes -----------------------------------------
+    const hosts: AwsHost[] = plan.hosts.map((h) => {
+        const base = instanceBase(h.name, h.role, true);
+        const instanceType = a.instanceTypes[h.role];
+        let instance: aws.ec2.Instance;
+        let publicIp: pulumi.Output<string> = pulumi.output("");
+        const extra: pulumi.Resource[] = [];
+        if (h.role === "haproxy") {
+            instance = new aws.ec2.Instance(
+                `${name}-instance-${h.name}`,
+                { ...base, instanceType, primaryNetworkInterface: { networkInterfaceId: enis[h.name].id }, iamInstanceProfile: profile!.name },
+                opts,
+            );
+            if (publicAccess) {
+                // An instance on its own ENI cannot ask for a public IP at launch: an Elastic IP on the primary address.
+                const eip = new aws.ec2.Eip(`${name}-eip-${h.name}`, { domain: "vpc", networkInterface: enis[h.name].id, associateWithPrivateIp: h.address, tags: tags(`${h.name}-eip`) }, { parent, dependsOn: [instance] });
+                publicIp = eip.publicIp;
+                extra.push(eip);
+            }
+        } else {
+            instance = new aws.ec2.Instance(
+                `${name}-instance-${h.name}`,
+                { ...base, instanceType, subnetId: subnetIds[h.subnet], privateIp: h.address, vpcSecurityGroupIds: [groups[h.role]!.id], associatePublicIpAddress: publicAccess },
+                opts,
+            );
+            if (publicAccess) publicIp = instance.publicIp;
+        }
+        let dataVolume: DataVolume | undefined;
+        if (h.role === "etcd" || h.role === "patroni") {
+            const gp3 = h.role === "patroni" ? { size: a.volumes.patroniGiB, iops: a.volumes.patroniIops, throughput: a.volumes.patroniThroughputMiBps } : { size: a.volumes.etcdGiB };
+            const volume = new aws.ebs.Volume(
+                `${name}-data-${h.name}`,
+                { availabilityZone: subnetZones[h.subnet], type: "gp3", encrypted: true, ...gp3, tags: tags(`${h.name}-data`, { "pulumi-patroni:role": h.role }) },
+                opts,
+            );
+            const attachment = new aws.ec2.VolumeAttachment(`${name}-attach-${h.name}`, { deviceName: DATA_DEVICE_NAME, volumeId: volume.id, instanceId: instance.id }, opts);
+            extra.push(attachment);
+            dataVolume = { volumeId: volume.id, deviceName: DATA_DEVICE_NAME, mountPoint: dataMountPoint(c, h.role) };
+        }
+        return { name: h.name, role: h.role, privateIp: h.address, publicIp, instance, dataVolume, dependsOn: [instance, ...extra, ...networkReady, ...bastionReady] };
+    });
+
+    // ----- the NLB front door ---------------------------------------------------------------
+    let nlbDnsName = pulumi.output("");
+    if (a.frontDoor === "nlb") {
+        const nlb = new aws.lb.LoadBalancer(
+            `${name}-nlb`,
+            { internal: true, loadBalancerType: "network", subnets: subnetIds, securityGroups: [groups.nlb!.id], enableCrossZoneLoadBalancing: true, tags: tags("nlb") },
+            opts,
+        );
+        nlbDnsName = nlb.dnsName;
+        const patroniHosts = hosts.filter((h) => h.role === "patroni");
+        for (const [pool, path, port] of [
+            ["primary", "/primary", c.haproxy.primaryPort],
+            ["replicas", "/replica", c.haproxy.replicaPort],
+        ] as const) {
+            const group = new aws.lb.TargetGroup(
+                `${name}-tg-${pool}`,
+                {
+                    port: c.patroni.postgresPort,
+                    protocol: "TCP",
+                    vpcId,
+                    targetType: "instance",
+                    // Connections come from the NLB's own addresses (allowed in pg_hba), so clients
+                    // named by security group work too; a demoted primary's sessions are cut at once.
+                    preserveClientIp: "false",
+                    connectionTermination: true,
+                    deregistrationDelay: 0,
+                    healthCheck: {
+                        protocol: "HTTP",
+                        port: String(c.patroni.restApiPort),
+                        path,
+                        matcher: "200",
+                        interval: 5,
+                        timeout: 2,
+                        healthyThreshold: 2,
+                        unhealthyThreshold: 2,
+                    },
+                    tags: tags(`tg-${pool}`),
+                },
+                opts,
+            );
+            new aws.lb.Listener(`${name}-listener-${pool}`, { loadBalancerArn: nlb.arn, port, protocol: "TCP", defaultActions: [{ type: "forward", targetGroupArn: group.arn }], tags: tags(`listener-${pool}`) }, opts);
+            for (const h of patroniHosts) {
+                new aws.lb.TargetGroupAttachment(`${name}-tg-${pool}-${h.name}`, { targetGroupArn: group.arn, targetId: h.instance.id, port: c.patroni.postgresPort }, opts);
+            }
+        }
+    }
+
+    return {
+        vpcId,
+        privateSubnetIds: pulumi.all(subnetIds),
+        securityGroupIds: Object.fromEntries(Object.entries(groups).map(([role, g]) => [role, g!.id])),
+        bastionPublicIp,
+        nlbDnsName,
+        hosts,
+    };
+}
