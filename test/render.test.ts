@@ -211,7 +211,7 @@ describe("keepalived.conf", () => {
 
   it("has no notify_master without keepalived.notifyMasterCommand", () => {
     const spec = stackSpec("lab");
-    delete spec.keepalived.notifyMasterCommand;
+    delete spec.keepalived!.notifyMasterCommand;
     const without = renderAll(resolveValidCluster(spec, "lab"));
     expect(file(without, "lb1/etc/keepalived/keepalived.conf")).not.toContain("notify_master");
     expect([...without.keys()].some((k) => k.endsWith("notify-master.sh"))).toBe(false);
@@ -219,7 +219,7 @@ describe("keepalived.conf", () => {
 
   it("runs notify_master when keepalived.notifyMasterCommand is set", () => {
     const spec = stackSpec("lab");
-    spec.keepalived.notifyMasterCommand = "/usr/local/bin/move-secondary-ip 10.251.17.50";
+    spec.keepalived!.notifyMasterCommand = "/usr/local/bin/move-secondary-ip 10.251.17.50";
     const withNotify = renderAll(resolveValidCluster(spec, "lab"));
     for (const host of ["lb1", "lb2"]) {
       expect(file(withNotify, `${host}/etc/keepalived/keepalived.conf`)).toContain('notify_master "/etc/keepalived/notify-master.sh"');

@@ -140,14 +140,14 @@ describe("hosts", () => {
 
   it("a duplicate address within a role is rejected", () => {
     const spec = specWith((s) => {
-      s.hosts.haproxy[1].address = "10.0.0.31";
+      s.hosts.haproxy![1].address = "10.0.0.31";
     });
     expectIssue(issuesOf(spec), `${ROOT}.hosts.haproxy[1].address`, { value: "10.0.0.31", fix: "give every haproxy host its own address", rule: `duplicates ${ROOT}.hosts.haproxy[0].address` });
   });
 
   it("the same name with another address in another role is rejected", () => {
     const spec = specWith((s) => {
-      s.hosts.haproxy[0] = host("pg1", "10.0.0.31");
+      s.hosts.haproxy![0] = host("pg1", "10.0.0.31");
     });
     expectIssue(issuesOf(spec), `${ROOT}.hosts.haproxy[0].address`, {
       value: "10.0.0.31",
@@ -158,7 +158,7 @@ describe("hosts", () => {
 
   it("the same address under another name in another role is rejected", () => {
     const spec = specWith((s) => {
-      s.hosts.haproxy[0] = host("lb1", "10.0.0.21");
+      s.hosts.haproxy![0] = host("lb1", "10.0.0.21");
     });
     expectIssue(issuesOf(spec), `${ROOT}.hosts.haproxy[0].name`, {
       value: "lb1",
@@ -233,14 +233,14 @@ describe("Patroni timings and synchronous mode", () => {
 describe("VIP and addresses", () => {
   it("a VIP equal to a host address is rejected", () => {
     const spec = specWith((s) => {
-      s.keepalived.vip = "10.0.0.32";
+      s.keepalived!.vip = "10.0.0.32";
     });
     expectIssue(issuesOf(spec), `${ROOT}.keepalived.vip`, { value: "10.0.0.32", fix: "choose a free address for the VIP", rule: "is the address of host lb2" });
   });
 
   it("a VIP outside the HAProxy hosts' subnet is rejected", () => {
     const spec = specWith((s) => {
-      s.keepalived.vip = "10.0.1.50";
+      s.keepalived!.vip = "10.0.1.50";
     });
     expectIssue(issuesOf(spec), `${ROOT}.keepalived.vip`, {
       value: "10.0.1.50",
@@ -255,7 +255,7 @@ describe("VIP and addresses", () => {
 
   it("a malformed VIP is rejected", () => {
     const spec = specWith((s) => {
-      s.keepalived.vip = "10.0.0";
+      s.keepalived!.vip = "10.0.0";
     });
     expectIssue(issuesOf(spec), `${ROOT}.keepalived.vip`, { value: "10.0.0", fix: "write the VIP as a.b.c.d, a free address in the HAProxy hosts' subnet" });
   });
@@ -368,25 +368,25 @@ describe("ports and Keepalived", () => {
 
   it("equal Keepalived priorities are rejected", () => {
     const spec = specWith((s) => {
-      s.keepalived.priorities = [100, 100];
+      s.keepalived!.priorities = [100, 100];
     });
     expectIssue(issuesOf(spec), `${ROOT}.keepalived.priorities[1]`, { value: 100, fix: "give every HAProxy host a different priority", rule: `equals ${ROOT}.keepalived.priorities[0]` });
   });
 
   it.each([0, 256])("virtualRouterId %i is rejected", (id) => {
     const spec = specWith((s) => {
-      s.keepalived.virtualRouterId = id;
+      s.keepalived!.virtualRouterId = id;
     });
     expectIssue(issuesOf(spec), `${ROOT}.keepalived.virtualRouterId`, { value: id, fix: "choose a VRRP router id unused on this network, 1–255" });
   });
 
   it.each([1, 255])("virtualRouterId %i passes", (id) => {
-    expect(issuesOf(specWith((s) => (s.keepalived.virtualRouterId = id)))).toEqual([]);
+    expect(issuesOf(specWith((s) => (s.keepalived!.virtualRouterId = id)))).toEqual([]);
   });
 
   it("a priority count other than the HAProxy host count is rejected", () => {
     const spec = specWith((s) => {
-      s.keepalived.priorities = [150, 100, 90];
+      s.keepalived!.priorities = [150, 100, 90];
     });
     expectIssue(issuesOf(spec), `${ROOT}.keepalived.priorities`, { value: [150, 100, 90], fix: "list one priority per HAProxy host, in the same order, or omit it", rule: "(2)" });
   });
@@ -479,7 +479,7 @@ describe("ClusterConfigError", () => {
     const spec = specWith((s) => {
       s.hosts.etcd = s.hosts.etcd.slice(0, 2);
       s.patroni = { ttlSec: 15, loopWaitSec: 3, retryTimeoutSec: 5 };
-      s.keepalived.virtualRouterId = 0;
+      s.keepalived!.virtualRouterId = 0;
     });
     let thrown: unknown;
     try {
@@ -497,7 +497,7 @@ describe("ClusterConfigError", () => {
   it("resolveValidCluster returns the resolved cluster when the spec is valid", () => {
     const c = resolveValidCluster(minimalSpec(), "orders");
     expect(c.scope).toBe("orders");
-    expect(c.keepalived.priorities).toEqual([150, 100]);
+    expect(c.keepalived!.priorities).toEqual([150, 100]);
   });
 });
 
@@ -521,7 +521,7 @@ describe("CLUSTER_SCHEMA stays in step with the resolved model", () => {
 
   it("every resolved host field, users field and role list is in the schema", () => {
     const hosts = subSchema("hosts") as Fields;
-    expect(Object.keys(hosts).sort()).toEqual(Object.keys(resolved.hosts).sort());
+    expect(fieldsOf(hosts).sort()).toEqual(Object.keys(resolved.hosts).sort());
     const hostSchema = (hosts.patroni as readonly [Schema])[0];
     expect(fieldsOf(hostSchema).sort()).toEqual(Object.keys(resolveCluster(minimalSpec(), "test").hosts.patroni[0]).sort());
     const tagSchema = (hostSchema as Fields)["tags?"];

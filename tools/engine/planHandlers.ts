@@ -34,6 +34,23 @@ export const AWS_COMPUTED_OUTPUTS: Record<string, AwsOutputs> = {
   "aws:ec2/keyPair:KeyPair": (name, inputs) => ({ keyName: inputs.keyName ?? name, fingerprint: "00:00:00:00" }),
 };
 
+/** AWS's own id prefixes, so that ids read (and are parsed, e.g. vol-… → NVMe serial) as in AWS. */
+export const AWS_ID_PREFIXES: Record<string, string> = {
+  "aws:ec2/instance:Instance": "i",
+  "aws:ec2/networkInterface:NetworkInterface": "eni",
+  "aws:ec2/securityGroup:SecurityGroup": "sg",
+  "aws:ec2/subnet:Subnet": "subnet",
+  "aws:ec2/vpc:Vpc": "vpc",
+  "aws:ec2/internetGateway:InternetGateway": "igw",
+  "aws:ec2/natGateway:NatGateway": "nat",
+  "aws:ec2/routeTable:RouteTable": "rtb",
+  "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
+  "aws:ec2/eip:Eip": "eipalloc",
+  "aws:ebs/volume:Volume": "vol",
+  "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
+  "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
+};
+
 export function planHandlers(): HandlerTable {
   return {
     resources: {
@@ -88,12 +105,19 @@ const certPlaceholder: ResourceHandler = async ({ name, rawInputs }) => ({
 
 const awsResource: ResourceHandler = async ({ name, type, inputs, rawInputs }, ctx) => {
   const region = awsRegion(ctx);
-  const id = `${shortType(type)}-${fakeHex(name, 17)}`;
+  const id = `${AWS_ID_PREFIXES[type] ?? shortType(type)}-${fakeHex(name, 17)}`;
   const computed = AWS_COMPUTED_OUTPUTS[type]?.(name, inputs, region) ?? {};
   return {
     id,
-    state: { ...rawInputs, id, arn: `arn:aws:${type.split(/[:/]/)[1]}:${region}:000000000000:${shortType(type)}/${id}`, ...computed },
+    state: { ...rawInputs, id, arn: `arn:aws:${type.split(/[:/]/)[1]}:${region}:000000000000:${ARN_RESOURCE_TYPES[type] ?? shortType(type)}/${id}`, ...computed },
   };
+};
+
+/** ARN resource-type words that differ from the type token's. */
+const ARN_RESOURCE_TYPES: Record<string, string> = {
+  "aws:ec2/networkInterface:NetworkInterface": "network-interface",
+  "aws:ec2/securityGroup:SecurityGroup": "security-group",
+  "aws:ebs/volume:Volume": "volume",
 };
 
 function awsRegion(ctx: HandlerContext): string {

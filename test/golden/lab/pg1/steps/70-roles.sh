@@ -1,5 +1,6 @@
 #!/bin/bash
-# Creates or updates application roles and databases through the primary (10.251.17.50:5000).
+# Creates or updates application roles and databases on the primary, found among the Patroni
+# members by libpq itself (target_session_attrs=read-write): it works behind any front door.
 # Standard input: the superuser password on the first line, then the SQL (SCRAM verifiers, no clear passwords).
 set -euo pipefail
 export LC_ALL=C
@@ -10,5 +11,5 @@ log_tail() {
 }
 IFS= read -r PGPASSWORD
 export PGPASSWORD
-psql "host=10.251.17.50 port=5000 user=postgres dbname=postgres connect_timeout=5" -X -q -v ON_ERROR_STOP=1 -f -
+psql "host=10.251.17.21,10.251.17.22,10.251.17.23 port=5432,5432,5432 user=postgres dbname=postgres connect_timeout=5 target_session_attrs=read-write" -X -q -v ON_ERROR_STOP=1 -f -
 echo "roles and databases in place"

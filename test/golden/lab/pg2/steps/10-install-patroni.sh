@@ -27,6 +27,8 @@ install_packages postgresql-15 patroni python3-etcd curl postgresql-client
 if [ ! -f '/etc/patroni/config.yml' ] && pg_lsclusters -h 2>/dev/null | awk '{print $1, $2}' | grep -qx '15 main'; then
     pg_dropcluster --stop 15 main
 fi
+# The postgres user's home may be a freshly mounted data volume, owned by root.
+chown postgres:postgres '/var/lib/postgresql'
 install -d -o postgres -g postgres -m 0700 "$(dirname '/var/lib/postgresql/15/main')"
 install -d -o postgres -g postgres -m 0750 "$(dirname '/etc/patroni/config.yml')"
 

@@ -16,6 +16,8 @@ rpm -q pgdg-redhat-repo >/dev/null || dnf install -y -q https://download.postgre
 dnf config-manager --set-enabled pgdg-rhel9-extras
 dnf -qy module disable postgresql
 install_packages postgresql16-server postgresql16-contrib patroni patroni-etcd curl
+# The postgres user's home may be a freshly mounted data volume, owned by root.
+chown postgres:postgres '/var/lib/pgsql'
 install -d -o postgres -g postgres -m 0700 "$(dirname '/var/lib/pgsql/16/data')"
 install -d -o postgres -g postgres -m 0750 "$(dirname '/etc/patroni/patroni.yml')"
 
