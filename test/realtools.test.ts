@@ -39,13 +39,13 @@ function requireLocalPostgres(): void {
 }
 
 let outDir: string;
-/** Rendered trees by name: the two stacks, and the lab stack with keepalived.notifyMasterCommand. */
+/** Rendered trees by name: the example stacks, the lab stack with keepalived.notifyMasterCommand, the AWS stacks with data volumes. */
 const trees: Record<string, string> = {};
 
 /** Writes every host's files like `npm run render` does, for a cluster no stack file describes. */
-function writeBundles(c: ResolvedCluster, dir: string): void {
+function writeBundles(c: ResolvedCluster, dir: string, dataVolumes: Record<string, DataVolumeInfo> = {}): void {
   for (const host of hostNames(c)) {
-    for (const entry of renderHostBundle(c, host, placeholderSecrets(c))) {
+    for (const entry of renderHostBundle(c, host, placeholderSecrets(c), dataVolumes)) {
       fs.mkdirSync(path.dirname(path.join(dir, host, entry.path)), { recursive: true });
       fs.writeFileSync(path.join(dir, host, entry.path), entry.content);
     }
@@ -231,6 +231,11 @@ describe("patroni --validate-config", () => {
 });
 
 describe("shell", () => {
+  it("the AWS trees hold the mount-data step of every etcd and Patroni host (checked below)", () => {
+    const mounts = rendered("aws-dev", /\/steps\/05-mount-data\.sh$/).map(([label]) => label.split("/")[1]).sort();
+    expect(mounts).toEqual(["etcd1", "etcd2", "etcd3", "pg1", "pg2", "pg3"]);
+  });
+
   it.each([...TREES, ...SCRIPT_ONLY_TREES])("every step script and .sh file of %s passes bash -n", (tree) => {
     const bash = requireTool("bash", "bash");
     for (const [label, file] of rendered(tree, /\.sh$/)) {
