@@ -171,9 +171,16 @@ kill_tree_pidfile() { # pidfile comm : kill the recorded process (and its group)
 # container), then SIGKILL to anything left after STOP_GRACE.
 stop_containers() {
   local h pid pids=() deadline
+  # Everything a container holds is discarded next, so there is nothing to shut down cleanly:
+  # cut the power (SIGKILL its init, as `poweroff` does). A graceful stop of a running cluster
+  # (Patroni checkpointing, etcd, ...) took 16-19 s; this takes about one.
   for h in "${HOSTS[@]}"; do
     pid=$(host_pid "$h")
-    if [[ -n "$pid" ]]; then kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); fi
+    if [[ -n "$pid" ]]; then
+      local init; init=$(container_init "$pid" || true)
+      if [[ -n "$init" ]]; then kill -KILL "$init" 2>/dev/null || true; else kill -TERM "$pid" 2>/dev/null || true; fi
+      pids+=("$pid")
+    fi
   done
   if ((${#pids[@]})); then
     log "stopping ${#pids[@]} containers (grace ${STOP_GRACE}s)"
