@@ -59,7 +59,7 @@ export class Writer {
     static async prepare(password: string): Promise<void> {
         const c = new Client({ host: VIP, port: 5000, user: "postgres", database: "postgres", password, connectionTimeoutMillis: 5000 });
         await c.connect();
-        await c.query("create table if not exists failover_writes (id bigint primary key, run text not null, acked_by_client timestamptz not null default now())");
+        await c.query("create table if not exists failover_writes_v2 (run text not null, id bigint not null, acked_by_client timestamptz not null default now(), primary key (run, id))");
         await c.end();
     }
 
@@ -83,7 +83,7 @@ export class Writer {
                     await client.query("set synchronous_commit = on");
                 }
                 const id = this.nextId++;
-                await client.query("insert into failover_writes (id, run) values ($1, $2)", [id, run]);
+                await client.query("insert into failover_writes_v2 (id, run) values ($1, $2)", [id, run]);
                 this.acks.push({ id, at: Date.now() });
                 await sleep(this.intervalMs);
             } catch (err) {
@@ -110,7 +110,7 @@ export class Writer {
 export async function missingAcks(password: string, run: string, acks: Ack[]): Promise<number[]> {
     const c = new Client({ host: VIP, port: 5000, user: "postgres", database: "postgres", password, connectionTimeoutMillis: 5000 });
     await c.connect();
-    const r = await c.query<{ id: string }>("select id from failover_writes where run = $1", [run]);
+    const r = await c.query<{ id: string }>("select id from failover_writes_v2 where run = $1", [run]);
     await c.end();
     const present = new Set(r.rows.map((row) => Number(row.id)));
     return acks.filter((a) => !present.has(a.id)).map((a) => a.id);
@@ -319,6 +319,8 @@ export interface RunResult {
     backToFullHealthSec: number;
     /** Acknowledged writes per 250 ms bucket, relative to the fault (for the plot). */
     timeline: Array<[number, number]>;
+    /** Writer errors after the fault: seconds from the fault and the message (first of each kind). */
+    errors: Array<[number, string]>;
 }
 
 /**
@@ -372,5 +374,18 @@ export async function runScenario(key: string, profile: string, run: number, log
         twoWritablePrimaries: probes.twoWritablePrimaries().length > 0,
         backToFullHealthSec,
         timeline: [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([t, n]) => [t / 1000, n]),
+        errors: distinctErrors(writer.errors.filter((e) => e.at >= faultAt - 1000), faultAt),
     };
+}
+
+function distinctErrors(errors: Array<{ at: number; message: string }>, faultAt: number): Array<[number, string]> {
+    const seen = new Set<string>();
+    const out: Array<[number, string]> = [];
+    for (const e of errors) {
+        const kind = e.message.replace(/\d+/g, "N");
+        if (seen.has(kind)) continue;
+        seen.add(kind);
+        out.push([(e.at - faultAt) / 1000, e.message]);
+    }
+    return out;
 }

@@ -124,6 +124,7 @@ export function resolveCluster(spec: ClusterSpec, defaultScope: string): Resolve
             replicaPort: ha.replicaPort ?? 5001,
             statsPort: ha.statsPort ?? 7000,
             checkIntervalMs: ha.checkIntervalMs ?? 1000,
+            checkFastIntervalMs: ha.checkFastIntervalMs ?? 250,
             checkFall: ha.checkFall ?? 2,
             checkRise: ha.checkRise ?? 2,
             checkTimeoutMs: ha.checkTimeoutMs ?? 2000,

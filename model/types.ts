@@ -142,6 +142,13 @@ export interface HaproxySpec {
     statsPort?: number;
     /** Milliseconds between health checks of each member. @default 1000 */
     checkIntervalMs?: number;
+    /**
+     * Milliseconds between checks while a member's state is changing or it is down (HAProxy's
+     * `fastinter` and `downinter`): a new primary is let in, and a failed one shut out, this fast
+     * without checking every member this often all the time.
+     * @default 250
+     */
+    checkFastIntervalMs?: number;
     /** Failed checks before a member is marked down. @default 2 */
     checkFall?: number;
     /** Successful checks before a member is marked up. @default 2 */

@@ -91,6 +91,7 @@ export const CLUSTER_SCHEMA: Schema = {
         "replicaPort?": "integer",
         "statsPort?": "integer",
         "checkIntervalMs?": "integer",
+        "checkFastIntervalMs?": "integer",
         "checkFall?": "integer",
         "checkRise?": "integer",
         "checkTimeoutMs?": "integer",
@@ -513,7 +514,7 @@ export function checkHaproxy(c: ResolvedCluster, root: string): ValidationIssue[
     const h = c.haproxy;
     const at = `${root}.haproxy`;
     const issues: ValidationIssue[] = [];
-    const positive: Array<[string, number]> = [["checkIntervalMs", h.checkIntervalMs], ["checkFall", h.checkFall], ["checkRise", h.checkRise], ["checkTimeoutMs", h.checkTimeoutMs], ["clientTimeoutSec", h.clientTimeoutSec], ["maxConnections", h.maxConnections], ["serverMaxConnections", h.serverMaxConnections]];
+    const positive: Array<[string, number]> = [["checkIntervalMs", h.checkIntervalMs], ["checkFastIntervalMs", h.checkFastIntervalMs], ["checkFall", h.checkFall], ["checkRise", h.checkRise], ["checkTimeoutMs", h.checkTimeoutMs], ["clientTimeoutSec", h.clientTimeoutSec], ["maxConnections", h.maxConnections], ["serverMaxConnections", h.serverMaxConnections]];
     for (const [name, value] of positive) {
         if (value < 1) issues.push({ setting: `${at}.${name}`, value, rule: "must be at least 1", fix: `set ${at}.${name} to a positive number` });
     }

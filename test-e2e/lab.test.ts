@@ -6,6 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runScenario } from "../bench/failover-lib";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const VIP = "10.251.17.50";
@@ -129,6 +130,17 @@ describe("the lab", () => {
         await expectHealthyCluster("second-run");
         expect(psql(5000, "select count(*) from e2e where marker in ('first-run', 'second-run')")).toBe("2");
     }, 30 * 60_000);
+
+    // The failover suite's CI subset asserts safety only; timings live in `npm run bench:failover`.
+    for (const scenario of ["primary-poweroff", "switchover"]) {
+        it(`${scenario}: no acknowledged row lost, never two writable primaries, back to full health by itself`, async () => {
+            const r = await runScenario(scenario, "ci", 1, (m) => console.log(m));
+            console.log(`${scenario}: outage ${r.writeOutageSec}s, ${r.acknowledged} acknowledged, back to full health in ${r.backToFullHealthSec}s`);
+            expect(r.acknowledged).toBeGreaterThan(100);
+            expect(r.ackedButMissing).toBe(0);
+            expect(r.twoWritablePrimaries).toBe(false);
+        }, 10 * 60_000);
+    }
 
     it("leaves nothing behind after lab down", () => {
         expect(lab(["down"]).status).toBe(0);
