@@ -7,6 +7,7 @@ import * as path from "path";
 import { utils } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EngineError, EngineEvent, runProgram } from "../../tools/engine";
+import { SshPool } from "../../tools/engine/ssh";
 
 const SSHD = "/usr/sbin/sshd";
 const PROGRAM = path.resolve(__dirname, "../fixtures/engine-program/lab-program.ts");
@@ -120,6 +121,37 @@ describe("lab mode over SSH", () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   }, 30_000);
 });
+
+describe("a connection that drops while a command runs", () => {
+  it("runs the command once more on a fresh connection, and says so", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-drop-"));
+    const pool = new SshPool();
+    const logs: string[] = [];
+    const endpoint = { host: "127.0.0.1", port: sshd.port, user: sshd.user, privateKey: sshd.privateKey, dialErrorLimit: 3, perDialTimeoutSec: 5 };
+    // First run: leaves a marker and waits; the second run (after the drop) finds the marker.
+    const command = `if [ -e ${dir}/marker ]; then echo second run; else touch ${dir}/marker; sleep 30; fi`;
+    const running = pool.exec(endpoint, command, { timeoutMs: 60_000, signal: new AbortController().signal, log: (m) => logs.push(m) });
+    await waitFor(() => fs.existsSync(path.join(dir, "marker")));
+    // Drop the transport: kill this connection's sshd process (a child of the listening sshd), by PID.
+    const children = fs.readFileSync(`/proc/${sshd.process.pid}/task/${sshd.process.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+    expect(children.length).toBeGreaterThan(0);
+    for (const pid of children) process.kill(Number(pid), "SIGKILL");
+    const result = await running;
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.trim()).toBe("second run");
+    expect(logs.join("\n")).toMatch(/dropped while the command ran; running it again/);
+    await pool.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 async function startSshd(): Promise<TestSshd> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-sshd-"));

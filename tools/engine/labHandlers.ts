@@ -57,7 +57,12 @@ export function createLabHandlers(options: LabHandlerOptions = {}): HandlerTable
         throw new HandlerFailure(`command "${req.name}": ${(err as Error).message}`, host, tail);
       }
       if (result.exitCode !== 0) {
-        const status = result.exitCode === null ? `ended by signal ${result.exitSignal ?? "(unknown)"}` : `exited with code ${result.exitCode}`;
+        const status =
+          result.exitCode !== null
+            ? `exited with code ${result.exitCode}`
+            : result.exitSignal
+              ? `ended by signal ${result.exitSignal}`
+              : "lost its SSH connection twice before reporting an exit status";
         throw new HandlerFailure(`command "${req.name}" ${status}`, host, tailLines(result.combined, FAILURE_TAIL_LINES));
       }
       return {

@@ -98,8 +98,21 @@ export class SshPool {
     this.maxSessions = options.maxSessionsPerConnection ?? 8;
   }
 
-  /** Run `command` and collect its output; a non-zero exit is a result, not an error. */
+  /**
+   * Run `command` and collect its output; a non-zero exit is a result, not an error.
+   * When the connection drops while the command runs (its channel closes with neither an exit
+   * status nor a signal), the command is run once more on a fresh connection: the steps this
+   * engine runs are written to be idempotent, and a lost transport says nothing about the step.
+   */
   async exec(endpoint: SshEndpoint, command: string, options: ExecOptions): Promise<ExecResult> {
+    const first = await this.execPooled(endpoint, command, options);
+    if (!connectionLost(first) || options.signal.aborted) return first;
+    options.log?.(`connection to ${describeEndpoint(endpoint)} dropped while the command ran; running it again on a new connection`);
+    this.connections.delete(describeEndpoint(endpoint));
+    return this.execPooled(endpoint, command, options);
+  }
+
+  private async execPooled(endpoint: SshEndpoint, command: string, options: ExecOptions): Promise<ExecResult> {
     const connection = await this.connection(endpoint, options.signal, options.log);
     const release = await connection.sessions.acquire(options.signal);
     try {
@@ -283,6 +296,11 @@ function execOnce(client: Client, command: string, options: ExecOptions): Promis
       if (settled) stream.close(); // timed out or aborted before the channel opened
     });
   });
+}
+
+/** The channel closed without the remote process reporting how it ended: the transport was lost. */
+export function connectionLost(result: ExecResult): boolean {
+  return result.exitCode === null && result.exitSignal === undefined;
 }
 
 export class TimeoutError extends Error {
