@@ -44,15 +44,14 @@ export interface Ack {
 }
 
 /**
- * Inserts a row every ~`intervalMs` through VIP:5000 with synchronous commit, on one connection
- * while it lasts and on a fresh one after any error; records each acknowledged id.
+ * The writer (bench/writer.ts) in its own process, so that the bench's own SSH calls can never stall
+ * it: every acknowledged row and every error arrives here as a line with the writer's timestamp.
  */
 export class Writer {
     readonly acks: Ack[] = [];
     readonly errors: Array<{ at: number; message: string }> = [];
-    private stopped = false;
-    private done: Promise<void> = Promise.resolve();
-    private nextId = 1;
+    private child: ChildProcess | undefined;
+    private exited: Promise<void> = Promise.resolve();
 
     constructor(private readonly password: string, private readonly intervalMs = 50) {}
 
@@ -64,37 +63,23 @@ export class Writer {
     }
 
     start(run: string): void {
-        this.done = this.loop(run);
+        const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "writer.ts"), run, String(this.intervalMs)], {
+            env: { ...process.env, PGPASSWORD: this.password },
+            stdio: ["ignore", "pipe", "inherit"],
+            cwd: REPO_ROOT,
+        });
+        readline.createInterface({ input: child.stdout! }).on("line", (line) => {
+            const event = JSON.parse(line) as { id?: number; error?: string; at: number };
+            if (event.error !== undefined) this.errors.push({ at: event.at, message: event.error });
+            else this.acks.push({ id: event.id!, at: event.at });
+        });
+        this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+        this.child = child;
     }
 
     async stop(): Promise<void> {
-        this.stopped = true;
-        await this.done;
-    }
-
-    private async loop(run: string): Promise<void> {
-        let client: Client | undefined;
-        while (!this.stopped) {
-            try {
-                if (!client) {
-                    client = new Client({ host: VIP, port: 5000, user: "postgres", database: "postgres", password: this.password, connectionTimeoutMillis: 2000, query_timeout: 5000 });
-                    client.on("error", () => undefined);
-                    await client.connect();
-                    await client.query("set synchronous_commit = on");
-                }
-                const id = this.nextId++;
-                await client.query("insert into failover_writes_v2 (id, run) values ($1, $2)", [id, run]);
-                this.acks.push({ id, at: Date.now() });
-                await sleep(this.intervalMs);
-            } catch (err) {
-                this.errors.push({ at: Date.now(), message: (err as Error).message });
-                const broken = client;
-                client = undefined;
-                void broken?.end().catch(() => undefined);
-                await sleep(50);
-            }
-        }
-        await client?.end().catch(() => undefined);
+        this.child?.kill("SIGTERM");
+        await this.exited;
     }
 
     /** The longest time between two acknowledgements around `from` (the write outage), in seconds. */
