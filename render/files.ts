@@ -47,6 +47,20 @@ export function sha256(text: string): string {
 
 // ----- configuration files --------------------------------------------------------------------
 
+/** This project's drop-in for a systemd service; systemd re-reads units after it is written. */
+function systemdDropIn(id: string, service: string, content: string): RenderedFile {
+    return {
+        id,
+        path: `/etc/systemd/system/${service}.service.d/pulumi-patroni.conf`,
+        content,
+        mode: "0644",
+        owner: "root:root",
+        validator: "none",
+        secret: false,
+        reloadSystemd: true,
+    };
+}
+
 export function etcdFiles(c: ResolvedCluster, host: ResolvedHost): RenderedFile[] {
     const initialCluster = c.hosts.etcd.map((e) => `${e.name}=http://${e.address}:${c.etcd.peerPort}`).join(",");
     return [
@@ -66,16 +80,7 @@ export function etcdFiles(c: ResolvedCluster, host: ResolvedHost): RenderedFile[
             secret: false,
             reloadSystemd: false,
         },
-        {
-            id: "etcd-dropin",
-            path: `/etc/systemd/system/${c.layout.etcdService}.service.d/pulumi-patroni.conf`,
-            content: renderTemplate("etcd.service.conf", { service: c.layout.etcdService }),
-            mode: "0644",
-            owner: "root:root",
-            validator: "none",
-            secret: false,
-            reloadSystemd: true,
-        },
+        systemdDropIn("etcd-dropin", c.layout.etcdService, renderTemplate("etcd.service.conf", { service: c.layout.etcdService })),
     ];
 }
 
@@ -91,16 +96,7 @@ export function patroniFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Cl
             secret: true,
             reloadSystemd: false,
         },
-        {
-            id: "patroni-dropin",
-            path: `/etc/systemd/system/${c.layout.patroniService}.service.d/pulumi-patroni.conf`,
-            content: renderTemplate("patroni.service.conf", { service: c.layout.patroniService }),
-            mode: "0644",
-            owner: "root:root",
-            validator: "none",
-            secret: false,
-            reloadSystemd: true,
-        },
+        systemdDropIn("patroni-dropin", c.layout.patroniService, renderTemplate("patroni.service.conf", { service: c.layout.patroniService })),
     ];
 }
 
@@ -143,16 +139,7 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
             secret: false,
             reloadSystemd: false,
         },
-        {
-            id: "haproxy-dropin",
-            path: "/etc/systemd/system/haproxy.service.d/pulumi-patroni.conf",
-            content: renderTemplate("haproxy.service.conf", { primaryPort: c.haproxy.primaryPort, stateFile: HAPROXY_STATE_FILE }),
-            mode: "0644",
-            owner: "root:root",
-            validator: "none",
-            secret: false,
-            reloadSystemd: true,
-        },
+        systemdDropIn("haproxy-dropin", "haproxy", renderTemplate("haproxy.service.conf", { primaryPort: c.haproxy.primaryPort, stateFile: HAPROXY_STATE_FILE })),
         {
             id: "check-haproxy",
             path: CHECK_SCRIPT,
