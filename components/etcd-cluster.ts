@@ -7,8 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
 import type { ResolvedCluster } from "../model/types";
 import * as files from "../render/files";
-import { mountDataStep, remoteFile, remoteScript, type ClusterHost } from "./remote";
-import { hostByName } from "./hosts";
+import { remoteFile, remoteScript, type ClusterHost } from "./remote";
+import { hostByName, installRole } from "./hosts";
 
 export interface EtcdClusterArgs {
     /** The resolved cluster (see `resolveValidCluster`). */
@@ -28,14 +28,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const c = args.cluster;
         const starts = c.hosts.etcd.map((member) => {
             const host = hostByName(args.hosts, member.name);
-            const ready = remoteScript(`${name}-ready-${member.name}`, { host, script: files.hostReadyScript() }, this);
-            // A data volume is mounted before the packages put anything where it goes.
-            const mounted = mountDataStep(`${name}-mount-data-${member.name}`, host, (v) => files.mountDataScript(c, member, v), [ready], this);
-            const install = remoteScript(
-                `${name}-install-${member.name}`,
-                { host, script: files.installScript(c, "etcd", member), dependsOn: [ready, ...mounted], timeout: "30m" },
-                this,
-            );
+            const install = installRole(name, c, "etcd", member, host, this);
             // etcd files hold no secrets: the placeholder render is the real one.
             const written = files
                 .etcdFiles(c, member)

@@ -12,7 +12,7 @@ import type { ClusterSecrets, ResolvedCluster } from "../model/types";
 import * as files from "../render/files";
 import { placeholderSecrets } from "../render/bundle";
 import { remoteFile, remoteScript, type ClusterHost } from "./remote";
-import { hostByName } from "./hosts";
+import { hostByName, installRole } from "./hosts";
 
 export interface HaproxyKeepalivedArgs {
     /** The resolved cluster (see `resolveValidCluster`). */
@@ -37,12 +37,7 @@ export class HaproxyKeepalived extends pulumi.ComponentResource {
         const layoutOnly = placeholderSecrets(c);
         const starts = c.hosts.haproxy.map((proxy) => {
             const host = hostByName(args.hosts, proxy.name);
-            const ready = remoteScript(`${name}-ready-${proxy.name}`, { host, script: files.hostReadyScript() }, this);
-            const install = remoteScript(
-                `${name}-install-${proxy.name}`,
-                { host, script: files.installScript(c, "haproxy", proxy), dependsOn: [ready], timeout: "30m" },
-                this,
-            );
+            const install = installRole(name, c, "haproxy", proxy, host, this);
             // keepalived -t checks that its scripts exist: write them before keepalived.conf.
             const written: command.remote.Command[] = [];
             for (const file of files.proxyFiles(c, proxy, layoutOnly)) {

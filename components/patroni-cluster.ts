@@ -10,8 +10,8 @@ import type * as command from "@pulumi/command";
 import type { ClusterSecrets, ResolvedCluster } from "../model/types";
 import * as files from "../render/files";
 import { placeholderSecrets } from "../render/bundle";
-import { mountDataStep, remoteFile, remoteScript, type ClusterHost } from "./remote";
-import { hostByName } from "./hosts";
+import { remoteFile, remoteScript, type ClusterHost } from "./remote";
+import { hostByName, installRole } from "./hosts";
 
 export interface PatroniClusterArgs {
     /** The resolved cluster (see `resolveValidCluster`). */
@@ -46,14 +46,7 @@ export class PatroniCluster extends pulumi.ComponentResource {
         const layoutOnly = placeholderSecrets(c);
         const configured = c.hosts.patroni.map((member) => {
             const host = hostByName(args.hosts, member.name);
-            const ready = remoteScript(`${name}-ready-${member.name}`, { host, script: files.hostReadyScript() }, this);
-            // A data volume is mounted before the packages put anything where it goes.
-            const mounted = mountDataStep(`${name}-mount-data-${member.name}`, host, (v) => files.mountDataScript(c, member, v), [ready], this);
-            const install = remoteScript(
-                `${name}-install-${member.name}`,
-                { host, script: files.installScript(c, "patroni", member), dependsOn: [ready, ...mounted], timeout: "30m" },
-                this,
-            );
+            const install = installRole(name, c, "patroni", member, host, this);
             const written = files.patroniFiles(c, member, layoutOnly).map((file) => {
                 const content = file.secret
                     ? args.secrets.apply((s) => files.patroniFiles(c, member, s).find((f) => f.id === file.id)!.content)
