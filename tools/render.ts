@@ -5,18 +5,16 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parse } from "yaml";
+import { loadStackConfig, toRuntimeConfig } from "./engine/stackConfig";
 import { parseStackConfig } from "../model/config";
 import { hostNames, placeholderSecrets, renderHostBundle } from "../render/bundle";
 
-/** A stack file's `config:` map in the engine's form: namespaced keys, objects as JSON text. */
-export function readStackFile(stack: string, stacksDir = path.join(__dirname, "..", "stacks")): Record<string, string> {
-    const file = path.join(stacksDir, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(file)) throw new Error(`no stack file ${file} (stacks: ${fs.readdirSync(stacksDir).join(", ")})`);
-    const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
-    return Object.fromEntries(
-        Object.entries(doc.config ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
-    );
+/**
+ * A stack file's config in the engine's form (namespaced keys, objects as JSON text), read the way
+ * the engine stand-in reads it; `secure:` entries become placeholders, like every rendered secret.
+ */
+export function readStackFile(stack: string): Record<string, string> {
+    return toRuntimeConfig(loadStackConfig(stack, { securePlaceholders: true }).config);
 }
 
 export function renderStack(stack: string, outDir: string): string[] {

@@ -31,6 +31,13 @@ describe("loadStackConfig", () => {
     expect(secretKeys).toEqual(["engine-fixture:privateKey"]);
   });
 
+  it("stands a placeholder in for secure: values when asked (offline rendering), still marked secret", () => {
+    const { config, secretKeys } = loadStackConfig("encrypted", { projectDir: FIXTURE_DIR, securePlaceholders: true });
+    expect(config["engine-fixture:privateKey"]).toBe("<secret:engine-fixture:privateKey>");
+    expect(config["engine-fixture:host"]).toBe("127.0.0.1");
+    expect(secretKeys).toEqual(["engine-fixture:privateKey"]);
+  });
+
   it("names the known stacks when the file is missing", () => {
     expect(() => loadStackConfig("nope", { projectDir: FIXTURE_DIR })).toThrow(/Known stacks: encrypted, test/);
   });

@@ -20,6 +20,11 @@ export interface LoadStackConfigOptions {
    * by full key ("pulumi-patroni:replicationPassword"). @default {}
    */
   secureValues?: Record<string, string>;
+  /**
+   * Stand `<secret:KEY>` in for a `secure:` entry that has no plain value, instead of failing:
+   * for offline rendering, which shows placeholder secrets anyway. @default false
+   */
+  securePlaceholders?: boolean;
 }
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -41,7 +46,7 @@ export function loadStackConfig(stack: string, options: LoadStackConfigOptions =
     // The CLI puts keys without a namespace under the project's.
     const key = rawKey.includes(":") ? rawKey : `${project}:${rawKey}`;
     if (containsSecure(value)) {
-      const provided = options.secureValues?.[key];
+      const provided = options.secureValues?.[key] ?? (options.securePlaceholders ? `<secret:${key}>` : undefined);
       if (provided === undefined) undecryptable.push(key);
       else config[key] = provided;
       secretKeys.push(key);
