@@ -23,6 +23,18 @@ export function superuserPassword(): string {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Run the lab CLI (`npm run lab -- <args>`), its progress on stderr; throws when it fails. */
+export function lab(...args: string[]): void {
+    const r = spawnSync("npx", ["tsx", path.join(REPO_ROOT, "lab", "cli.ts"), ...args], { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "inherit"] });
+    if (r.status !== 0) throw new Error(`lab ${args.join(" ")} failed (exit ${r.status})`);
+}
+
+export function median(values: number[]): number {
+    const s = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(s.length / 2);
+    return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
 export function machines(...args: string[]): string {
     const r = spawnSync("bash", [MACHINES, ...args], { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`machines.sh ${args.join(" ")}: exit ${r.status}\n${r.stdout}${r.stderr}`);

@@ -7,11 +7,10 @@
  * timings are bootstrap settings). Writes bench/results/failover.json, failover.md and
  * failover.svg. Needs root and the lab to itself; takes about an hour for 3 runs.
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { runScenario, SCENARIOS, type RunResult } from "./failover-lib";
+import { lab, median, runScenario, SCENARIOS, type RunResult } from "./failover-lib";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const RESULTS = path.join(REPO_ROOT, "bench", "results");
@@ -19,17 +18,6 @@ const PROFILES: Record<string, { stack: string; label: string }> = {
     seeds: { stack: "lab-seeds", label: "seed guides (ttl 30, loop_wait 10, retry_timeout 10; inter 3s fall 3 rise 2)" },
     ours: { stack: "lab", label: "pulumi-patroni default (ttl 20, loop_wait 5, retry_timeout 7; inter 1s fall 2 rise 2)" },
 };
-
-function lab(...args: string[]): void {
-    const r = spawnSync("npx", ["tsx", path.join(REPO_ROOT, "lab", "cli.ts"), ...args], { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "inherit"] });
-    if (r.status !== 0) throw new Error(`lab ${args.join(" ")} failed`);
-}
-
-export function median(values: number[]): number {
-    const s = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(s.length / 2);
-    return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 

@@ -4,26 +4,22 @@
  * cold runs delete both first (the machine still has the npm packages and the lab's own apt tools).
  * Writes bench/results/lab-bringup.json. Needs root and the lab to itself.
  */
-import { spawnSync } from "child_process";
+import { lab, median } from "./failover-lib";
 import * as fs from "fs";
 import * as path from "path";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const LAB_DIR = "/var/lib/pgha-lab";
 
+/** Seconds a lab command took, to 0.1 s. */
 function timed(args: string[]): number {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync("npx", ["tsx", path.join(REPO_ROOT, "lab", "cli.ts"), ...args], { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "inherit"] });
-    const sec = Number(process.hrtime.bigint() - t0) / 1e9;
-    if (r.status !== 0) throw new Error(`lab ${args.join(" ")} failed (exit ${r.status})`);
-    return Math.round(sec * 10) / 10;
+    lab(...args);
+    return Math.round(Number(process.hrtime.bigint() - t0) / 1e8) / 10;
 }
 
-function median(values: number[]): number {
-    const s = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(s.length / 2);
-    return s.length % 2 ? s[mid] : Math.round(((s[mid - 1] + s[mid]) / 2) * 10) / 10;
-}
+/** Medians to 0.1 s, like the timings they summarize. */
+const median01 = (values: number[]) => Math.round(median(values) * 10) / 10;
 
 function main(argv: string[]): void {
     const arg = (name: string, fallback: number) => {
@@ -51,9 +47,9 @@ function main(argv: string[]): void {
         command: `npm run bench:lab -- --runs ${warmRuns} --cold-runs ${coldRuns}`,
         runs,
         median: {
-            coldUpSec: coldRuns ? median(of("cold", "upSec")) : null,
-            warmUpSec: warmRuns ? median(of("warm", "upSec")) : null,
-            downSec: median(runs.map((r) => r.downSec)),
+            coldUpSec: coldRuns ? median01(of("cold", "upSec")) : null,
+            warmUpSec: warmRuns ? median01(of("warm", "upSec")) : null,
+            downSec: median01(runs.map((r) => r.downSec)),
         },
         targets: { coldUpSec: 200, warmUpSec: 150, downSec: 15 },
     };
