@@ -6,11 +6,10 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runScenario } from "../bench/failover-lib";
+import { machines, patroniMembers, runScenario } from "../bench/failover-lib";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const VIP = "10.251.17.50";
-const PATRONI = { pg1: "10.251.17.21", pg2: "10.251.17.22", pg3: "10.251.17.23" };
 
 function lab(args: string[], inherit = true): { status: number; stdout: string } {
     const r = spawnSync("npx", ["tsx", path.join(REPO_ROOT, "lab", "cli.ts"), ...args], {
@@ -21,11 +20,7 @@ function lab(args: string[], inherit = true): { status: number; stdout: string }
     return { status: r.status ?? 1, stdout: `${r.stdout ?? ""}${r.stderr ?? ""}` };
 }
 
-function ssh(host: string, command: string): string {
-    const r = spawnSync("bash", [path.join(REPO_ROOT, "lab", "machines.sh"), "ssh", host, command], { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`ssh ${host} ${command}: exit ${r.status}\n${r.stdout}${r.stderr}`);
-    return r.stdout;
-}
+const ssh = (host: string, command: string): string => machines("ssh", host, command);
 
 function labState(): Record<string, unknown> {
     return JSON.parse(fs.readFileSync("/var/lib/pgha-lab/state.json", "utf8")).outputs;
@@ -56,22 +51,12 @@ async function eventually<T>(what: string, probe: () => T, ok: (v: T) => boolean
     }
 }
 
-interface Member {
-    name: string;
-    role: string;
-    state: string;
-}
-
-function patroniMembers(): Member[] {
-    return JSON.parse(ssh("pg1", `curl -s --max-time 3 http://${PATRONI.pg1}:8008/cluster`)).members;
-}
-
 /** Every property a healthy lab cluster has, checked as a user would. */
 async function expectHealthyCluster(marker: string): Promise<void> {
     const health = ssh("etcd1", "ETCDCTL_API=3 etcdctl --endpoints=http://10.251.17.11:2379,http://10.251.17.12:2379,http://10.251.17.13:2379 endpoint health 2>&1");
     expect(health.match(/is healthy/g)?.length, health).toBe(3);
 
-    const members = await eventually("Leader + Sync Standby + Replica", patroniMembers, (m) => {
+    const members = await eventually("Leader + Sync Standby + Replica", () => patroniMembers() ?? [], (m) => {
         const roles = m.map((x) => x.role).sort();
         return m.length === 3 && roles.filter((r) => r === "leader").length === 1 && roles.includes("sync_standby") && roles.includes("replica") && m.every((x) => ["running", "streaming"].includes(x.state));
     });
