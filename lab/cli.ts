@@ -3,8 +3,10 @@
  * project's own program (index.ts, stack `lab`) run against them by the in-process engine
  * stand-in (tools/engine) — the same remote commands `pulumi up` would run, executed over SSH.
  *
- *   up (default) [--stack lab]   make the hosts, then run the program against them
- *   apply [--stack lab]          run the program again against the running hosts (idempotence)
+ *   up (default) [--stack lab]   make the hosts, then run the program against them (a first `pulumi up`)
+ *   apply [--stack lab] [--json] a later `pulumi up` against the stack's state: runs only what changed
+ *   preview [--stack lab] [--json] what `apply` would run, and why, running nothing
+ *   destroy [--stack lab]        `pulumi destroy`: the program's delete commands, then no state (hosts stay)
  *   status         hosts, and the cluster as Patroni and Keepalived see it
  *   down           remove everything the lab made
  *   ssh <host> [command...]
@@ -13,21 +15,32 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { createProgressRenderer, EngineError, loadStackConfig, runProgram } from "../tools/engine";
+import {
+    createProgressRenderer,
+    destroyInProcess,
+    EngineError,
+    formatChanges,
+    formatSummary,
+    loadStackConfig,
+    RunResult,
+    runProgram,
+    stepReports,
+} from "../tools/engine";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const MACHINES = path.join(__dirname, "machines.sh");
 const STATE_DIR = "/var/lib/pgha-lab";
 export const STATE_FILE = path.join(STATE_DIR, "state.json");
-const RANDOM_STATE_FILE = path.join(STATE_DIR, "random-state.json");
+/** Each stack's engine state (a Pulumi checkpoint's stand-in) and its key; see tools/engine/state.ts. */
+const STACKS_DIR = path.join(STATE_DIR, "stacks");
+const stackStateFile = (name: string) => path.join(STACKS_DIR, `${name}.json`);
 /** The lab's hosts are fixed; a stack only changes settings (e.g. `lab-seeds`, the seed guides' timings). */
 let stack = "lab";
 
 const ENGINE_NOTICE =
     "Note: no Pulumi engine runs here. The program is executed in-process under pulumi.runtime.setMocks by this\n" +
-    "project's engine stand-in (tools/engine): remote commands really run over SSH on the lab hosts, random values\n" +
-    "are really generated (and kept between runs, as Pulumi state keeps them), but there is no other state, so\n" +
-    "every run executes every step's `create` again — which is why every step is written to be idempotent.";
+    "project's engine stand-in (tools/engine), against the stack's state as `pulumi up` would: a resource whose\n" +
+    "inputs did not change runs nothing, a changed one runs its update (or is replaced), a removed one its delete.";
 
 /** What `lab up` leaves for `lab psql`, the e2e test and the bench: the stack outputs, secrets included. */
 export interface LabState {
@@ -47,34 +60,64 @@ export function readState(): LabState {
     return JSON.parse(fs.readFileSync(STATE_FILE, "utf8")) as LabState;
 }
 
-/** Run the program against the lab hosts; write the outputs to the state file (root only). */
-export async function apply(): Promise<LabState> {
+/** How a run went, for `--json`: every step (op, name, why) and the Pulumi-shaped summary. */
+function report(result: Pick<RunResult, "resources" | "deleted">, preview: boolean, json: boolean): void {
+    const steps = stepReports(result);
+    if (json) process.stdout.write(`${JSON.stringify({ steps, summary: formatSummary(steps, preview) }, null, 2)}\n`);
+    else console.error(`${formatChanges(steps)}\n\n${formatSummary(steps, preview)}`);
+}
+
+/**
+ * A `pulumi up` (or, with `preview`, a `pulumi preview`) of the program against the lab hosts and the
+ * stack's state. After an up, the outputs go to the state file (root only) for psql, tests and benches.
+ */
+export async function apply(options: { preview?: boolean; json?: boolean } = {}): Promise<LabState> {
     console.error(ENGINE_NOTICE);
     const { config, secretKeys } = loadStackConfig(stack);
     const renderer = createProgressRenderer();
     const started = Date.now();
+    let result: RunResult;
     try {
-        const result = await runProgram({
+        result = await runProgram({
             programPath: path.join(REPO_ROOT, "index.ts"),
             stack,
             config,
             secretKeys,
             mode: "lab",
             timeoutMs: 30 * 60_000,
-            // Generated passwords stay the same across runs, as Pulumi state would keep them.
-            randomStateFile: RANDOM_STATE_FILE,
+            stateFile: stackStateFile(stack),
+            preview: options.preview,
             onEvent: renderer.onEvent,
         });
-        const state: LabState = {
-            stack,
-            finishedAt: new Date().toISOString(),
-            durationSec: Math.round((Date.now() - started) / 100) / 10,
-            outputs: result.outputs,
-        };
+    } catch (err) {
+        renderer.stop();
+        if (err instanceof EngineError) report({ resources: err.resources, deleted: [] }, false, false);
+        throw err;
+    }
+    renderer.stop();
+    report(result, options.preview ?? false, options.json ?? false);
+    const state: LabState = {
+        stack,
+        finishedAt: new Date().toISOString(),
+        durationSec: Math.round((Date.now() - started) / 100) / 10,
+        outputs: result.outputs,
+    };
+    if (!options.preview) {
         fs.mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
         fs.writeFileSync(STATE_FILE, JSON.stringify(state, null, 2) + "\n", { mode: 0o600 });
         fs.chmodSync(STATE_FILE, 0o600);
-        return state;
+    }
+    return state;
+}
+
+/** `pulumi destroy`: every resource's delete, dependents first; the hosts stay up. */
+async function destroy(json: boolean): Promise<void> {
+    const renderer = createProgressRenderer();
+    try {
+        const deleted = await destroyInProcess({ stack, stateFile: stackStateFile(stack), mode: "lab", config: loadStackConfig(stack).config, onEvent: renderer.onEvent });
+        renderer.stop();
+        report({ resources: [], deleted }, false, json);
+        fs.rmSync(STATE_FILE, { force: true });
     } finally {
         renderer.stop();
     }
@@ -125,26 +168,34 @@ async function main(argv: string[]): Promise<number> {
         stack = argv[stackAt + 1];
         argv = [...argv.slice(0, stackAt), ...argv.slice(stackAt + 2)];
     }
+    const json = argv.includes("--json");
+    argv = argv.filter((a) => a !== "--json");
     const [cmd = "up", ...rest] = argv;
     switch (cmd) {
         case "up": {
             const t0 = Date.now();
             if (machines(["up"]) !== 0) return 1;
-            // New hosts, new cluster: generated secrets start afresh too.
-            fs.rmSync(RANDOM_STATE_FILE, { force: true });
+            // New hosts: no stack's state describes them (generated secrets start afresh too).
+            fs.rmSync(STACKS_DIR, { recursive: true, force: true });
             const hostsSec = (Date.now() - t0) / 1000;
-            const state = await apply();
-            console.log(summary(state));
-            console.log(`lab up: hosts ${hostsSec.toFixed(1)} s + program ${state.durationSec} s = ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+            const state = await apply({ json });
+            if (!json) console.log(summary(state));
+            console.error(`lab up: hosts ${hostsSec.toFixed(1)} s + program ${state.durationSec} s = ${((Date.now() - t0) / 1000).toFixed(1)} s`);
             return 0;
         }
         case "apply": {
-            const state = await apply();
-            console.log(summary(state));
+            const state = await apply({ json });
+            if (!json) console.log(summary(state));
             return 0;
         }
+        case "preview":
+            await apply({ preview: true, json });
+            return 0;
+        case "destroy":
+            await destroy(json);
+            return 0;
         case "down":
-            fs.rmSync(RANDOM_STATE_FILE, { force: true });
+            fs.rmSync(STACKS_DIR, { recursive: true, force: true });
             fs.rmSync(STATE_FILE, { force: true });
             return machines(["down"]);
         case "status":
@@ -154,7 +205,7 @@ async function main(argv: string[]): Promise<number> {
         case "psql":
             return psql(rest);
         default:
-            console.error(`unknown lab command ${JSON.stringify(cmd)}: use up, apply, status, down, ssh <host> [command], psql [--replica] [psql options]`);
+            console.error(`unknown lab command ${JSON.stringify(cmd)}: use up, apply, preview, destroy, status, down, ssh <host> [command], psql [--replica] [psql options]`);
             return 2;
     }
 }

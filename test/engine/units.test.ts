@@ -1,13 +1,10 @@
 // Pure pieces of the engine stand-in: config loading, secrets, random values, progress.
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { PassThrough } from "stream";
 import { describe, expect, it } from "vitest";
 import { createProgressRenderer, loadStackConfig, redactSecrets, secretValue } from "../../tools/engine";
 import { generateRandomString, placeholderString, randomIdOutputs } from "../../tools/engine/random";
 import { findHandler } from "../../tools/engine/run";
-import { persistentRandomHandlers } from "../../tools/engine/labHandlers";
 import { tailLines } from "../../tools/engine/ssh";
 import { parseDurationMs, unwrapSecrets } from "../../tools/engine/values";
 
@@ -107,24 +104,5 @@ describe("progress renderer (not a TTY)", () => {
     renderer.onEvent({ kind: "fail", name: "b", type: "t", at: 2000, durationMs: 2000, message: "exited with code 1", host: "root@h:22", outputTail: "x\ny" });
     renderer.stop();
     expect(text).toBe("done   a (t) in 1.5s\nFAILED b (t) on root@h:22 after 2.0s: exited with code 1\n  | x\n  | y\n");
-  });
-});
-
-describe("random values kept between lab runs", () => {
-  const TYPE = "random:index/randomPassword:RandomPassword";
-  const ctx = { mode: "lab", stack: "t", project: "p", config: {}, signal: new AbortController().signal, log: () => undefined } as const;
-  const request = (name: string, length: number) => ({ name, type: TYPE, rawInputs: { length }, inputs: { length } });
-
-  it("returns the same secret result for the same name and inputs in a later run, a new one when inputs change", async () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "random-state-")), "random.json");
-    const first = await persistentRandomHandlers(file)[TYPE](request("pw", 24), ctx);
-    const again = await persistentRandomHandlers(file)[TYPE](request("pw", 24), ctx); // a new run reads the file
-    const longer = await persistentRandomHandlers(file)[TYPE](request("pw", 32), ctx);
-    const result = (r: { state: Record<string, unknown> }) => (r.state.result as { value: string }).value;
-    expect(first.state.result).toEqual(secretValue(result(first)));
-    expect(again.state.result).toEqual(secretValue(result(first)));
-    expect(result(first)).toHaveLength(24);
-    expect(result(longer)).toHaveLength(32);
-    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
   });
 });

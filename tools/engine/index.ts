@@ -19,7 +19,9 @@ export * from "./types";
 export { loadStackConfig, LoadStackConfigOptions, StackConfig } from "./stackConfig";
 export { createProgressRenderer, failureReport, ProgressRenderer } from "./progress";
 export { redactSecrets, secretValue, SECRET_MARKER } from "./values";
-export { runProgramInProcess } from "./run";
+export { runProgramInProcess, destroyInProcess, DestroyRequest } from "./run";
+export { formatChanges, formatSummary, stepReports, StepReport } from "./summary";
+export { loadState, removeState, saveState, StackState, StoredResource } from "./state";
 
 export interface RunProgramOptions extends RunRequest {
   onEvent?: (event: EngineEvent) => void;

@@ -1,17 +1,22 @@
 // Handlers for "lab" mode: remote commands and copies really run over SSH,
 // random values are really random; anything needing a cloud fails at once.
 //
-// Only `create` runs: a lab run starts from no state, so there is nothing to
-// update or delete (`update`, `delete` and `triggers` are ignored).
+// The providers' own operations, from their source:
+// - command:remote:Command (pulumi-command v1.2.1 provider/pkg/provider/remote/commandController.go):
+//   Create runs `create` (nothing when unset); Update runs `update`, or `create` when `update` is
+//   unset; Delete runs `delete` when set. Update and Delete set PULUMI_COMMAND_STDOUT/STDERR (the
+//   previous outputs) as SSH env requests unless addPreviousOutputInEnv is false
+//   (commandOutputs.go run: a refused request is only a warning). `triggers` is replaceOnChanges.
+// - command:remote:CopyToRemote (copyController.go): Update copies again only when the source's
+//   hash or remotePath changed; there is no Delete.
+// - random:* (terraform-provider-random): every argument requires replacement; no Update.
 
 import { randomBytes } from "crypto";
-import * as fs from "fs";
-import * as path from "path";
 import { randomHandlers } from "./random";
 import { Semaphore } from "./semaphore";
 import { describeEndpoint, endpointFromConnection, SshPool, tailLines, TimeoutError } from "./ssh";
-import { HandlerFailure, HandlerTable, ResourceHandler } from "./types";
-import { describeAsset, isSecretWrapped, secretValue } from "./values";
+import { HandlerContext, HandlerFailure, HandlerTable, ResourceHandler, ResourceProvider } from "./types";
+import { describeAsset } from "./values";
 
 export interface LabHandlerOptions {
   /** Remote commands and copies running at once over all hosts (the machine has 2 cores). @default 16 */
@@ -20,8 +25,6 @@ export interface LabHandlerOptions {
   maxSessionsPerConnection?: number;
   /** Bound on one command when it sets no customTimeouts.create. @default 20 minutes */
   defaultCommandTimeoutMs?: number;
-  /** Keep random:* results here between runs (see RunRequest.randomStateFile). @default - none */
-  randomStateFile?: string;
 }
 
 /** Lines of output shown when a command fails. */
@@ -32,29 +35,36 @@ export function createLabHandlers(options: LabHandlerOptions = {}): HandlerTable
   const slots = new Semaphore(options.maxConcurrentCommands ?? 16);
   const defaultTimeoutMs = options.defaultCommandTimeoutMs ?? 20 * 60_000;
 
-  const remoteCommand: ResourceHandler = async (req, ctx) => {
-    const endpoint = endpointFromConnection(req.inputs.connection);
+  /** Run one of a Command's commands over SSH; throws a HandlerFailure naming host and output. */
+  const runCommand = async (
+    name: string,
+    inputs: Record<string, unknown>,
+    commandText: string,
+    timeoutMs: number,
+    ctx: HandlerContext,
+    previous?: Record<string, unknown>,
+  ): Promise<{ stdout: string; stderr: string }> => {
+    const endpoint = endpointFromConnection(inputs.connection);
     const host = describeEndpoint(endpoint);
-    const create = req.inputs.create;
-    if (create === undefined || create === null || create === "") {
-      return { id: uniqueId(req.name), state: { ...req.rawInputs, stdout: "", stderr: "" } };
+    const env = { ...environmentOf(inputs.environment) };
+    if (previous && inputs.addPreviousOutputInEnv !== false) {
+      env.PULUMI_COMMAND_STDOUT = String(previous.stdout ?? "");
+      env.PULUMI_COMMAND_STDERR = String(previous.stderr ?? "");
     }
-    if (typeof create !== "string") throw new Error(`"create" must be a string, got ${typeof create}.`);
     const release = await slots.acquire(ctx.signal);
     try {
-      const timeoutMs = req.createTimeoutMs ?? defaultTimeoutMs;
       let result;
       try {
-        result = await pool.exec(endpoint, create, {
-          stdin: stringOrUndefined(req.inputs.stdin, "stdin"),
-          env: environmentOf(req.inputs.environment),
+        result = await pool.exec(endpoint, commandText, {
+          stdin: stringOrUndefined(inputs.stdin, "stdin"),
+          env: Object.keys(env).length > 0 ? env : undefined,
           timeoutMs,
           signal: ctx.signal,
           log: ctx.log,
         });
       } catch (err) {
         const tail = err instanceof TimeoutError ? tailLines(err.outputSoFar, FAILURE_TAIL_LINES) : undefined;
-        throw new HandlerFailure(`command "${req.name}": ${(err as Error).message}`, host, tail);
+        throw new HandlerFailure(`command "${name}": ${(err as Error).message}`, host, tail);
       }
       if (result.exitCode !== 0) {
         const status =
@@ -63,19 +73,40 @@ export function createLabHandlers(options: LabHandlerOptions = {}): HandlerTable
             : result.exitSignal
               ? `ended by signal ${result.exitSignal}`
               : "lost its SSH connection twice before reporting an exit status";
-        throw new HandlerFailure(`command "${req.name}" ${status}`, host, tailLines(result.combined, FAILURE_TAIL_LINES));
+        throw new HandlerFailure(`command "${name}" ${status}`, host, tailLines(result.combined, FAILURE_TAIL_LINES));
       }
-      return {
-        id: uniqueId(req.name),
-        // rawInputs keeps the secret wrappers (connection, secret stdin) on the way back.
-        state: { ...req.rawInputs, stdout: trimNewline(result.stdout), stderr: trimNewline(result.stderr) },
-      };
+      return { stdout: trimNewline(result.stdout), stderr: trimNewline(result.stderr) };
     } finally {
       release();
     }
   };
 
-  const copyToRemote: ResourceHandler = async (req, ctx) => {
+  const remoteCommand: ResourceProvider = {
+    replaceOnChanges: ["triggers"],
+    computedOutputs: ["stdout", "stderr"],
+    create: async (req, ctx) => {
+      const create = optionalCommand(req.inputs.create, "create");
+      // rawInputs keeps the secret wrappers (connection, secret stdin) on the way back.
+      if (create === undefined) return { id: uniqueId(req.name), state: { ...req.rawInputs, stdout: "", stderr: "" } };
+      const out = await runCommand(req.name, req.inputs, create, req.createTimeoutMs ?? defaultTimeoutMs, ctx);
+      return { id: uniqueId(req.name), state: { ...req.rawInputs, ...out } };
+    },
+    update: async (req, ctx) => {
+      const command = optionalCommand(req.inputs.update, "update") ?? optionalCommand(req.inputs.create, "create");
+      // Outputs not produced by this update are the previous ones (BaseOutputs: olds).
+      const previous = { stdout: req.oldOutputs.stdout ?? "", stderr: req.oldOutputs.stderr ?? "" };
+      if (command === undefined) return { id: req.id, state: { ...req.rawInputs, ...previous } };
+      const out = await runCommand(req.name, req.inputs, command, req.updateTimeoutMs ?? defaultTimeoutMs, ctx, req.oldOutputs);
+      return { id: req.id, state: { ...req.rawInputs, ...out } };
+    },
+    delete: async (req, ctx) => {
+      const command = optionalCommand(req.inputs.delete, "delete");
+      if (command === undefined) return;
+      await runCommand(req.name, req.inputs, command, req.deleteTimeoutMs ?? defaultTimeoutMs, ctx, req.outputs);
+    },
+  };
+
+  const copy: ResourceHandler = async (req, ctx) => {
     const endpoint = endpointFromConnection(req.inputs.connection);
     const host = describeEndpoint(endpoint);
     const remotePath = stringOrUndefined(req.inputs.remotePath, "remotePath");
@@ -99,12 +130,20 @@ export function createLabHandlers(options: LabHandlerOptions = {}): HandlerTable
     }
     return { id: uniqueId(req.name), state: { ...req.rawInputs } };
   };
+  const copyToRemote: ResourceProvider = {
+    replaceOnChanges: ["triggers"],
+    create: copy,
+    update: async (req, ctx) => {
+      const changed = JSON.stringify(await describeAsset(req.inputs.source)) !== JSON.stringify(req.oldInputs.source) || req.inputs.remotePath !== req.oldInputs.remotePath;
+      return changed ? { ...(await copy(req, ctx)), id: req.id } : { id: req.id, state: { ...req.rawInputs } };
+    },
+  };
 
   return {
     resources: {
       "command:remote:Command": remoteCommand,
       "command:remote:CopyToRemote": copyToRemote,
-      ...(options.randomStateFile ? persistentRandomHandlers(options.randomStateFile) : randomHandlers("lab")),
+      ...randomHandlers("lab"),
       // An explicit provider resource is configuration only; it needs no cloud.
       "pulumi:providers:command": async ({ name, inputs }) => ({ id: `lab-provider-${name}`, state: { ...inputs } }),
       "pulumi:providers:random": async ({ name, inputs }) => ({ id: `lab-provider-${name}`, state: { ...inputs } }),
@@ -131,39 +170,12 @@ function environmentOf(value: unknown): Record<string, string> | undefined {
   return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
 }
 
-function uniqueId(name: string): string {
-  return `${name}-${randomBytes(4).toString("hex")}`;
+function optionalCommand(value: unknown, what: string): string | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value !== "string") throw new Error(`"${what}" must be a string, got ${typeof value}.`);
+  return value;
 }
 
-/**
- * random:* handlers that remember their results in `file` (mode 0600: it holds passwords), so that a
- * later run gets the same value for the same resource name and inputs — what Pulumi state gives a
- * program run with `pulumi up` twice. Changed inputs draw a new value, as a replacement would.
- */
-export function persistentRandomHandlers(file: string): Record<string, ResourceHandler> {
-  const stored: Record<string, { state: Record<string, unknown>; secretKeys: string[]; id?: string }> = fs.existsSync(file)
-    ? JSON.parse(fs.readFileSync(file, "utf8"))
-    : {};
-  const fresh = randomHandlers("lab");
-  return Object.fromEntries(
-    Object.entries(fresh).map(([type, handler]): [string, ResourceHandler] => [
-      type,
-      async (req, ctx) => {
-        const key = `${type}::${req.name}::${JSON.stringify(req.inputs, Object.keys(req.inputs).sort())}`;
-        const known = stored[key];
-        if (known) {
-          const state = Object.fromEntries(Object.entries(known.state).map(([k, v]) => [k, known.secretKeys.includes(k) ? secretValue(v) : v]));
-          return { id: known.id, state };
-        }
-        const result = await handler(req, ctx);
-        const secretKeys = Object.keys(result.state).filter((k) => isSecretWrapped(result.state[k]));
-        const plain = Object.fromEntries(Object.entries(result.state).map(([k, v]) => [k, isSecretWrapped(v) ? v.value : v]));
-        stored[key] = { state: plain, secretKeys, id: result.id };
-        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-        fs.writeFileSync(`${file}.tmp`, JSON.stringify(stored, null, 2), { mode: 0o600 });
-        fs.renameSync(`${file}.tmp`, file);
-        return result;
-      },
-    ]),
-  );
+function uniqueId(name: string): string {
+  return `${name}-${randomBytes(4).toString("hex")}`;
 }

@@ -1,6 +1,6 @@
 // Handlers for "plan" mode: plausible outputs, nothing touched.
 
-import type { HandlerContext, HandlerTable, InvokeHandler, ResourceHandler } from "./types";
+import type { HandlerContext, HandlerTable, InvokeHandler, ResourceHandler, ResourceProvider } from "./types";
 import { randomHandlers } from "./random";
 import { secretValue } from "./values";
 
@@ -56,7 +56,11 @@ export function planHandlers(): HandlerTable {
     resources: {
       "command:remote:Command": commandPlaceholder,
       "command:local:Command": commandPlaceholder,
-      "command:remote:CopyToRemote": async ({ name, rawInputs }) => ({ id: `plan-${name}`, state: { ...rawInputs } }),
+      "command:remote:CopyToRemote": {
+        replaceOnChanges: ["triggers"],
+        create: async ({ name, rawInputs }) => ({ id: `plan-${name}`, state: { ...rawInputs } }),
+        update: async ({ id, rawInputs }) => ({ id, state: { ...rawInputs } }),
+      },
       ...randomHandlers("plan"),
       "tls:index/privateKey:PrivateKey": async ({ name, inputs }) => ({
         id: `plan-${name}`,
@@ -92,11 +96,14 @@ export function planHandlers(): HandlerTable {
   };
 }
 
-// Outputs start from rawInputs so secret inputs stay secret, as with the real provider.
-const commandPlaceholder: ResourceHandler = async ({ name, rawInputs }) => ({
-  id: `plan-${name}`,
-  state: { ...rawInputs, stdout: "", stderr: "" },
-});
+// Outputs start from rawInputs so secret inputs stay secret, as with the real provider. Like the
+// real one (see labHandlers.ts), `triggers` replaces and an update keeps the previous outputs.
+const commandPlaceholder: ResourceProvider = {
+  replaceOnChanges: ["triggers"],
+  computedOutputs: ["stdout", "stderr"],
+  create: async ({ name, rawInputs }) => ({ id: `plan-${name}`, state: { ...rawInputs, stdout: "", stderr: "" } }),
+  update: async ({ id, rawInputs, oldOutputs }) => ({ id, state: { ...rawInputs, stdout: oldOutputs.stdout ?? "", stderr: oldOutputs.stderr ?? "" } }),
+};
 
 const certPlaceholder: ResourceHandler = async ({ name, rawInputs }) => ({
   id: `plan-${name}`,

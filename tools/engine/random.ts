@@ -1,7 +1,7 @@
 // @pulumi/random resources, both real (lab) and as deterministic placeholders (plan).
 
 import { randomBytes, randomInt } from "crypto";
-import type { ResourceHandler } from "./types";
+import type { ResourceProvider } from "./types";
 import { secretValue } from "./values";
 
 const LOWER = "abcdefghijklmnopqrstuvwxyz";
@@ -81,22 +81,26 @@ function stringInputs(inputs: Record<string, unknown>): RandomStringInputs {
 }
 
 /**
- * Handlers for random:* in the given mode. A password's result is secret, like
- * the provider's additionalSecretOutputs.
+ * Providers for random:* in the given mode. A password's result is secret, like the provider's
+ * additionalSecretOutputs. They have no Update: terraform-provider-random marks every argument
+ * RequiresReplace, so any change draws a new value; unchanged, the stored one stays.
  */
-export function randomHandlers(mode: "plan" | "lab"): Record<string, ResourceHandler> {
+export function randomHandlers(mode: "plan" | "lab"): Record<string, ResourceProvider> {
   const value = (name: string, inputs: Record<string, unknown>) =>
     mode === "plan" ? placeholderString(name, Number(inputs.length)) : generateRandomString(stringInputs(inputs));
   return {
-    "random:index/randomPassword:RandomPassword": async ({ name, inputs }) => ({
-      id: "none",
-      state: { ...inputs, result: secretValue(value(name, inputs)) },
-    }),
-    "random:index/randomString:RandomString": async ({ name, inputs }) => {
-      const result = value(name, inputs);
-      return { id: result, state: { ...inputs, result } };
+    "random:index/randomPassword:RandomPassword": {
+      computedOutputs: ["result"],
+      create: async ({ name, inputs }) => ({ id: "none", state: { ...inputs, result: secretValue(value(name, inputs)) } }),
     },
-    "random:index/randomId:RandomId": async ({ name, inputs }) => {
+    "random:index/randomString:RandomString": {
+      computedOutputs: ["result"],
+      create: async ({ name, inputs }) => {
+        const result = value(name, inputs);
+        return { id: result, state: { ...inputs, result } };
+      },
+    },
+    "random:index/randomId:RandomId": { computedOutputs: ["b64Url", "b64Std", "hex", "dec", "id"], create: async ({ name, inputs }) => {
       const byteLength = Number(inputs.byteLength);
       if (!Number.isInteger(byteLength) || byteLength < 1) {
         throw new Error(`byteLength must be a positive integer, got ${String(inputs.byteLength)}.`);
@@ -104,6 +108,6 @@ export function randomHandlers(mode: "plan" | "lab"): Record<string, ResourceHan
       const bytes = mode === "plan" ? Buffer.from(placeholderString(name, byteLength)) : randomBytes(byteLength);
       const outputs = randomIdOutputs(bytes, typeof inputs.prefix === "string" ? inputs.prefix : "");
       return { id: outputs.id, state: { ...inputs, ...outputs } };
-    },
+    } },
   };
 }

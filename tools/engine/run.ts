@@ -23,11 +23,15 @@ import {
   InvokeHandler,
   RecordedResource,
   ResourceHandler,
+  ResourceProvider,
   RunRequest,
   RunResult,
   SerializedEngineError,
 } from "./types";
 import { isSecretWrapped, parseDurationMs, secretValue, toPlainJson, unwrapSecrets } from "./values";
+import { asProvider, Decision, DeleteError, deletedRecord, Deployment, previewOutcome, Registration, RegistrationOptions } from "./deployment";
+import { UNKNOWN } from "./diff";
+import { emptyState, loadState, removeState, saveState, StackState, StoredResource } from "./state";
 
 export interface InProcessOptions {
   /** Handlers that take precedence over the mode's and the handlersModule's. @default - none */
@@ -59,10 +63,12 @@ export async function runProgramInProcess(request: RunRequest, options: InProces
     log: () => undefined, // replaced per resource by the Run
   };
   const handlers = buildHandlerTable(request, options.handlers);
-  const run = new Run(sdk, handlers, context, abort, options.onEvent ?? (() => undefined));
+  const previous = request.stateFile ? loadState(request.stateFile, request.stack) : emptyState(request.stack);
+  const preview = request.preview ?? false;
+  const run = new Run(sdk, handlers, context, abort, options.onEvent ?? (() => undefined), previous, preview);
 
-  // Plan mode is a preview: the program sees isDryRun() true, as under `pulumi preview`.
-  await sdk.pulumi.runtime.setMocks(run.mocks(), project, request.stack, request.mode === "plan");
+  // Plan mode and previews are dry runs: the program sees isDryRun() true, as under `pulumi preview`.
+  await sdk.pulumi.runtime.setMocks(run.mocks(), project, request.stack, request.mode === "plan" || preview);
   run.installMonitor(sdk.pulumi.runtime.getMonitor() as unknown as MockMonitorLike);
   sdk.pulumi.runtime.setAllConfig(toRuntimeConfig(request.config), request.secretKeys ?? []);
 
@@ -81,8 +87,15 @@ export async function runProgramInProcess(request: RunRequest, options: InProces
       return run.failure;
     });
     const exported = await Promise.race([program, run.failure]);
-    return { resources: run.resources, ...exported };
+    // Deletes come last, and only after a run in which everything else succeeded.
+    await Promise.race([run.deleteStale(), run.failure]);
+    if (request.stateFile && !preview) {
+      saveState(request.stateFile, run.deployment.finalState(request.stack, exported.outputs, exported.secretOutputs, previous));
+    }
+    return { resources: run.resources, deleted: run.deleted, ...exported };
   } catch (err) {
+    // What finished before the failure is kept, as the engine's checkpoints keep it.
+    if (request.stateFile && !preview) saveState(request.stateFile, run.deployment.finalState(request.stack, previous.outputs, previous.secretOutputs, previous));
     // The graph behind a failure never settles; the SDK's exit-time report of
     // "promises still active" would only bury the real error.
     sdk.forgetPendingPromises();
@@ -105,7 +118,6 @@ function buildHandlerTable(request: RunRequest, overrides: Partial<HandlerTable>
       : createLabHandlers({
           maxConcurrentCommands: request.maxConcurrentCommands,
           maxSessionsPerConnection: request.maxSessionsPerConnection,
-          randomStateFile: request.randomStateFile,
         });
   const fromModule = request.handlersModule ? loadHandlersModule(request) : {};
   return {
@@ -191,8 +203,16 @@ interface RegisterResourceRequestLike {
   getObject(): unknown;
   getDependenciesList(): string[];
   getPropertydependenciesMap(): { forEach(fn: (deps: { getUrnsList(): string[] }, key: string) => void): void };
-  getCustomtimeouts(): { getCreate(): string } | undefined;
+  getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
   getAdditionalsecretoutputsList(): string[];
+  getProtect(): boolean | undefined;
+  getRetainondelete(): boolean | undefined;
+  getDeletebeforereplace(): boolean;
+  getDeletebeforereplacedefined(): boolean;
+  getIgnorechangesList(): string[];
+  getReplaceonchangesList(): string[];
+  getReplaceWithList?(): string[];
+  getReplacementTrigger?(): { toJavaScript(): unknown } | undefined;
 }
 
 async function resolveExports(
@@ -230,15 +250,21 @@ async function jsonSafe(value: unknown): Promise<unknown> {
 }
 
 // ---------------------------------------------------------------------------
-// One run: the registrations, their handlers, and the first failure
+// One run: the registrations, the engine's decision for each, and the first failure
 
 class Run {
   readonly resources: RecordedResource[] = [];
+  readonly deleted: RecordedResource[] = [];
   private readonly nameByUrn = new Map<string, string>();
   private failed = false;
+  private firstError?: EngineError;
+  /** Steps whose provider call is under way: a failure waits for them, as the engine does. */
+  private inFlight = 0;
+  private drained?: () => void;
   private rejectRun!: (err: EngineError) => void;
-  /** Rejects with the first failure; never resolves. */
+  /** Rejects with the first failure (once the steps already running have finished); never resolves. */
   readonly failure: Promise<never>;
+  readonly deployment: Deployment;
 
   constructor(
     private readonly sdk: ProgramSdk,
@@ -246,9 +272,12 @@ class Run {
     private readonly context: HandlerContext,
     private readonly abort: AbortController,
     private readonly emit: (event: EngineEvent) => void,
+    readonly previous: StackState,
+    private readonly preview: boolean,
   ) {
     this.failure = new Promise<never>((_, reject) => (this.rejectRun = reject));
     this.failure.catch(() => undefined); // raced, not awaited alone
+    this.deployment = new Deployment(previous, (urn) => this.nameOf(urn));
   }
 
   /** The Mocks given to setMocks: invokes go to handlers; registrations never reach newResource (see installMonitor). */
@@ -270,7 +299,7 @@ class Run {
 
   /**
    * Take over the mock monitor's registerResource: the request carries what the
-   * Mocks interface drops (dependencies, parent, customTimeouts,
+   * Mocks interface drops (dependencies, parent, resource options,
    * additionalSecretOutputs), and on failure the reply must be withheld rather
    * than sent as an error, because the SDK would otherwise leave dependents
    * hanging while logging noise.
@@ -279,6 +308,11 @@ class Run {
     monitor.registerResource = (req, callback) => {
       void this.register(monitor, req, callback);
     };
+  }
+
+  private providerOf(type: string): ResourceProvider | undefined {
+    const handler = findHandler<ResourceHandler | ResourceProvider>(this.handlers.resources, type);
+    return handler ? asProvider(handler) : undefined;
   }
 
   private async register(
@@ -292,6 +326,7 @@ class Run {
     this.nameByUrn.set(urn, name);
     const rawInputs = this.sdk.pulumi.runtime.deserializeProperties(req.getObject() as never) as Record<string, unknown>;
     const unwrapped = unwrapSecrets(rawInputs);
+    const inputs = markUnknowns((await toPlainJson(unwrapped.value)) as Record<string, unknown>) as Record<string, unknown>;
     const record: RecordedResource = {
       name,
       type,
@@ -299,7 +334,7 @@ class Run {
       parent: req.getParent() ? this.nameOf(req.getParent()) : undefined,
       custom: req.getCustom(),
       waitsFor: this.dependencyNames(req),
-      inputs: (await toPlainJson(unwrapped.value)) as Record<string, unknown>,
+      inputs,
       secretInputPaths: unwrapped.secretPaths,
       outputs: {},
       secretOutputPaths: [],
@@ -309,36 +344,127 @@ class Run {
     this.resources.push(record);
     if (this.failed) return; // the run is over: start nothing new
 
+    const provider = record.custom ? this.providerOf(type) : undefined;
+    if (record.custom && !provider) {
+      this.failResource(record, new Error(`No handler for resource type "${type}" (resource "${name}") in ${this.context.mode} mode.`));
+      return;
+    }
+    let registration: Registration;
+    let decision: Decision;
+    try {
+      registration = {
+        urn,
+        name,
+        type,
+        custom: record.custom,
+        parent: req.getParent() || undefined,
+        inputs,
+        secretInputPaths: unwrapped.secretPaths,
+        dependencies: this.dependencyUrns(req),
+        options: this.optionsOf(req),
+      };
+      decision = this.deployment.decide(registration, provider);
+    } catch (err) {
+      this.failResource(record, err);
+      return;
+    }
+    record.op = decision.op;
+    if (decision.op !== "same" && decision.op !== "create") {
+      record.changed = decision.changed;
+      record.replaceBecause = decision.replaceBecause;
+    }
+
     if (!record.custom) {
       // Components must be answered at once, or their children never register.
       record.status = "done";
       record.finishedAt = record.startedAt;
+      if (!this.preview) this.deployment.record(registration, decision, { outputs: {}, secretOutputPaths: [] });
       await this.reply(monitor, urn, callback, { state: {} });
       return;
     }
 
-    this.emit({ kind: "start", name, type, at: record.startedAt });
-    const handler = findHandler<ResourceHandler>(this.handlers.resources, type);
-    if (!handler) {
-      this.failResource(record, new Error(`No handler for resource type "${type}" (resource "${name}") in ${this.context.mode} mode.`));
-      return;
-    }
-    let createTimeoutMs: number | undefined;
+    const runs = decision.op !== "same" && !this.preview;
+    if (runs) this.emit({ kind: "start", name, type, at: record.startedAt, op: decision.op });
+    this.inFlight++;
     try {
-      createTimeoutMs = parseDurationMs(req.getCustomtimeouts()?.getCreate());
       const context = { ...this.context, log: (message: string) => this.emit({ kind: "log", name, message, at: Date.now() }) };
-      const result = await handler({ name, type, rawInputs, inputs: unwrapped.value as Record<string, unknown>, createTimeoutMs }, context);
-      if (this.failed) return;
-      const state = markSecretOutputs(result.state, req.getAdditionalsecretoutputsList());
+      // A preview runs nothing: what a change would produce is unknown until the apply.
+      const result =
+        this.preview
+          ? { id: decision.old?.id, state: previewOutcome(decision, provider, rawInputs) }
+          : await this.deployment.apply(registration, decision, provider!, rawInputs, context);
+      const state = decision.op === "same" ? result.state : markSecretOutputs(result.state, req.getAdditionalsecretoutputsList());
       const outputs = unwrapSecrets(state);
       record.outputs = (await toPlainJson(outputs.value)) as Record<string, unknown>;
       record.secretOutputPaths = outputs.secretPaths;
       record.status = "done";
       record.finishedAt = Date.now();
-      this.emit({ kind: "finish", name, type, at: record.finishedAt, durationMs: record.finishedAt - record.startedAt });
-      await this.reply(monitor, urn, callback, { id: result.id, state });
+      if (!this.preview) this.deployment.record(registration, decision, { id: result.id, outputs: record.outputs, secretOutputPaths: record.secretOutputPaths });
+      if (runs) this.emit({ kind: "finish", name, type, at: record.finishedAt, durationMs: record.finishedAt - record.startedAt });
+      // A step that finished after the run failed is recorded, but nothing more starts from it.
+      if (!this.failed) await this.reply(monitor, urn, callback, { id: result.id, state });
     } catch (err) {
       this.failResource(record, err);
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) this.drained?.();
+    }
+  }
+
+  /** The resource options the engine acts on, read from the registration. */
+  private optionsOf(req: RegisterResourceRequestLike): RegistrationOptions {
+    const timeouts = req.getCustomtimeouts();
+    const trigger = req.getReplacementTrigger?.();
+    const triggerValue =
+      trigger !== undefined ? unwrapSecrets(this.sdk.pulumi.runtime.deserializeProperty(trigger.toJavaScript() as never)).value : undefined;
+    return {
+      protect: req.getProtect() ?? undefined,
+      retainOnDelete: req.getRetainondelete() ?? undefined,
+      deleteBeforeReplace: req.getDeletebeforereplacedefined() ? req.getDeletebeforereplace() : undefined,
+      ignoreChanges: req.getIgnorechangesList(),
+      replaceOnChanges: req.getReplaceonchangesList(),
+      replaceWith: req.getReplaceWithList?.() ?? [],
+      replacementTrigger: markUnknowns(triggerValue),
+      createTimeoutMs: parseDurationMs(timeouts?.getCreate() || undefined),
+      updateTimeoutMs: parseDurationMs(timeouts?.getUpdate() || undefined),
+      deleteTimeoutMs: parseDurationMs(timeouts?.getDelete() || undefined),
+    };
+  }
+
+  /** After the program: delete what it no longer has and the old halves of replacements (not after a failure). */
+  async deleteStale(): Promise<void> {
+    const stale = this.deployment.toDelete();
+    if (stale.length === 0) return;
+    if (this.preview) {
+      for (const r of stale) this.deleted.push(deletedRecord(r, "done", Date.now()));
+      return;
+    }
+    const records = new Map<StoredResource, RecordedResource>();
+    const errors = await this.deployment.deleteAll(stale, (t) => this.providerOf(t), this.context, ({ resource, phase, error }) => {
+      const now = Date.now();
+      if (phase === "start") {
+        const rec = deletedRecord(resource, "running", now);
+        records.set(resource, rec);
+        this.deleted.push(rec);
+        if (resource.custom) this.emit({ kind: "start", name: resource.name, type: resource.type, at: now, op: "delete" });
+        return;
+      }
+      const rec = records.get(resource)!;
+      rec.status = phase === "done" ? "done" : "failed";
+      rec.finishedAt = now;
+      if (!resource.custom) return;
+      if (phase === "done") this.emit({ kind: "finish", name: resource.name, type: resource.type, at: now, durationMs: now - rec.startedAt });
+      else this.emit({ kind: "fail", name: resource.name, type: resource.type, at: now, durationMs: now - rec.startedAt, message: error!.message });
+    });
+    if (errors.length > 0) {
+      const first = errors[0] as DeleteError;
+      this.fail({
+        kind: "resource-failed",
+        message: errors.map((e) => e.message).join("\n"),
+        resource: first.resource?.name,
+        resourceType: first.resource?.type,
+      });
+      throw this.firstError;
     }
   }
 
@@ -369,11 +495,15 @@ class Run {
     }
   }
 
-  /** URNs of the request's dependencies (dependsOn and data) as resource names, in first-seen order. */
-  private dependencyNames(req: RegisterResourceRequestLike): string[] {
+  private dependencyUrns(req: RegisterResourceRequestLike): string[] {
     const urns = new Set(req.getDependenciesList());
     req.getPropertydependenciesMap().forEach((deps) => deps.getUrnsList().forEach((urn) => urns.add(urn)));
-    return [...new Set([...urns].map((urn) => this.nameOf(urn)))];
+    return [...urns];
+  }
+
+  /** URNs of the request's dependencies (dependsOn and data) as resource names, in first-seen order. */
+  private dependencyNames(req: RegisterResourceRequestLike): string[] {
+    return [...new Set(this.dependencyUrns(req).map((urn) => this.nameOf(urn)))];
   }
 
   private nameOf(urn: string): string {
@@ -415,7 +545,7 @@ class Run {
 
   failTimeout(timeoutMs: number): void {
     const now = Date.now();
-    const running = this.resources.filter((r) => r.custom && r.status === "running");
+    const running = this.resources.filter((r) => r.custom && r.status === "running" && (r.op ?? "create") !== "same");
     const pending = running.map((r) => `${r.name} (${r.type}, ${((now - r.startedAt) / 1000).toFixed(1)}s)`);
     const done = this.resources.filter((r) => r.custom && r.status === "done").length;
     const registered = this.resources.filter((r) => r.custom).length;
@@ -423,19 +553,45 @@ class Run {
       pending.length > 0
         ? `Still running: ${pending.join(", ")}.`
         : "Nothing was running: the program is waiting for something that never resolves (a promise, or an apply on a failed value).";
-    this.fail({
-      kind: "timeout",
-      message: `The run did not finish within ${timeoutMs / 1000}s. ${what} Done ${done} of ${registered} registered resources.`,
-      pending: running.map((r) => r.name),
-    });
+    this.fail(
+      {
+        kind: "timeout",
+        message: `The run did not finish within ${timeoutMs / 1000}s. ${what} Done ${done} of ${registered} registered resources.`,
+        pending: running.map((r) => r.name),
+      },
+      true,
+    );
   }
 
-  private fail(details: Omit<SerializedEngineError, "resources">): void {
-    if (this.failed) return;
+  /**
+   * The first failure ends the run: nothing new starts. Steps already running finish and are
+   * recorded before the run reports it (the engine's cancelDueToError), unless `now` (the deadline).
+   */
+  private fail(details: Omit<SerializedEngineError, "resources">, now = false): void {
+    if (this.failed && !now) return;
     this.failed = true;
-    this.abort.abort();
-    this.rejectRun(new EngineError({ ...details, resources: this.resources }));
+    this.firstError ??= new EngineError({ ...details, resources: this.resources });
+    const error = this.firstError;
+    if (now || this.inFlight === 0) {
+      this.abort.abort();
+      this.rejectRun(error);
+    } else {
+      this.drained = () => {
+        this.abort.abort();
+        this.rejectRun(error);
+      };
+    }
   }
+}
+
+/** The SDK's unknown marker (preview) becomes diff.ts's UNKNOWN, so that it compares as changed. */
+function markUnknowns(value: unknown): unknown {
+  if (value !== null && typeof value === "object" && (value as { __pulumiUnknown?: boolean }).__pulumiUnknown) return UNKNOWN;
+  if (Array.isArray(value)) return value.map(markUnknowns);
+  if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, markUnknowns(v)]));
+  }
+  return value;
 }
 
 /** Mark additionalSecretOutputs secret, as the engine does (the SDK leaves it to the engine). */
@@ -449,4 +605,76 @@ function markSecretOutputs(state: Record<string, unknown>, keys: string[]): Reco
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+// ---------------------------------------------------------------------------
+// Destroy: `pulumi destroy` works from the state alone (the program does not run)
+
+export interface DestroyRequest {
+  stack: string;
+  stateFile: string;
+  mode: RunRequest["mode"];
+  /** List what would be deleted, delete nothing. @default false */
+  preview?: boolean;
+  maxConcurrentCommands?: number;
+  maxSessionsPerConnection?: number;
+  config?: Record<string, unknown>;
+  /** Handlers that take precedence over the mode's. @default - none */
+  handlers?: Partial<HandlerTable>;
+  onEvent?: (event: EngineEvent) => void;
+}
+
+/**
+ * Delete every resource of the stack's state, dependents first, running their providers' deletes
+ * (a Command's `delete`); what was deleted leaves the state. Rejects with an EngineError naming
+ * what could not be deleted (protected, or a failing delete), which stays in the state.
+ */
+export async function destroyInProcess(request: DestroyRequest): Promise<RecordedResource[]> {
+  const state = loadState(request.stateFile, request.stack);
+  const at = Date.now();
+  if (request.preview) return [...state.resources].reverse().map((r) => deletedRecord(r, "done", at));
+  const handlers = buildHandlerTable(
+    { programPath: "", stack: request.stack, config: request.config ?? {}, mode: request.mode, timeoutMs: 0, maxConcurrentCommands: request.maxConcurrentCommands, maxSessionsPerConnection: request.maxSessionsPerConnection },
+    request.handlers,
+  );
+  const abort = new AbortController();
+  setMaxListeners(0, abort.signal);
+  const emit = request.onEvent ?? (() => undefined);
+  const context: HandlerContext = { mode: request.mode, stack: request.stack, project: "", config: request.config ?? {}, signal: abort.signal, log: () => undefined };
+  const providerOf = (type: string) => {
+    const handler = findHandler<ResourceHandler | ResourceProvider>(handlers.resources, type);
+    return handler ? asProvider(handler) : undefined;
+  };
+  const records: RecordedResource[] = [];
+  const byResource = new Map<StoredResource, RecordedResource>();
+  try {
+    const deployment = new Deployment(state, (urn) => urn.split("::").pop() ?? urn);
+    const errors = await deployment.deleteAll(state.resources, providerOf, context, ({ resource, phase, error }) => {
+      const now = Date.now();
+      if (phase === "start") {
+        const rec = deletedRecord(resource, "running", now);
+        byResource.set(resource, rec);
+        records.push(rec);
+        if (resource.custom) emit({ kind: "start", name: resource.name, type: resource.type, at: now, op: "delete" });
+        return;
+      }
+      const rec = byResource.get(resource)!;
+      rec.status = phase === "done" ? "done" : "failed";
+      rec.finishedAt = now;
+      if (!resource.custom) return;
+      if (phase === "done") emit({ kind: "finish", name: resource.name, type: resource.type, at: now, durationMs: now - rec.startedAt });
+      else emit({ kind: "fail", name: resource.name, type: resource.type, at: now, durationMs: now - rec.startedAt, message: error!.message });
+    });
+    const left = deployment.finalState(request.stack, {}, [], state);
+    if (left.resources.length === 0) removeState(request.stateFile);
+    else saveState(request.stateFile, left);
+    if (errors.length > 0) {
+      const first = errors[0] as DeleteError;
+      throw new EngineError({ kind: "resource-failed", message: errors.map((e) => e.message).join("\n"), resource: first.resource?.name, resourceType: first.resource?.type, resources: records });
+    }
+    return records;
+  } finally {
+    abort.abort();
+    await handlers.dispose?.();
+  }
 }

@@ -28,14 +28,28 @@ export interface RecordedResource {
   outputs: Record<string, unknown>;
   secretOutputPaths: PropertyPath[];
   status: "running" | "done" | "failed";
+  /**
+   * What the engine did (or, in a preview, would do) with it against the stack's state:
+   * create, update, replace, same (nothing ran), delete (not in the program any more).
+   */
+  op?: StepOp;
+  /** Input paths that differ from the stored ones (update, replace), e.g. `stdin`, `triggers[1]`. */
+  changed?: string[];
+  /** What forces a replacement: input paths, `replaceWith: <name>` or `replacementTrigger`. */
+  replaceBecause?: string[];
   /** Epoch milliseconds at which the registration reached the engine. */
   startedAt: number;
   finishedAt?: number;
 }
 
+/** An engine step, as `pulumi up` names them. */
+export type StepOp = "create" | "update" | "replace" | "same" | "delete";
+
 export interface RunResult {
   /** Every registered resource, in the order registration reached the engine. */
   resources: RecordedResource[];
+  /** Resources of the stored state the program no longer has: deleted (or, in a preview, to delete). */
+  deleted: RecordedResource[];
   /** The program's exports, with Outputs resolved. */
   outputs: Record<string, unknown>;
   /** Names of the exports that are secret. */
@@ -44,7 +58,7 @@ export interface RunResult {
 
 /** Progress of a run; components (custom=false) produce no events. */
 export type EngineEvent =
-  | { kind: "start"; name: string; type: string; at: number }
+  | { kind: "start"; name: string; type: string; at: number; op?: StepOp }
   | { kind: "finish"; name: string; type: string; at: number; durationMs: number }
   | {
       kind: "fail";
@@ -89,11 +103,47 @@ export interface ResourceResult {
 }
 
 export type ResourceHandler = (req: ResourceRequest, ctx: HandlerContext) => Promise<ResourceResult>;
+
+/** An in-place update: the new inputs, with what the state holds. */
+export interface UpdateRequest extends ResourceRequest {
+  id: string;
+  oldInputs: Record<string, unknown>;
+  oldOutputs: Record<string, unknown>;
+  /** customTimeouts.update of the resource, when set. */
+  updateTimeoutMs?: number;
+}
+
+/** A delete (destroy, removal from the program, or the old half of a replacement): only the state is known. */
+export interface DeleteRequest {
+  name: string;
+  type: string;
+  id: string;
+  inputs: Record<string, unknown>;
+  outputs: Record<string, unknown>;
+  /** customTimeouts.delete of the resource, when set. */
+  deleteTimeoutMs?: number;
+}
+
+/**
+ * A resource provider as the engine drives it. A bare ResourceHandler stands for
+ * `{ create: h, update: h }`: every change re-runs it, nothing runs on delete.
+ */
+export interface ResourceProvider {
+  create: ResourceHandler;
+  /** @default - none: every input change replaces (as for a provider without Update) */
+  update?: (req: UpdateRequest, ctx: HandlerContext) => Promise<ResourceResult>;
+  /** @default - deleting does nothing beyond dropping it from the state */
+  delete?: (req: DeleteRequest, ctx: HandlerContext) => Promise<void>;
+  /** Top-level inputs whose change replaces although `update` exists (the schema's replaceOnChanges). @default [] */
+  replaceOnChanges?: string[];
+  /** Outputs a preview cannot know for a resource it would create or replace. @default [] */
+  computedOutputs?: string[];
+}
 export type InvokeHandler = (inputs: Record<string, unknown>, ctx: HandlerContext) => Promise<Record<string, unknown>>;
 
 /** Handlers by exact type/invoke token. A key ending in "*" matches a prefix, e.g. "aws:*". */
 export interface HandlerTable {
-  resources: Record<string, ResourceHandler>;
+  resources: Record<string, ResourceHandler | ResourceProvider>;
   invokes: Record<string, InvokeHandler>;
   /** Called once when the run ends (e.g. to close SSH connections). */
   dispose?(): Promise<void>;
@@ -130,10 +180,17 @@ export interface RunRequest {
   /** Sessions opened at once on one SSH connection; keep below the hosts' sshd MaxSessions (lab mode). @default 8 */
   maxSessionsPerConnection?: number;
   /**
-   * Where random:* results are kept between runs (lab mode), as Pulumi state keeps them: a second run
-   * reuses a resource's value while its name and inputs are unchanged. @default - none: every run draws anew
+   * The stack's state (see state.ts): read before the run, written after it, as `pulumi up` keeps a
+   * stack's checkpoint. Resources are diffed against it; unchanged ones run nothing.
+   * @default - none: every resource is created and nothing is kept
    */
-  randomStateFile?: string;
+  stateFile?: string;
+  /**
+   * A preview (`pulumi preview`): diff against the state and report, run nothing, write nothing.
+   * No handler is called; outputs a change would produce are unknown.
+   * @default false
+   */
+  preview?: boolean;
 }
 
 export type EngineErrorKind = "resource-failed" | "timeout" | "program-error" | "invalid-request";

@@ -91,6 +91,8 @@ export type PlainAsset =
 export async function describeAsset(value: unknown): Promise<PlainAsset | undefined> {
   if (value === null || typeof value !== "object") return undefined;
   const v = value as Record<string, unknown>;
+  // Already described (inputs as the engine keeps them in state).
+  if (typeof v.asset === "string" && isPlainObject(v)) return v as unknown as PlainAsset;
   if (v.__pulumiAsset) {
     if (v.text !== undefined) return { asset: "string", text: String(await v.text) };
     if (v.path !== undefined) return { asset: "file", path: String(await v.path) };
