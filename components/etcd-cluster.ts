@@ -33,7 +33,11 @@ export class EtcdCluster extends pulumi.ComponentResource {
             const written = files
                 .etcdFiles(c, member)
                 .map((file) => remoteFile(`${name}-${file.id}-${member.name}`, { host, file, content: file.content, dependsOn: [install] }, this));
-            return remoteScript(`${name}-start-${member.name}`, { host, script: files.etcdStartScript(c, member), dependsOn: written }, this);
+            return remoteScript(
+                `${name}-start-${member.name}`,
+                { host, script: files.etcdStartScript(c, member), onDelete: files.etcdStopScript(c, member), dependsOn: written },
+                this,
+            );
         });
         const first = hostByName(args.hosts, c.hosts.etcd[0].name);
         this.healthy = remoteScript(`${name}-health`, { host: first, script: files.etcdHealthScript(c), dependsOn: starts }, this);

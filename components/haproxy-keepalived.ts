@@ -49,7 +49,7 @@ export class HaproxyKeepalived extends pulumi.ComponentResource {
             }
             return remoteScript(
                 `${name}-start-${proxy.name}`,
-                { host, script: files.proxyStartScript(proxy), dependsOn: [...written, ...args.backendsReady] },
+                { host, script: files.proxyStartScript(proxy), onDelete: files.proxyStopScript(proxy), dependsOn: [...written, ...args.backendsReady] },
                 this,
             );
         });

@@ -61,7 +61,12 @@ export class PatroniCluster extends pulumi.ComponentResource {
         const [first, ...others] = configured;
         const firstStart = remoteScript(
             `${name}-start-${first.member.name}`,
-            { host: first.host, script: files.patroniStartScript(c, first.member), dependsOn: [...first.written, ...args.dcsReady] },
+            {
+                host: first.host,
+                script: files.patroniStartScript(c, first.member),
+                onDelete: files.patroniStopScript(c, first.member),
+                dependsOn: [...first.written, ...args.dcsReady],
+            },
             this,
         );
         this.leaderGate = remoteScript(
@@ -70,7 +75,11 @@ export class PatroniCluster extends pulumi.ComponentResource {
             this,
         );
         const otherStarts = others.map(({ member, host, written }) =>
-            remoteScript(`${name}-start-${member.name}`, { host, script: files.patroniStartScript(c, member), dependsOn: [...written, this.leaderGate] }, this),
+            remoteScript(
+                `${name}-start-${member.name}`,
+                { host, script: files.patroniStartScript(c, member), onDelete: files.patroniStopScript(c, member), dependsOn: [...written, this.leaderGate] },
+                this,
+            ),
         );
         this.replicasGate = remoteScript(
             `${name}-replicas`,

@@ -156,7 +156,6 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
                 host: hostByName(hosts, c.hosts.patroni[0].name),
                 script: files.rolesScript(c),
                 stdin: secrets.apply((s) => `${s.superuserPassword}\n${renderRolesSql(c, s)}`),
-                triggers: [secrets.apply((s) => files.sha256(renderRolesSql(c, s)))],
                 // The roles step finds the primary itself; behind the VIP it still waits for the VIP gate
                 // so that a finished deployment means the front door works.
                 dependsOn: [this.proxy ? this.proxy.vipGate : this.patroni.replicasGate],

@@ -1,12 +1,18 @@
 /**
  * Small remote building blocks on @pulumi/command: a script run on a host, and a file written on a
  * host from standard input. Scripts are fixed text (no secrets ever in a command line); secrets
- * travel on standard input. `triggers` carry a hash of what the step applies, so changing a setting
- * re-runs exactly the steps whose content changed.
+ * travel on standard input.
+ *
+ * How a later `pulumi up` treats them (pulumi-command v1.2.1; see tools/engine/diff.ts): a step whose
+ * inputs (script, standard input, connection) are unchanged runs nothing; a changed one runs its
+ * `update`, which is the same script. No step has `triggers`: a trigger change *replaces* the
+ * resource, and a replacement runs the old resource's `delete` after the new one's `create` — for a
+ * step that starts a service, or writes a file, that would stop the service, or remove the file,
+ * right after applying it.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { sha256, writeFileScript, type RenderedFile } from "../render/files";
+import { removeFileScript, writeFileScript, type RenderedFile } from "../render/files";
 
 export type ConnectionArgs = command.types.input.remote.ConnectionArgs;
 
@@ -43,16 +49,20 @@ export interface RemoteScriptArgs {
     host: ClusterHost;
     /** The script, run by the login shell. It must be safe to run twice. */
     script: pulumi.Input<string>;
-    /** Standard input: where secrets go. */
+    /** Standard input: where secrets go. A change re-runs the script. */
     stdin?: pulumi.Input<string>;
-    /** Extra values whose change re-runs the script (the script's own text always counts). */
-    triggers?: pulumi.Input<string>[];
+    /**
+     * Run when the step is deleted (`pulumi destroy`, or the step left the program): undo what
+     * `script` set up. Never runs on an update.
+     * @default - nothing runs on delete
+     */
+    onDelete?: string;
     dependsOn?: pulumi.Input<pulumi.Resource>[];
     /** @default "20m" */
     timeout?: string;
 }
 
-/** Run a script on a host; re-run it (as an update, not a replacement) when it or its triggers change. */
+/** Run a script on a host; run it again (an update, never a replacement) when the script or its stdin change. */
 export function remoteScript(name: string, args: RemoteScriptArgs, parent: pulumi.Resource): command.remote.Command {
     const script = pulumi.output(args.script);
     return new command.remote.Command(
@@ -61,14 +71,17 @@ export function remoteScript(name: string, args: RemoteScriptArgs, parent: pulum
             connection: args.host.connection,
             create: script,
             update: script,
+            delete: args.onDelete,
             stdin: args.stdin,
-            triggers: [script.apply(sha256), ...(args.triggers ?? [])],
             logging: "stdoutAndStderr",
+            // The provider would pass the previous stdout/stderr as SSH env requests, which sshd
+            // refuses by default (a warning on every update and delete).
+            addPreviousOutputInEnv: false,
         },
         {
             parent,
             dependsOn: [...(args.host.dependsOn ?? []), ...(args.dependsOn ?? [])],
-            customTimeouts: { create: args.timeout ?? "20m", update: args.timeout ?? "20m" },
+            customTimeouts: { create: args.timeout ?? "20m", update: args.timeout ?? "20m", delete: "10m" },
         },
     );
 }
@@ -84,18 +97,18 @@ export interface RemoteFileArgs {
 
 /**
  * Write a file on a host through standard input, checked by its own tool before it replaces the
- * live file. Secret content stays secret: the content and its hash are both marked secret.
+ * live file; a content change writes it again; deleting the step removes the file. Secret content
+ * stays secret.
  */
 export function remoteFile(name: string, args: RemoteFileArgs, parent: pulumi.Resource): command.remote.Command {
     const content = args.file.secret ? pulumi.secret(args.content) : pulumi.output(args.content);
-    const hash = content.apply(sha256);
     return remoteScript(
         name,
         {
             host: args.host,
             script: writeFileScript(args.file),
             stdin: content,
-            triggers: [args.file.secret ? pulumi.secret(hash) : hash],
+            onDelete: removeFileScript(args.file),
             dependsOn: args.dependsOn,
             timeout: "5m",
         },

@@ -47,8 +47,11 @@ export interface DataVolumeInfo {
  */
 export function renderHostBundle(c: ResolvedCluster, hostName: string, secrets: ClusterSecrets, dataVolumes: Record<string, DataVolumeInfo> = {}): BundleEntry[] {
     const entries: BundleEntry[] = [];
-    const step = (n: number, name: string, content: string) =>
+    const step = (n: number, name: string, content: string, onDelete?: string) => {
         entries.push({ path: `steps/${String(n).padStart(2, "0")}-${name}.sh`, content, validator: "shell" });
+        // What the step runs when it is deleted (`pulumi destroy`, or it left the program).
+        if (onDelete) entries.push({ path: `steps/${String(n).padStart(2, "0")}-${name}.on-delete.sh`, content: onDelete, validator: "shell" });
+    };
     step(0, "host-ready", files.hostReadyScript());
     const volume = dataVolumes[hostName];
     const member = [...c.hosts.etcd, ...c.hosts.patroni].find((h) => h.name === hostName);
@@ -59,16 +62,16 @@ export function renderHostBundle(c: ResolvedCluster, hostName: string, secrets: 
     });
     for (const file of files.hostConfigFiles(c, hostName, secrets)) {
         entries.push({ path: file.path.replace(/^\//, ""), content: file.content, validator: file.validator });
-        step(20, `write-${file.id}`, files.writeFileScript(file));
+        step(20, `write-${file.id}`, files.writeFileScript(file), files.removeFileScript(file));
     }
     const etcd = c.hosts.etcd.find((h) => h.name === hostName);
     if (etcd) {
-        step(30, "etcd-start", files.etcdStartScript(c, etcd));
+        step(30, "etcd-start", files.etcdStartScript(c, etcd), files.etcdStopScript(c, etcd));
         if (etcd === c.hosts.etcd[0]) step(31, "etcd-health", files.etcdHealthScript(c));
     }
     const patroni = c.hosts.patroni.find((h) => h.name === hostName);
     if (patroni) {
-        step(40, "patroni-start", files.patroniStartScript(c, patroni));
+        step(40, "patroni-start", files.patroniStartScript(c, patroni), files.patroniStopScript(c, patroni));
         if (patroni === c.hosts.patroni[0]) {
             step(41, "patroni-leader-gate", files.patroniLeaderGateScript(c, patroni));
             step(42, "patroni-replicas-gate", files.patroniReplicasGateScript(c, patroni));
@@ -78,6 +81,6 @@ export function renderHostBundle(c: ResolvedCluster, hostName: string, secrets: 
         }
     }
     const proxy = c.hosts.haproxy.find((h) => h.name === hostName);
-    if (proxy) step(50, "proxy-start", files.proxyStartScript(proxy));
+    if (proxy) step(50, "proxy-start", files.proxyStartScript(proxy), files.proxyStopScript(proxy));
     return entries;
 }

@@ -222,6 +222,32 @@ export function writeFileScript(file: RenderedFile): string {
     });
 }
 
+/** Removes a file written by writeFileScript: what its step runs when deleted. */
+export function removeFileScript(file: RenderedFile): string {
+    return renderTemplate("remove-file.sh", { path: file.path, reloadSystemd: file.reloadSystemd });
+}
+
+/**
+ * What a service's start step runs when deleted (`pulumi destroy`, or the host left the cluster):
+ * stop and disable the services; with `data`, move the data directory aside (never delete it).
+ */
+function stopServicesScript(hostName: string, services: string[], data?: { dir: string; postgresBinDir?: string }): string {
+    return renderTemplate("stop-services.sh", { hostName, services, dataDir: data?.dir ?? null, postgresBinDir: data?.postgresBinDir ?? null });
+}
+
+export function etcdStopScript(c: ResolvedCluster, host: ResolvedHost): string {
+    return stopServicesScript(host.name, [c.layout.etcdService], { dir: c.layout.etcdDataDir });
+}
+
+export function patroniStopScript(c: ResolvedCluster, host: ResolvedHost): string {
+    return stopServicesScript(host.name, [c.layout.patroniService], { dir: c.layout.pgDataDir, postgresBinDir: c.layout.pgBinDir });
+}
+
+/** Keepalived first, so the VIP leaves a node before its HAProxy does. */
+export function proxyStopScript(host: ResolvedHost): string {
+    return stopServicesScript(host.name, ["keepalived", "haproxy"]);
+}
+
 export function hostReadyScript(): string {
     return renderTemplate("host-ready.sh", { timeoutSec: GATE_TIMEOUTS_SEC.hostReady });
 }
