@@ -1,12 +1,14 @@
 // End to end, against the real lab: `lab up` builds eight hosts and runs the program against them;
-// the cluster must then work as a user expects. The program is run a second time against the same
-// hosts (idempotence), and `lab down` must leave nothing behind.
+// the cluster must then work as a user expects. A second `pulumi up` (lab apply, against the stack's
+// state) with nothing changed must run nothing; `lab destroy` must stop every service of the project;
+// `lab down` must leave nothing behind.
 // Needs root, and ~4 minutes cold. Run with `npm run test:e2e`.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { machines, patroniMembers, runScenario } from "../bench/failover-lib";
+import type { StepReport } from "../tools/engine";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const VIP = "10.251.17.50";
@@ -21,6 +23,18 @@ function lab(args: string[], inherit = true): { status: number; stdout: string }
 }
 
 const ssh = (host: string, command: string): string => machines("ssh", host, command);
+
+/** A lab command with --json: its steps and Pulumi-shaped summary. */
+function labJson(args: string[]): { steps: StepReport[]; summary: string } {
+    const r = spawnSync("npx", ["tsx", path.join(REPO_ROOT, "lab", "cli.ts"), ...args, "--json"], {
+        cwd: REPO_ROOT,
+        stdio: ["ignore", "pipe", "inherit"],
+        encoding: "utf8",
+        maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.status !== 0) throw new Error(`lab ${args.join(" ")} failed (exit ${r.status}): see its output above`);
+    return JSON.parse(r.stdout) as { steps: StepReport[]; summary: string };
+}
 
 function labState(): Record<string, unknown> {
     return JSON.parse(fs.readFileSync("/var/lib/pgha-lab/state.json", "utf8")).outputs;
@@ -106,11 +120,17 @@ describe("the lab", () => {
         expect(fs.statSync("/var/lib/pgha-lab/state.json").mode & 0o777).toBe(0o600);
     }, 5 * 60_000);
 
-    it("survives the program running again against the same hosts", async () => {
+    it("a second `pulumi up` with nothing changed runs no command, and the cluster stays as it was", async () => {
         const before = labState().superuserPassword;
-        const again = lab(["apply"]);
-        expect(again.status).toBe(0);
-        // Generated passwords are kept between runs, as Pulumi state keeps them.
+        const preview = labJson(["preview"]);
+        expect(preview.steps.filter((s) => s.op !== "same")).toEqual([]);
+        const started = Date.now();
+        const again = labJson(["apply"]);
+        console.log(`lab apply with no change: ${((Date.now() - started) / 1000).toFixed(1)} s; ${again.summary.replace(/\s+/g, " ")}`);
+        expect(again.steps.filter((s) => s.op !== "same")).toEqual([]);
+        expect(again.steps.length).toBeGreaterThan(50);
+        expect(again.summary).toMatch(/^Resources:\n\s+\d+ unchanged$/);
+        // Generated passwords come back from the stack's state.
         expect(labState().superuserPassword).toBe(before);
         await expectHealthyCluster("second-run");
         expect(psql(5000, "select count(*) from e2e where marker in ('first-run', 'second-run')")).toBe("2");
@@ -126,6 +146,21 @@ describe("the lab", () => {
             expect(r.twoWritablePrimaries).toBe(false);
         }, 10 * 60_000);
     }
+
+    it("lab destroy runs the program's delete commands: no service of the project is left running, data kept aside", () => {
+        const result = labJson(["destroy"]);
+        expect(result.steps.length).toBeGreaterThan(50);
+        expect(result.steps.every((s) => s.op === "delete" && s.status === "done")).toBe(true);
+        expect(fs.existsSync("/var/lib/pgha-lab/stacks/lab.json")).toBe(false);
+        // (Debian's postgresql.service is an umbrella unit with no process of its own: the postmaster check covers it.)
+        for (const host of ["etcd1", "etcd2", "etcd3", "pg1", "pg2", "pg3", "lb1", "lb2"]) {
+            const active = ssh(host, "for u in etcd patroni haproxy keepalived; do systemctl is-active --quiet $u && echo $u; done; pgrep -x postgres >/dev/null && echo postmaster; true").trim();
+            expect(active, `still running on ${host}`).toBe("");
+        }
+        expect(ssh("pg1", "ls -d /var/lib/postgresql/15/main.destroyed-* | wc -l").trim()).toBe("1");
+        expect(ssh("lb1", "test -e /etc/haproxy/haproxy.cfg && echo present || echo removed").trim()).toBe("removed");
+        expect(["lb1", "lb2"].filter((lb) => ssh(lb, "ip -4 -o addr show dev eth0").includes(`${VIP}/`))).toEqual([]);
+    }, 10 * 60_000);
 
     it("leaves nothing behind after lab down", () => {
         expect(lab(["down"]).status).toBe(0);

@@ -4,10 +4,17 @@
 // the resources it would create, in creation order, with what each waits for.
 // With --json, stdout holds exactly one JSON array and nothing else (progress
 // and the program's own output go to stderr); secrets show as "[secret]".
+//
+// With --against-state FILE (a stack's state, e.g. the lab's) or --against-stack NAME (another
+// stack file, e.g. main's version of this one), it is a `pulumi preview` instead: what a
+// `pulumi up` would run on each host — create, update, replace, delete — and which inputs
+// changed; --json prints {steps, summary}.
 
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "util";
-import { EngineError, loadStackConfig, redactSecrets, RecordedResource, runProgram } from "./engine";
+import { EngineError, formatChanges, formatSummary, loadStackConfig, redactSecrets, RecordedResource, runProgram, stepReports } from "./engine";
 import { findProjectDir, REPO_ROOT } from "./engine/stackConfig";
 
 const USAGE = `Usage: npm run plan -- --stack <name> [--json] [--program <path>] [--secret <key>=<value>]... [--timeout <seconds>]
@@ -16,7 +23,9 @@ const USAGE = `Usage: npm run plan -- --stack <name> [--json] [--program <path>]
   --json      print one JSON array of resources to stdout, nothing else
   --program   Pulumi program to preview (default: index.ts at the repository root)
   --secret    plain value for a secure: config key, e.g. --secret pulumi-patroni:adminPassword=x
-  --timeout   give up after this many seconds (default: 120)`;
+  --timeout   give up after this many seconds (default: 120)
+  --against-state <file>   preview against a saved stack state (e.g. /var/lib/pgha-lab/stacks/lab.json)
+  --against-stack <name>   preview against what stacks/Pulumi.<name>.yaml deploys (e.g. a copy of main's)`;
 
 /** One resource as printed by --json. */
 export interface PlannedResource {
@@ -56,6 +65,8 @@ interface PlanArgs {
   programPath: string;
   secureValues: Record<string, string>;
   timeoutMs: number;
+  againstState?: string;
+  againstStack?: string;
 }
 
 function parsePlanArgs(argv: string[]): PlanArgs {
@@ -67,6 +78,8 @@ function parsePlanArgs(argv: string[]): PlanArgs {
       program: { type: "string" },
       secret: { type: "string", multiple: true, default: [] },
       timeout: { type: "string", default: "120" },
+      "against-state": { type: "string" },
+      "against-stack": { type: "string" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -90,12 +103,33 @@ function parsePlanArgs(argv: string[]): PlanArgs {
     programPath: path.resolve(values.program ?? path.join(REPO_ROOT, "index.ts")),
     secureValues,
     timeoutMs: timeoutSec * 1000,
+    againstState: values["against-state"],
+    againstStack: values["against-stack"],
   };
+}
+
+/** `pulumi preview` of this stack against a state: a saved one, or the one another stack file would leave. */
+async function previewAgainst(args: PlanArgs, projectDir: string): Promise<void> {
+  let stateFile = args.againstState;
+  if (stateFile && !fs.existsSync(stateFile)) throw new Error(`--against-state: no state at ${stateFile}.`);
+  if (args.againstStack) {
+    stateFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-state-")), "state.json");
+    const base = loadStackConfig(args.againstStack, { projectDir, secureValues: args.secureValues });
+    process.stderr.write(`plan: deploying stack "${args.againstStack}" offline to have a state to compare with\n`);
+    await runProgram({ programPath: args.programPath, stack: args.stack, config: base.config, secretKeys: base.secretKeys, mode: "plan", stateFile, timeoutMs: args.timeoutMs });
+  }
+  const { config, secretKeys } = loadStackConfig(args.stack, { projectDir, secureValues: args.secureValues });
+  const result = await runProgram({ programPath: args.programPath, stack: args.stack, config, secretKeys, mode: "plan", stateFile, preview: true, timeoutMs: args.timeoutMs });
+  const steps = stepReports(result);
+  if (args.json) process.stdout.write(`${JSON.stringify({ steps, summary: formatSummary(steps, true) }, null, 2)}\n`);
+  else process.stdout.write(`${formatChanges(steps)}\n\n${formatSummary(steps, true)}\n`);
+  if (args.againstStack) fs.rmSync(path.dirname(stateFile!), { recursive: true, force: true });
 }
 
 async function main(): Promise<void> {
   const args = parsePlanArgs(process.argv.slice(2));
   const projectDir = findProjectDir(path.dirname(args.programPath)) ?? REPO_ROOT;
+  if (args.againstState || args.againstStack) return previewAgainst(args, projectDir);
   const { config, secretKeys } = loadStackConfig(args.stack, { projectDir, secureValues: args.secureValues });
   process.stderr.write(`plan: running ${path.relative(process.cwd(), args.programPath)} for stack "${args.stack}" (offline, placeholder outputs)\n`);
   const result = await runProgram({
