@@ -33,7 +33,9 @@ function main(argv: string[]): void {
     for (let i = 0; i < coldRuns + warmRuns; i++) {
         const kind = i < coldRuns ? "cold" : "warm";
         if (kind === "cold") {
-            for (const dir of ["base", "acng/cache"]) fs.rmSync(path.join(LAB_DIR, dir), { recursive: true, force: true });
+            // Every release's cached base root (base-<suite>), and the apt cache.
+            const bases = fs.readdirSync(LAB_DIR).filter((d) => d.startsWith("base"));
+            for (const dir of [...bases, "acng/cache"]) fs.rmSync(path.join(LAB_DIR, dir), { recursive: true, force: true });
         }
         const upSec = timed(["up"]);
         const downSec = timed(["down"]);

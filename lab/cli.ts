@@ -15,6 +15,9 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { RELEASES } from "../model/distro";
+import { DEFAULT_OS } from "../model/resolve";
+import type { ClusterSpec } from "../model/types";
 import {
     createProgressRenderer,
     destroyInProcess,
@@ -50,9 +53,20 @@ export interface LabState {
     outputs: Record<string, unknown>;
 }
 
-function machines(args: string[], inherit = true): number {
-    const r = spawnSync("bash", [MACHINES, ...args], { stdio: inherit ? "inherit" : "pipe" });
+function machines(args: string[], inherit = true, env: Record<string, string> = {}): number {
+    const r = spawnSync("bash", [MACHINES, ...args], { stdio: inherit ? "inherit" : "pipe", env: { ...process.env, ...env } });
     return r.status ?? 1;
+}
+
+/** The Debian suite of the stack's `cluster.os`: the lab makes hosts of that release. */
+function stackSuite(): string {
+    const spec = loadStackConfig(stack).config["pulumi-patroni:cluster"] as ClusterSpec | undefined;
+    const os = spec?.os ?? DEFAULT_OS;
+    const codename = RELEASES[os]?.codename;
+    if (codename !== "bookworm" && codename !== "trixie") {
+        throw new Error(`stack ${stack}: cluster.os is ${os}; the lab makes Debian hosts only. Fix: use os debian12 or debian13 for a lab stack.`);
+    }
+    return codename;
 }
 
 export function readState(): LabState {
@@ -174,7 +188,7 @@ async function main(argv: string[]): Promise<number> {
     switch (cmd) {
         case "up": {
             const t0 = Date.now();
-            if (machines(["up"]) !== 0) return 1;
+            if (machines(["up"], true, { PGHA_LAB_SUITE: stackSuite() }) !== 0) return 1;
             // New hosts: no stack's state describes them (generated secrets start afresh too).
             fs.rmSync(STACKS_DIR, { recursive: true, force: true });
             const hostsSec = (Date.now() - t0) / 1000;

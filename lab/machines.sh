@@ -6,12 +6,21 @@
 # keepalived are installed later by the project's program over SSH.
 #
 # Usage: bash lab/machines.sh {prereqs|up|down|status|ssh|poweroff|poweron|cut|heal|hosts}
+# The hosts' Debian release: PGHA_LAB_SUITE (bookworm or trixie) for `up`; every other command uses
+# the release the running lab was made with.
 set -euo pipefail
 
 # ---------------------------------------------------------------- layout ---
 readonly STATE=/var/lib/pgha-lab
-readonly BASE="$STATE/base"
-readonly BASE_TMP="$STATE/base.tmp"
+readonly SUITE_FILE="$STATE/suite"
+SUITE="${PGHA_LAB_SUITE:-$(cat "$SUITE_FILE" 2>/dev/null || echo bookworm)}"
+case "$SUITE" in
+  bookworm|trixie) readonly SUITE ;;
+  *) echo "PGHA_LAB_SUITE: the lab makes Debian bookworm or trixie hosts (got $SUITE)" >&2; exit 2 ;;
+esac
+# One cached base root per release.
+readonly BASE="$STATE/base-$SUITE"
+readonly BASE_TMP="$STATE/base-$SUITE.tmp"
 readonly BASE_MARK=".pgha-base-complete"
 readonly HOSTS_DIR="$STATE/hosts"
 readonly SSH_DIR="$STATE/ssh"
@@ -26,7 +35,6 @@ readonly GW=10.251.17.1
 readonly PREFIX=24
 readonly ACNG_PORT=3142
 readonly MIRROR=http://deb.debian.org/debian
-readonly SUITE=bookworm
 readonly BASE_INCLUDE=systemd,systemd-sysv,dbus,openssh-server,iproute2,ca-certificates,python3,procps,less
 
 # name address roles(comma separated)
@@ -288,6 +296,8 @@ teardown() { # everything except base cache, acng cache and ssh key
 base_ok() { [[ -f "$BASE/$BASE_MARK" && -x "$BASE/lib/systemd/systemd" && -x "$BASE/usr/sbin/sshd" ]]; }
 
 ensure_base() {
+  # The bookworm base of earlier versions of this script lived at $STATE/base.
+  if [[ "$SUITE" == bookworm && ! -e "$BASE" && -f "$STATE/base/$BASE_MARK" ]]; then mv -T "$STATE/base" "$BASE"; fi
   if base_ok; then log "base cached at $BASE"; return 0; fi
   [[ -e "$BASE" ]] && { log "base incomplete: rebuilding"; rm -rf --one-file-system "$BASE"; }
   rm -rf --one-file-system "$BASE_TMP"
@@ -532,7 +542,7 @@ cmd_up() {
   phase_start prereqs; cmd_prereqs; phase_end
   with_lock
   phase_start cleanup; teardown; phase_end
-  phase_start base; ensure_base; phase_end
+  phase_start base; ensure_base; echo "$SUITE" >"$SUITE_FILE"; phase_end
   phase_start key; ensure_key; phase_end
   phase_start network
   ensure_bridge

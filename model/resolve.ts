@@ -5,10 +5,14 @@ import { defaultPostgresVersion, distroLayout } from "./distro";
 import type {
     ClusterSpec,
     HostSpec,
+    OsRelease,
     ResolvedCluster,
     ResolvedHost,
     ResolvedPatroni,
 } from "./types";
+
+/** The release a cluster runs on when its spec names none. */
+export const DEFAULT_OS: OsRelease = "debian12";
 
 /**
  * PostgreSQL parameters this project sets unless the user overrides them. Chosen for a
@@ -16,6 +20,7 @@ import type {
  * archiving switched on now (a no-op command) so adding pgBackRest later needs a reload, not
  * a restart of every member.
  */
+
 export const DEFAULT_PG_PARAMETERS: Readonly<Record<string, string | number | boolean>> = {
     password_encryption: "scram-sha-256",
     wal_level: "replica",
@@ -97,7 +102,7 @@ export function defaultPriorities(count: number): number[] {
  * Call `assertValidCluster` first: resolving does not check anything.
  */
 export function resolveCluster(spec: ClusterSpec, defaultScope: string): ResolvedCluster {
-    const os = spec.os ?? "debian12";
+    const os = spec.os ?? DEFAULT_OS;
     const packageSource = spec.packageSource ?? "distro";
     const postgresVersion = spec.postgresVersion ?? defaultPostgresVersion(os, packageSource);
     const scope = spec.scope ?? defaultScope;
