@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
 import { Client } from "pg";
+import { labLayout } from "../lab/cli";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const MACHINES = path.join(REPO_ROOT, "lab", "machines.sh");
@@ -251,7 +252,7 @@ const poweroff = (host: string) => async () => {
 };
 
 function pgDataPidCommand(): string {
-    return "head -n 1 /var/lib/postgresql/15/main/postmaster.pid";
+    return `head -n 1 ${labLayout().pgDataDir}/postmaster.pid`;
 }
 
 export const SCENARIOS: Record<string, Scenario> = {

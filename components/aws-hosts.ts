@@ -296,6 +296,11 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
     }
 
     // ----- cluster instances and their data volumes -----------------------------------------
+    // The AMI is chosen when an instance is created and never replaces it later: a newer image, or a
+    // changed cluster.os, would otherwise replace every instance at once (and with fixed addresses,
+    // create-before-delete cannot even succeed). A host running another release than cluster.os is
+    // refused by the first step on it, with how to fix it.
+    const instanceOpts = { ...opts, ignoreChanges: ["ami"] };
     const hosts: AwsHost[] = plan.hosts.map((h) => {
         const base = instanceBase(h.name, h.role, true);
         const instanceType = a.instanceTypes[h.role];
@@ -306,7 +311,7 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
             instance = new aws.ec2.Instance(
                 `${name}-instance-${h.name}`,
                 { ...base, instanceType, primaryNetworkInterface: { networkInterfaceId: enis[h.name].id }, iamInstanceProfile: profile!.name },
-                opts,
+                instanceOpts,
             );
             if (publicAccess) {
                 // An instance on its own ENI cannot ask for a public IP at launch: an Elastic IP on the primary address.
@@ -318,7 +323,7 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
             instance = new aws.ec2.Instance(
                 `${name}-instance-${h.name}`,
                 { ...base, instanceType, subnetId: subnetIds[h.subnet], privateIp: h.address, vpcSecurityGroupIds: [groups[h.role]!.id], associatePublicIpAddress: publicAccess },
-                opts,
+                instanceOpts,
             );
             if (publicAccess) publicIp = instance.publicIp;
         }

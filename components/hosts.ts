@@ -24,7 +24,7 @@ export function installRole(
     host: ClusterHost,
     parent: pulumi.Resource,
 ): command.remote.Command {
-    const ready = remoteScript(`${name}-ready-${member.name}`, { host, script: files.hostReadyScript() }, parent);
+    const ready = remoteScript(`${name}-ready-${member.name}`, { host, script: files.hostReadyScript(c) }, parent);
     const mounted = mountDataStep(`${name}-mount-data-${member.name}`, host, (v) => files.mountDataScript(c, member, v), [ready], parent);
     return remoteScript(
         `${name}-install-${member.name}`,

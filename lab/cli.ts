@@ -17,7 +17,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { RELEASES } from "../model/distro";
 import { DEFAULT_OS } from "../model/resolve";
-import type { ClusterSpec } from "../model/types";
+import type { ClusterSpec, DistroLayout } from "../model/types";
+import { resolveValidCluster } from "../model/validate";
 import {
     createProgressRenderer,
     destroyInProcess,
@@ -56,6 +57,13 @@ export interface LabState {
 function machines(args: string[], inherit = true, env: Record<string, string> = {}): number {
     const r = spawnSync("bash", [MACHINES, ...args], { stdio: inherit ? "inherit" : "pipe", env: { ...process.env, ...env } });
     return r.status ?? 1;
+}
+
+/** Paths, packages and services of the cluster the lab runs now (its stack's release and PostgreSQL). */
+export function labLayout(): DistroLayout {
+    const running = readState().stack;
+    const spec = loadStackConfig(running).config["pulumi-patroni:cluster"] as ClusterSpec;
+    return resolveValidCluster(spec, running).layout;
 }
 
 /** The Debian suite of the stack's `cluster.os`: the lab makes hosts of that release. */

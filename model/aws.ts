@@ -4,12 +4,13 @@
  * (`planAwsCluster`): every subnet CIDR, host address and the VIP are chosen here, before anything
  * exists, so the cluster spec the rest of the model sees is complete and static. No Pulumi imports.
  */
+import { DEFAULT_OS } from "./resolve";
 import { inSubnet, ipv4ToInt, isIpv4, isIpv4Cidr } from "./net";
 import { checkShape, type Schema, type ValidationIssue } from "./validate";
 import type { ClusterHosts, ClusterSpec, HostSpec, OsRelease } from "./types";
 
 /** The releases AwsHosts finds an AMI for. */
-export type AwsOs = "debian12" | "ubuntu24.04" | "rocky9";
+export type AwsOs = "debian12" | "debian13" | "ubuntu24.04" | "rocky9";
 
 /** CPU architecture of every instance (the AMI and the default instance types follow it). */
 export type AwsArchitecture = "x86_64" | "arm64";
@@ -169,6 +170,12 @@ export const AWS_IMAGES: Record<AwsOs, AwsImage> = {
         loginUser: "admin",
         interface: "ens5",
     },
+    debian13: {
+        owner: "136693071363",
+        namePattern: { x86_64: "debian-13-amd64-*", arm64: "debian-13-arm64-*" },
+        loginUser: "admin",
+        interface: "ens5",
+    },
     "ubuntu24.04": {
         owner: "099720109477",
         namePattern: {
@@ -316,7 +323,7 @@ export function carveSubnets(vpcCidr: string): { private: string[]; public: stri
  * subnet's base + a fixed offset per role (+ the member's round when members outnumber subnets).
  * `cluster` is the user's `pulumi-patroni:cluster` without hosts; validate both first.
  */
-export function planAwsCluster(aws: ResolvedAws, cluster: Omit<ClusterSpec, "hosts"> & { hosts?: unknown }, os: OsRelease = cluster.os ?? "debian12"): AwsPlan {
+export function planAwsCluster(aws: ResolvedAws, cluster: Omit<ClusterSpec, "hosts"> & { hosts?: unknown }, os: OsRelease = cluster.os ?? DEFAULT_OS): AwsPlan {
     const carved = aws.vpc.kind === "create" ? carveSubnets(aws.vpc.cidr) : undefined;
     const subnets: PlannedSubnet[] =
         aws.vpc.kind === "create"
@@ -409,7 +416,7 @@ export function validateAwsSpec(spec: unknown, cluster: Record<string, unknown> 
         if (a.frontDoor === "nlb" && keepalived !== undefined) {
             issues.push({ setting: `${clusterRoot}.keepalived`, value: keepalived, rule: "has no effect with the nlb front door (no Keepalived)", fix: `remove it, or set ${root}.frontDoor: vip` });
         }
-        const os = (cluster.os ?? "debian12") as string;
+        const os = (cluster.os ?? DEFAULT_OS) as string;
         if (!(os in AWS_IMAGES)) {
             issues.push({ setting: `${clusterRoot}.os`, value: os, rule: "has no AMI lookup on AWS", fix: `use one of ${Object.keys(AWS_IMAGES).join(", ")}` });
         }
@@ -528,7 +535,7 @@ export function validateAwsSpec(spec: unknown, cluster: Record<string, unknown> 
         } else if (!isIpv4(a.vip)) {
             issues.push({ setting: `${root}.vip`, value: a.vip, rule: "is not an IPv4 address", fix: "write it as a.b.c.d, a free address of the first private subnet" });
         } else if (issues.length === 0) {
-            const plan = planAwsCluster(a, {}, "debian12");
+            const plan = planAwsCluster(a, {}, DEFAULT_OS);
             const first = plan.subnets[0].cidr;
             const { base, prefix } = cidrParts(first);
             const offset = ipv4ToInt(a.vip) - base;

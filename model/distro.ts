@@ -6,6 +6,8 @@ import type { DistroFamily, DistroLayout, OsRelease, PackageSource } from "./typ
 
 interface ReleaseFacts {
     family: DistroFamily;
+    /** How the release names itself in /etc/os-release: ID, and VERSION_ID (or its major part). */
+    osRelease: { id: string; versionId: string };
     /** apt suite codename, used for the PGDG apt repository. */
     codename?: string;
     /** PostgreSQL major versions the release's own repositories ship. */
@@ -13,13 +15,13 @@ interface ReleaseFacts {
 }
 
 export const RELEASES: Record<OsRelease, ReleaseFacts> = {
-    debian12: { family: "debian", codename: "bookworm", distroPostgresVersions: [15] },
-    debian13: { family: "debian", codename: "trixie", distroPostgresVersions: [17] },
-    "ubuntu22.04": { family: "debian", codename: "jammy", distroPostgresVersions: [14] },
-    "ubuntu24.04": { family: "debian", codename: "noble", distroPostgresVersions: [16] },
+    debian12: { family: "debian", osRelease: { id: "debian", versionId: "12" }, codename: "bookworm", distroPostgresVersions: [15] },
+    debian13: { family: "debian", osRelease: { id: "debian", versionId: "13" }, codename: "trixie", distroPostgresVersions: [17] },
+    "ubuntu22.04": { family: "debian", osRelease: { id: "ubuntu", versionId: "22.04" }, codename: "jammy", distroPostgresVersions: [14] },
+    "ubuntu24.04": { family: "debian", osRelease: { id: "ubuntu", versionId: "24.04" }, codename: "noble", distroPostgresVersions: [16] },
     // Rocky/Alma ship PostgreSQL in AppStream but neither Patroni nor etcd: those come from PGDG.
-    rocky9: { family: "rhel", distroPostgresVersions: [] },
-    alma9: { family: "rhel", distroPostgresVersions: [] },
+    rocky9: { family: "rhel", osRelease: { id: "rocky", versionId: "9" }, distroPostgresVersions: [] },
+    alma9: { family: "rhel", osRelease: { id: "almalinux", versionId: "9" }, distroPostgresVersions: [] },
 };
 
 /** Versions PGDG builds for every supported release. */

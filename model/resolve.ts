@@ -12,7 +12,7 @@ import type {
 } from "./types";
 
 /** The release a cluster runs on when its spec names none. */
-export const DEFAULT_OS: OsRelease = "debian12";
+export const DEFAULT_OS: OsRelease = "debian13";
 
 /**
  * PostgreSQL parameters this project sets unless the user overrides them. Chosen for a

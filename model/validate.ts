@@ -311,8 +311,9 @@ export function checkPatroniTimings(c: ResolvedCluster, root: string): Validatio
     if (p.loopWaitSec < 1) {
         issues.push({ setting: `${at}.loopWaitSec`, value: p.loopWaitSec, rule: "must be at least 1 second", fix: `set ${at}.loopWaitSec to 1 or more` });
     }
-    if (p.retryTimeoutSec < 1) {
-        issues.push({ setting: `${at}.retryTimeoutSec`, value: p.retryTimeoutSec, rule: "must be at least 1 second", fix: `set ${at}.retryTimeoutSec to 1 or more` });
+    if (p.retryTimeoutSec < 3) {
+        // Patroni 4's validator rejects less, and its runtime raises it to 3 (patroni/config.py).
+        issues.push({ setting: `${at}.retryTimeoutSec`, value: p.retryTimeoutSec, rule: "must be at least 3 seconds (Patroni's minimum)", fix: `set ${at}.retryTimeoutSec to 3 or more` });
     }
     if (p.loopWaitSec + 2 * p.retryTimeoutSec > p.ttlSec) {
         issues.push({ setting: `${at}.ttlSec`, value: { ttlSec: p.ttlSec, loopWaitSec: p.loopWaitSec, retryTimeoutSec: p.retryTimeoutSec }, rule: `loopWaitSec + 2 × retryTimeoutSec (${p.loopWaitSec + 2 * p.retryTimeoutSec}) exceeds ttlSec (${p.ttlSec}): the primary could lose its lock while still retrying`, fix: `raise ${at}.ttlSec to at least ${p.loopWaitSec + 2 * p.retryTimeoutSec}, or lower loopWaitSec/retryTimeoutSec` });

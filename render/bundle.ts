@@ -52,7 +52,7 @@ export function renderHostBundle(c: ResolvedCluster, hostName: string, secrets: 
         // What the step runs when it is deleted (`pulumi destroy`, or it left the program).
         if (onDelete) entries.push({ path: `steps/${String(n).padStart(2, "0")}-${name}.on-delete.sh`, content: onDelete, validator: "shell" });
     };
-    step(0, "host-ready", files.hostReadyScript());
+    step(0, "host-ready", files.hostReadyScript(c));
     const volume = dataVolumes[hostName];
     const member = [...c.hosts.etcd, ...c.hosts.patroni].find((h) => h.name === hostName);
     if (volume && member) step(5, "mount-data", files.mountDataScript(c, member, volume));

@@ -6,7 +6,7 @@
  */
 import { createHash } from "crypto";
 import * as path from "path";
-import { awsCliInstall } from "../model/distro";
+import { awsCliInstall, RELEASES } from "../model/distro";
 import type { ClusterSecrets, HostRole, ResolvedCluster, ResolvedHost, ResolvedKeepalived } from "../model/types";
 import { renderPatroniYml } from "./patroni";
 import { renderTemplate } from "./templates";
@@ -248,8 +248,9 @@ export function proxyStopScript(host: ResolvedHost): string {
     return stopServicesScript(host.name, ["keepalived", "haproxy"]);
 }
 
-export function hostReadyScript(): string {
-    return renderTemplate("host-ready.sh", { timeoutSec: GATE_TIMEOUTS_SEC.hostReady });
+/** Waits until the host can take installs, and refuses a host that runs another release than `os`. */
+export function hostReadyScript(c: ResolvedCluster): string {
+    return renderTemplate("host-ready.sh", { timeoutSec: GATE_TIMEOUTS_SEC.hostReady, os: c.layout.release, osRelease: RELEASES[c.layout.release].osRelease });
 }
 
 export function installScript(c: ResolvedCluster, role: HostRole, host: ResolvedHost): string {

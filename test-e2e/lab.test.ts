@@ -9,6 +9,7 @@ import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { machines, patroniMembers, runScenario } from "../bench/failover-lib";
 import type { StepReport } from "../tools/engine";
+import { labLayout } from "../lab/cli";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const VIP = "10.251.17.50";
@@ -148,6 +149,7 @@ describe("the lab", () => {
     }
 
     it("lab destroy runs the program's delete commands: no service of the project is left running, data kept aside", () => {
+        const { pgDataDir } = labLayout();
         const result = labJson(["destroy"]);
         expect(result.steps.length).toBeGreaterThan(50);
         expect(result.steps.every((s) => s.op === "delete" && s.status === "done")).toBe(true);
@@ -157,7 +159,7 @@ describe("the lab", () => {
             const active = ssh(host, "for u in etcd patroni haproxy keepalived; do systemctl is-active --quiet $u && echo $u; done; pgrep -x postgres >/dev/null && echo postmaster; true").trim();
             expect(active, `still running on ${host}`).toBe("");
         }
-        expect(ssh("pg1", "ls -d /var/lib/postgresql/15/main.destroyed-* | wc -l").trim()).toBe("1");
+        expect(ssh("pg1", `ls -d ${pgDataDir}.destroyed-* | wc -l`).trim()).toBe("1");
         expect(ssh("lb1", "test -e /etc/haproxy/haproxy.cfg && echo present || echo removed").trim()).toBe("removed");
         expect(["lb1", "lb2"].filter((lb) => ssh(lb, "ip -4 -o addr show dev eth0").includes(`${VIP}/`))).toEqual([]);
     }, 10 * 60_000);

@@ -185,7 +185,7 @@ describe("validation of AWS settings", () => {
     it("rejects more than three zones, both or neither key source, and an unknown OS for AMIs", () => {
         expectIssue(issuesOf(devConfig((a) => (a.availabilityZones = 4))), `${A}.availabilityZones`, { value: 4, fix: /use 3/ });
         expectIssue(issuesOf(devConfig((a) => (a.ssh = { keyName: "x", publicKey: "ssh-ed25519 AAAA x" }))), `${A}.ssh`, { fix: /set pulumi-patroni:aws.ssh.keyName, or/ });
-        expectIssue(issuesOf(devConfig((_a, c) => (c.os = "alma9"))), `${C}.os`, { value: "alma9", fix: /use one of debian12, ubuntu24.04, rocky9/ });
+        expectIssue(issuesOf(devConfig((_a, c) => (c.os = "alma9"))), `${C}.os`, { value: "alma9", fix: /use one of debian12, debian13, ubuntu24.04, rocky9/ });
     });
 
     it("needs a bastion subnet with an existing VPC and bastion access; rejects vpc.cidr beside vpcId", () => {

@@ -27,12 +27,12 @@ function rejection(all: Record<string, string>): ClusterConfigError {
 describe("the lab stack file", () => {
   const settings = parseStackConfig(readStackFile("lab"), "lab");
 
-  it("reads the cluster on Debian 12 with the distro's PostgreSQL 15", () => {
+  it("reads the cluster on Debian 13 with the distro's PostgreSQL 17", () => {
     expect(settings.provider).toBe("existing");
     expect(settings.cluster.scope).toBe("lab");
-    expect(settings.cluster.os).toBe("debian12");
+    expect(settings.cluster.os).toBe("debian13");
     expect(settings.cluster.packageSource).toBe("distro");
-    expect(settings.cluster.postgresVersion).toBe(15);
+    expect(settings.cluster.postgresVersion).toBe(17);
     expect(settings.cluster.hosts.patroni.map((h) => h.name)).toEqual(["pg1", "pg2", "pg3"]);
     expect(settings.cluster.users).toEqual([{ name: "app", options: [], databases: ["app"] }]);
   });

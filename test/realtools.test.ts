@@ -54,7 +54,7 @@ function writeBundles(c: ResolvedCluster, dir: string, dataVolumes: Record<strin
 
 beforeAll(() => {
   outDir = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-patroni-realtools-"));
-  for (const stack of ["lab", "onprem-rhel"]) {
+  for (const stack of ["lab", "lab-debian12", "onprem-rhel"]) {
     trees[stack] = path.join(outDir, stack);
     renderStack(stack, trees[stack]);
   }
@@ -96,7 +96,7 @@ function rendered(tree: string, pattern: RegExp): Array<[string, string]> {
   return found;
 }
 
-const TREES = ["lab", "onprem-rhel", "lab+notify", "lab+single-proxy", "aws-dev"];
+const TREES = ["lab", "lab-debian12", "onprem-rhel", "lab+notify", "lab+single-proxy", "aws-dev"];
 /** Trees without HAProxy hosts (the NLB front door): checked by the shell tests only. */
 const SCRIPT_ONLY_TREES = ["aws-staging"];
 
@@ -191,28 +191,33 @@ describe("patroni --validate-config", () => {
     return run(patroni, ["--validate-config", copy]);
   }
 
-  it("accepts every patroni.yml of lab, as rendered apart from listen addresses and etcd hosts", async () => {
-    for (const [label, file] of rendered("lab", /\/etc\/patroni\/config\.yml$/)) {
+  it("accepts every patroni.yml of lab-debian12 (this machine's release), as rendered apart from listen addresses and etcd hosts", async () => {
+    for (const [label, file] of rendered("lab-debian12", /\/etc\/patroni\/config\.yml$/)) {
       expect(fs.readFileSync(file, "utf8")).toContain(`bin_dir: ${LOCAL_PG_BIN_DIR}`);
       const result = await validate(label, fs.readFileSync(file, "utf8"));
       expect(result.status, `patroni --validate-config ${label} (bin_dir needs package postgresql-15):\n${result.output}`).toBe(0);
     }
   }, 60_000);
 
-  it("accepts every patroni.yml of onprem-rhel, with PGDG's bin_dir swapped for the local PostgreSQL", async () => {
-    for (const [label, file] of rendered("onprem-rhel", /\/etc\/patroni\/patroni\.yml$/)) {
+  // Debian 13's PostgreSQL 17 and PGDG's layout are not on this Debian 12 machine: on the hosts, the
+  // write-file step checks patroni.yml with the hosts' own Patroni (the lab runs Debian 13's 4.0.7).
+  it.each([
+    ["lab", /\/etc\/patroni\/config\.yml$/, "/usr/lib/postgresql/17/bin"],
+    ["onprem-rhel", /\/etc\/patroni\/patroni\.yml$/, "/usr/pgsql-16/bin"],
+  ] as const)("accepts every patroni.yml of %s, with its bin_dir swapped for the local PostgreSQL", async (tree, pattern, binDir) => {
+    for (const [label, file] of rendered(tree, pattern)) {
       const text = fs.readFileSync(file, "utf8");
-      if (fs.existsSync("/usr/pgsql-16/bin")) {
+      expect(text).toContain(`bin_dir: ${binDir}`);
+      if (fs.existsSync(binDir)) {
         const result = await validate(label, text);
         expect(result.status, `patroni --validate-config ${label}:\n${result.output}`).toBe(0);
         continue;
       }
-      // The validator requires bin_dir to exist and hold pg_ctl, initdb, postgres, ...; PGDG's
-      // /usr/pgsql-16/bin is not on this Debian machine. Show that this is the only complaint,
-      // then check the copy against the local PostgreSQL 15 binaries.
+      // The validator requires bin_dir to exist and hold pg_ctl, initdb, postgres, ...: show that
+      // this is the only complaint, then check the copy against the local PostgreSQL 15 binaries.
       const asRendered = await validate(label, text);
       expect(asRendered.status, label).not.toBe(0);
-      expect(asRendered.output.split("\n").filter((l) => l.trim() !== ""), label).toEqual(["postgresql.bin_dir  Directory '/usr/pgsql-16/bin' does not exist."]);
+      expect(asRendered.output.split("\n").filter((l) => l.trim() !== ""), label).toEqual([`postgresql.bin_dir  Directory '${binDir}' does not exist.`]);
       const result = await validate(label, text, LOCAL_PG_BIN_DIR);
       expect(result.status, `patroni --validate-config ${label} with bin_dir ${LOCAL_PG_BIN_DIR} (package postgresql-15):\n${result.output}`).toBe(0);
     }

@@ -206,6 +206,13 @@ describe("Patroni timings and synchronous mode", () => {
     expect(issuesOf(specWith((s) => (s.patroni = { ttlSec: 30, loopWaitSec: 10, retryTimeoutSec: 10 })))).toEqual([]);
   });
 
+  it("retryTimeoutSec below Patroni's minimum of 3 is rejected", () => {
+    const spec = specWith((s) => {
+      s.patroni = { ttlSec: 20, loopWaitSec: 5, retryTimeoutSec: 2 };
+    });
+    expectIssue(issuesOf(spec), `${ROOT}.patroni.retryTimeoutSec`, { value: 2, fix: `set ${ROOT}.patroni.retryTimeoutSec to 3 or more` });
+  });
+
   it("ttlSec below 20 is rejected", () => {
     const spec = specWith((s) => {
       s.patroni = { ttlSec: 15, loopWaitSec: 3, retryTimeoutSec: 5 };

@@ -17,11 +17,11 @@ for unit in "${units[@]}"; do
     fi
 done
 # Patroni stops PostgreSQL when it stops; make sure no postmaster outlives it.
-if [ -f '/var/lib/postgresql/15/main'/postmaster.pid ] && runuser -u postgres -- '/usr/lib/postgresql/15/bin'/pg_ctl -D '/var/lib/postgresql/15/main' status >/dev/null 2>&1; then
-    runuser -u postgres -- '/usr/lib/postgresql/15/bin'/pg_ctl -D '/var/lib/postgresql/15/main' stop -m fast -w
+if [ -f '/var/lib/postgresql/17/main'/postmaster.pid ] && runuser -u postgres -- '/usr/lib/postgresql/17/bin'/pg_ctl -D '/var/lib/postgresql/17/main' status >/dev/null 2>&1; then
+    runuser -u postgres -- '/usr/lib/postgresql/17/bin'/pg_ctl -D '/var/lib/postgresql/17/main' stop -m fast -w
 fi
-if [ -d '/var/lib/postgresql/15/main' ]; then
-    aside='/var/lib/postgresql/15/main'.destroyed-$(date -u +%Y%m%dT%H%M%SZ)
-    mv '/var/lib/postgresql/15/main' "$aside"
-    echo "/var/lib/postgresql/15/main moved aside to $aside on pg2"
+if [ -d '/var/lib/postgresql/17/main' ]; then
+    aside='/var/lib/postgresql/17/main'.destroyed-$(date -u +%Y%m%dT%H%M%SZ)
+    mv '/var/lib/postgresql/17/main' "$aside"
+    echo "/var/lib/postgresql/17/main moved aside to $aside on pg2"
 fi

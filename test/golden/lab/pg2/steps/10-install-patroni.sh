@@ -1,5 +1,5 @@
 #!/bin/bash
-# Installs PostgreSQL 15 and Patroni on pg2, prepares the watchdog.
+# Installs PostgreSQL 17 and Patroni on pg2, prepares the watchdog.
 set -euo pipefail
 export LC_ALL=C
 # Print the last lines of a unit's log to stderr, for the deployment's error message.
@@ -22,14 +22,14 @@ install_packages() {
 if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 -print -quit 2>/dev/null)" ]; then
     apt-get "${apt_opts[@]}" update
 fi
-install_packages postgresql-15 patroni python3-etcd curl postgresql-client
+install_packages postgresql-17 patroni python3-etcd curl postgresql-client
 # postgresql-common creates and starts a cluster "main"; Patroni must own the data directory.
-if [ ! -f '/etc/patroni/config.yml' ] && pg_lsclusters -h 2>/dev/null | awk '{print $1, $2}' | grep -qx '15 main'; then
-    pg_dropcluster --stop 15 main
+if [ ! -f '/etc/patroni/config.yml' ] && pg_lsclusters -h 2>/dev/null | awk '{print $1, $2}' | grep -qx '17 main'; then
+    pg_dropcluster --stop 17 main
 fi
 # The postgres user's home may be a freshly mounted data volume, owned by root.
 chown postgres:postgres '/var/lib/postgresql'
-install -d -o postgres -g postgres -m 0700 "$(dirname '/var/lib/postgresql/15/main')"
+install -d -o postgres -g postgres -m 0700 "$(dirname '/var/lib/postgresql/17/main')"
 install -d -o postgres -g postgres -m 0750 "$(dirname '/etc/patroni/config.yml')"
 
 # Watchdog: Patroni stops a hung primary through /dev/watchdog before another member promotes.
