@@ -13,6 +13,8 @@ import { labLayout } from "../lab/cli";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const VIP = "10.251.17.50";
+/** The stack the lab runs: `lab` (Debian 13, the default) unless LAB_STACK names another, e.g. `lab-debian12`. */
+const STACK = process.env.LAB_STACK ?? "lab";
 
 function lab(args: string[], inherit = true): { status: number; stdout: string } {
     const r = spawnSync("npx", ["tsx", path.join(REPO_ROOT, "lab", "cli.ts"), ...args], {
@@ -27,7 +29,7 @@ const ssh = (host: string, command: string): string => machines("ssh", host, com
 
 /** A lab command with --json: its steps and Pulumi-shaped summary. */
 function labJson(args: string[]): { steps: StepReport[]; summary: string } {
-    const r = spawnSync("npx", ["tsx", path.join(REPO_ROOT, "lab", "cli.ts"), ...args, "--json"], {
+    const r = spawnSync("npx", ["tsx", path.join(REPO_ROOT, "lab", "cli.ts"), ...args, "--stack", STACK, "--json"], {
         cwd: REPO_ROOT,
         stdio: ["ignore", "pipe", "inherit"],
         encoding: "utf8",
@@ -105,7 +107,7 @@ async function expectHealthyCluster(marker: string): Promise<void> {
 
 describe("the lab", () => {
     beforeAll(() => {
-        const up = lab(["up"]);
+        const up = lab(["up", "--stack", STACK]);
         if (up.status !== 0) throw new Error("npm run lab (lab up) failed: see its output above");
     }, 30 * 60_000);
 
@@ -153,7 +155,7 @@ describe("the lab", () => {
         const result = labJson(["destroy"]);
         expect(result.steps.length).toBeGreaterThan(50);
         expect(result.steps.every((s) => s.op === "delete" && s.status === "done")).toBe(true);
-        expect(fs.existsSync("/var/lib/pgha-lab/stacks/lab.json")).toBe(false);
+        expect(fs.existsSync(`/var/lib/pgha-lab/stacks/${STACK}.json`)).toBe(false);
         // (Debian's postgresql.service is an umbrella unit with no process of its own: the postmaster check covers it.)
         for (const host of ["etcd1", "etcd2", "etcd3", "pg1", "pg2", "pg3", "lb1", "lb2"]) {
             const active = ssh(host, "for u in etcd patroni haproxy keepalived; do systemctl is-active --quiet $u && echo $u; done; pgrep -x postgres >/dev/null && echo postmaster; true").trim();
