@@ -26,21 +26,29 @@ export class EtcdCluster extends pulumi.ComponentResource {
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pulumi-patroni:index:EtcdCluster", name, {}, opts);
         const c = args.cluster;
-        const starts = c.hosts.etcd.map((member) => {
+        // One member after the other: a changed configuration restarts them one at a time (see etcd-start.sh).
+        const starts: command.remote.Command[] = [];
+        for (const member of c.hosts.etcd) {
             const host = hostByName(args.hosts, member.name);
             const install = installRole(name, c, "etcd", member, host, this);
             // etcd files hold no secrets: the placeholder render is the real one.
-            const written = files
-                .etcdFiles(c, member)
-                .map((file) => remoteFile(`${name}-${file.id}-${member.name}`, { host, file, content: file.content, dependsOn: [install] }, this));
-            return remoteScript(
-                `${name}-start-${member.name}`,
-                { host, script: files.etcdStartScript(c, member), onDelete: files.etcdStopScript(c, member), dependsOn: written },
-                this,
+            const rendered = files.etcdFiles(c, member);
+            const written = rendered.map((file) => remoteFile(`${name}-${file.id}-${member.name}`, { host, file, content: file.content, dependsOn: [install] }, this));
+            starts.push(
+                remoteScript(
+                    `${name}-start-${member.name}`,
+                    {
+                        host,
+                        script: files.etcdStartScript(c, member, files.appliedFiles(rendered)),
+                        onDelete: files.etcdStopScript(c, member),
+                        dependsOn: [...written, ...starts.slice(-1)],
+                    },
+                    this,
+                ),
             );
-        });
+        }
         const first = hostByName(args.hosts, c.hosts.etcd[0].name);
-        this.healthy = remoteScript(`${name}-health`, { host: first, script: files.etcdHealthScript(c), dependsOn: starts }, this);
+        this.healthy = remoteScript(`${name}-health`, { host: first, script: files.etcdHealthScript(c), after: starts }, this);
         this.endpoints = pulumi.output(files.etcdEndpoints(c));
         this.registerOutputs({ endpoints: this.endpoints });
     }

@@ -7,7 +7,7 @@
  * and `<name>-vip`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type * as command from "@pulumi/command";
+import * as command from "@pulumi/command";
 import type { ClusterSecrets, ResolvedCluster } from "../model/types";
 import * as files from "../render/files";
 import { placeholderSecrets } from "../render/bundle";
@@ -21,8 +21,8 @@ export interface HaproxyKeepalivedArgs {
     hosts: ClusterHost[];
     /** The cluster's secrets (secret Output): the VRRP password, and the superuser's for the VIP gate. */
     secrets: pulumi.Output<ClusterSecrets>;
-    /** What must be ready before the proxies start: the Patroni replicas gate. */
-    backendsReady: pulumi.Input<pulumi.Resource>[];
+    /** What must be ready before the proxies start: the Patroni replicas gate (the VIP gate runs again when it does). */
+    backendsReady: command.remote.Command[];
     /** The host (with a PostgreSQL client) that checks the VIP; normally the first Patroni member. */
     gateHostName: string;
 }
@@ -35,7 +35,9 @@ export class HaproxyKeepalived extends pulumi.ComponentResource {
         super("pulumi-patroni:index:HaproxyKeepalived", name, {}, opts);
         const c = args.cluster;
         const layoutOnly = placeholderSecrets(c);
-        const starts = c.hosts.haproxy.map((proxy) => {
+        // One balancer after the other: a changed configuration is reloaded on one at a time.
+        const starts: command.remote.Command[] = [];
+        for (const proxy of c.hosts.haproxy) {
             const host = hostByName(args.hosts, proxy.name);
             const install = installRole(name, c, "haproxy", proxy, host, this);
             // keepalived -t checks that its scripts exist: write them before keepalived.conf.
@@ -47,19 +49,23 @@ export class HaproxyKeepalived extends pulumi.ComponentResource {
                 const dependsOn = file.id === "keepalived-conf" ? [install, ...written] : [install];
                 written.push(remoteFile(`${name}-${file.id}-${proxy.name}`, { host, file, content, dependsOn }, this));
             }
-            return remoteScript(
-                `${name}-start-${proxy.name}`,
-                { host, script: files.proxyStartScript(proxy), onDelete: files.proxyStopScript(proxy), dependsOn: [...written, ...args.backendsReady] },
-                this,
+            // The files' hashes (keepalived.conf holds the VRRP password: the script stays secret).
+            const script = args.secrets.apply((s) => files.proxyStartScript(proxy, files.appliedFiles(files.proxyFiles(c, proxy, s))));
+            starts.push(
+                remoteScript(
+                    `${name}-start-${proxy.name}`,
+                    { host, script, onDelete: files.proxyStopScript(proxy), dependsOn: [...written, ...args.backendsReady, ...starts.slice(-1)] },
+                    this,
+                ),
             );
-        });
+        }
         this.vipGate = remoteScript(
             `${name}-vip`,
             {
                 host: hostByName(args.hosts, args.gateHostName),
                 script: files.vipGateScript(c),
                 stdin: args.secrets.apply((s) => `${s.superuserPassword}\n`),
-                dependsOn: starts,
+                after: [...starts, ...args.backendsReady],
             },
             this,
         );

@@ -3,7 +3,7 @@
  * `patroni --validate-config`), starts the first member and waits for it to lead, then starts the
  * others together and waits until they stream (and a synchronous standby is chosen).
  * Children: `<name>-{ready,mount-data (with a data volume),install,patroni-yml,patroni-dropin,start}-<host>`, `<name>-leader`,
- * `<name>-replicas`.
+ * `<name>-dcs-config`, `<name>-replicas`.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
@@ -34,6 +34,8 @@ export interface PatroniTopology {
 export class PatroniCluster extends pulumi.ComponentResource {
     /** Passes when the first member leads (first run) or the cluster has a leader (later runs). */
     public readonly leaderGate: command.remote.Command;
+    /** Brings the DCS configuration (ttl, synchronous mode, PostgreSQL parameters, ...) to the spec's. */
+    public readonly dcsConfig: command.remote.Command;
     /** Passes when every replica streams and, in synchronous mode, a sync standby exists. */
     public readonly replicasGate: command.remote.Command;
     /** Leader, replicas and sync standbys as the replicas gate saw them. */
@@ -55,7 +57,10 @@ export class PatroniCluster extends pulumi.ComponentResource {
                 const dependsOn = file.id === "patroni-yml" ? [install, ...args.dcsReady] : [install];
                 return remoteFile(`${name}-${file.id}-${member.name}`, { host, file, content, dependsOn }, this);
             });
-            return { member, host, written };
+            // The start step carries the files' hashes: a changed patroni.yml reloads Patroni. They are
+            // hashes of secret-bearing files, so the script stays secret.
+            const script = args.secrets.apply((s) => files.patroniStartScript(c, member, files.appliedFiles(files.patroniFiles(c, member, s))));
+            return { member, host, written, script };
         });
 
         const [first, ...others] = configured;
@@ -63,27 +68,30 @@ export class PatroniCluster extends pulumi.ComponentResource {
             `${name}-start-${first.member.name}`,
             {
                 host: first.host,
-                script: files.patroniStartScript(c, first.member),
+                script: first.script,
                 onDelete: files.patroniStopScript(c, first.member),
                 dependsOn: [...first.written, ...args.dcsReady],
             },
             this,
         );
-        this.leaderGate = remoteScript(
-            `${name}-leader`,
-            { host: first.host, script: files.patroniLeaderGateScript(c, first.member), dependsOn: [firstStart] },
+        this.leaderGate = remoteScript(`${name}-leader`, { host: first.host, script: files.patroniLeaderGateScript(c, first.member), after: [firstStart] }, this);
+        // The cluster-wide settings, on a fresh cluster (where bootstrap.dcs already holds them: nothing
+        // to patch) as on a running one (where bootstrap.dcs is never read again).
+        this.dcsConfig = remoteScript(
+            `${name}-dcs-config`,
+            { host: first.host, script: files.patroniDcsConfigScript(c), stdin: args.secrets.apply((s) => `${s.restApiPassword}\n`), after: [this.leaderGate] },
             this,
         );
-        const otherStarts = others.map(({ member, host, written }) =>
+        const otherStarts = others.map(({ member, host, written, script }) =>
             remoteScript(
                 `${name}-start-${member.name}`,
-                { host, script: files.patroniStartScript(c, member), onDelete: files.patroniStopScript(c, member), dependsOn: [...written, this.leaderGate] },
+                { host, script, onDelete: files.patroniStopScript(c, member), dependsOn: [...written, this.leaderGate] },
                 this,
             ),
         );
         this.replicasGate = remoteScript(
             `${name}-replicas`,
-            { host: first.host, script: files.patroniReplicasGateScript(c, first.member), dependsOn: [this.leaderGate, ...otherStarts] },
+            { host: first.host, script: files.patroniReplicasGateScript(c, first.member), after: [this.leaderGate, this.dcsConfig, ...otherStarts] },
             this,
         );
         this.topology = this.replicasGate.stdout.apply(parseTopology);

@@ -12,7 +12,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { removeFileScript, writeFileScript, type RenderedFile } from "../render/files";
+import { removeFileScript, sha256, writeFileScript, type RenderedFile } from "../render/files";
 
 export type ConnectionArgs = command.types.input.remote.ConnectionArgs;
 
@@ -58,14 +58,24 @@ export interface RemoteScriptArgs {
      */
     onDelete?: string;
     dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * Steps this one checks (a gate): it waits for them and runs again whenever any of them runs
+     * again (their scripts and standard input are part of it, as a hash).
+     * @default []
+     */
+    after?: command.remote.Command[];
     /** @default "20m" */
     timeout?: string;
 }
 
 /** Run a script on a host; run it again (an update, never a replacement) when the script or its stdin change. */
 export function remoteScript(name: string, args: RemoteScriptArgs, parent: pulumi.Resource): command.remote.Command {
-    const script = pulumi.output(args.script);
-    return new command.remote.Command(
+    const after = args.after ?? [];
+    const script =
+        after.length === 0
+            ? pulumi.output(args.script)
+            : pulumi.all([args.script, revision(after)]).apply(([text, rev]) => `${text}# Checks steps at revision ${rev}: it runs again when any of them does.\n`);
+    const step = new command.remote.Command(
         name,
         {
             connection: args.host.connection,
@@ -80,10 +90,23 @@ export function remoteScript(name: string, args: RemoteScriptArgs, parent: pulum
         },
         {
             parent,
-            dependsOn: [...(args.host.dependsOn ?? []), ...(args.dependsOn ?? [])],
+            dependsOn: [...(args.host.dependsOn ?? []), ...(args.dependsOn ?? []), ...after],
             customTimeouts: { create: args.timeout ?? "20m", update: args.timeout ?? "20m", delete: "10m" },
         },
     );
+    stepContent.set(step, pulumi.all([script, args.stdin ?? ""]).apply((values) => sha256(JSON.stringify(values))));
+    return step;
+}
+
+/**
+ * What each step runs (a hash of its script and standard input), from the values it was given: a
+ * resource's own outputs would be unknown in a preview when absent (an unset stdin).
+ */
+const stepContent = new WeakMap<command.remote.Command, pulumi.Output<string>>();
+
+/** A hash of what the steps run: it changes whenever any of them runs again. */
+function revision(steps: command.remote.Command[]): pulumi.Output<string> {
+    return pulumi.all(steps.map((s) => stepContent.get(s) ?? pulumi.output("external"))).apply((hashes) => sha256(hashes.join(",")));
 }
 
 export interface RemoteFileArgs {

@@ -7,6 +7,8 @@
  *   apply [--stack lab] [--json] a later `pulumi up` against the stack's state: runs only what changed
  *   preview [--stack lab] [--json] what `apply` would run, and why, running nothing
  *   destroy [--stack lab]        `pulumi destroy`: the program's delete commands, then no state (hosts stay)
+ *   --overlay <file>             (apply, preview) a YAML `config:` map merged over the stack's, as
+ *                                `pulumi config set` would change the stack file: for day-2 tests
  *   status         hosts, and the cluster as Patroni and Keepalived see it
  *   down           remove everything the lab made
  *   ssh <host> [command...]
@@ -15,6 +17,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import * as YAML from "yaml";
 import { RELEASES } from "../model/distro";
 import { DEFAULT_OS } from "../model/resolve";
 import type { ClusterSpec, DistroLayout } from "../model/types";
@@ -66,6 +69,22 @@ export function labLayout(): DistroLayout {
     return resolveValidCluster(spec, running).layout;
 }
 
+/** Settings changed on top of the stack file (`--overlay`), as a later commit would change it. */
+let overlayFile: string | undefined;
+
+/** The stack's config, with the overlay's values merged over it (objects key by key; lists replaced). */
+function stackConfig(): ReturnType<typeof loadStackConfig> {
+    const loaded = loadStackConfig(stack);
+    if (!overlayFile) return loaded;
+    const overlay = (YAML.parse(fs.readFileSync(overlayFile, "utf8")) as { config?: Record<string, unknown> } | null)?.config;
+    if (!overlay || typeof overlay !== "object") throw new Error(`--overlay ${overlayFile}: expected a "config:" map like a stack file's`);
+    const merge = (base: unknown, over: unknown): unknown =>
+        base && over && typeof base === "object" && typeof over === "object" && !Array.isArray(base) && !Array.isArray(over)
+            ? Object.fromEntries([...new Set([...Object.keys(base), ...Object.keys(over)])].map((k) => [k, k in over ? merge((base as Record<string, unknown>)[k], (over as Record<string, unknown>)[k]) : (base as Record<string, unknown>)[k]]))
+            : over;
+    return { ...loaded, config: merge(loaded.config, overlay) as Record<string, unknown> };
+}
+
 /** The Debian suite of the stack's `cluster.os`: the lab makes hosts of that release. */
 function stackSuite(): string {
     const spec = loadStackConfig(stack).config["pulumi-patroni:cluster"] as ClusterSpec | undefined;
@@ -95,7 +114,7 @@ function report(result: Pick<RunResult, "resources" | "deleted">, preview: boole
  */
 export async function apply(options: { preview?: boolean; json?: boolean } = {}): Promise<LabState> {
     console.error(ENGINE_NOTICE);
-    const { config, secretKeys } = loadStackConfig(stack);
+    const { config, secretKeys } = stackConfig();
     const renderer = createProgressRenderer();
     const started = Date.now();
     let result: RunResult;
@@ -184,6 +203,11 @@ async function main(argv: string[]): Promise<number> {
     if (process.getuid?.() !== 0) {
         console.error("the lab needs root (it makes containers, namespaces and a bridge)");
         return 1;
+    }
+    const overlayAt = argv.indexOf("--overlay");
+    if (overlayAt >= 0) {
+        overlayFile = argv[overlayAt + 1];
+        argv = [...argv.slice(0, overlayAt), ...argv.slice(overlayAt + 2)];
     }
     const stackAt = argv.indexOf("--stack");
     if (stackAt >= 0) {

@@ -66,21 +66,22 @@ export function renderHostBundle(c: ResolvedCluster, hostName: string, secrets: 
     }
     const etcd = c.hosts.etcd.find((h) => h.name === hostName);
     if (etcd) {
-        step(30, "etcd-start", files.etcdStartScript(c, etcd), files.etcdStopScript(c, etcd));
+        step(30, "etcd-start", files.etcdStartScript(c, etcd, files.appliedFiles(files.etcdFiles(c, etcd))), files.etcdStopScript(c, etcd));
         if (etcd === c.hosts.etcd[0]) step(31, "etcd-health", files.etcdHealthScript(c));
     }
     const patroni = c.hosts.patroni.find((h) => h.name === hostName);
     if (patroni) {
-        step(40, "patroni-start", files.patroniStartScript(c, patroni), files.patroniStopScript(c, patroni));
+        step(40, "patroni-start", files.patroniStartScript(c, patroni, files.appliedFiles(files.patroniFiles(c, patroni, secrets))), files.patroniStopScript(c, patroni));
         if (patroni === c.hosts.patroni[0]) {
             step(41, "patroni-leader-gate", files.patroniLeaderGateScript(c, patroni));
-            step(42, "patroni-replicas-gate", files.patroniReplicasGateScript(c, patroni));
+            step(42, "patroni-dcs-config", files.patroniDcsConfigScript(c));
+            step(43, "patroni-replicas-gate", files.patroniReplicasGateScript(c, patroni));
             if (c.frontDoor === "vip") step(60, "vip-gate", files.vipGateScript(c));
             step(70, "roles", files.rolesScript(c));
             entries.push({ path: "steps/70-roles.sql", content: renderRolesSql(c, secrets), validator: "sql" });
         }
     }
     const proxy = c.hosts.haproxy.find((h) => h.name === hostName);
-    if (proxy) step(50, "proxy-start", files.proxyStartScript(proxy), files.proxyStopScript(proxy));
+    if (proxy) step(50, "proxy-start", files.proxyStartScript(proxy, files.appliedFiles(files.proxyFiles(c, proxy, secrets))), files.proxyStopScript(proxy));
     return entries;
 }

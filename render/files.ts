@@ -8,7 +8,7 @@ import { createHash } from "crypto";
 import * as path from "path";
 import { awsCliInstall, RELEASES } from "../model/distro";
 import type { ClusterSecrets, HostRole, ResolvedCluster, ResolvedHost, ResolvedKeepalived } from "../model/types";
-import { renderPatroniYml } from "./patroni";
+import { dcsConfig, renderPatroniYml } from "./patroni";
 import { renderTemplate } from "./templates";
 
 /** The tool that checks a file on its host before it replaces the live one. */
@@ -298,8 +298,25 @@ export function mountDataScript(c: ResolvedCluster, host: ResolvedHost, volume: 
     });
 }
 
-export function etcdStartScript(c: ResolvedCluster, host: ResolvedHost): string {
-    return renderTemplate("etcd-start.sh", { hostName: host.name, service: c.layout.etcdService });
+/** A file a service's start step applies: its content hash is part of the step, so a change re-runs it. */
+export interface AppliedFile {
+    path: string;
+    sha256: string;
+}
+
+export function appliedFiles(files: RenderedFile[]): AppliedFile[] {
+    return files.map((f) => ({ path: f.path, sha256: sha256(f.content) }));
+}
+
+/** Starts the member, or (when its files changed) restarts it and waits until it is healthy. */
+export function etcdStartScript(c: ResolvedCluster, host: ResolvedHost, applies: AppliedFile[]): string {
+    return renderTemplate("etcd-start.sh", {
+        hostName: host.name,
+        service: c.layout.etcdService,
+        endpoint: `http://${host.address}:${c.etcd.clientPort}`,
+        timeoutSec: GATE_TIMEOUTS_SEC.etcdHealthy,
+        applies,
+    });
 }
 
 export function etcdEndpoints(c: ResolvedCluster): string[] {
@@ -314,8 +331,20 @@ export function etcdHealthScript(c: ResolvedCluster): string {
     });
 }
 
-export function patroniStartScript(c: ResolvedCluster, host: ResolvedHost): string {
-    return renderTemplate("patroni-start.sh", { hostName: host.name, service: c.layout.patroniService });
+export function patroniStartScript(c: ResolvedCluster, host: ResolvedHost, applies: AppliedFile[]): string {
+    return renderTemplate("patroni-start.sh", { hostName: host.name, service: c.layout.patroniService, applies });
+}
+
+/** Brings the DCS configuration to dcsConfig(c) through any member's REST API; the password on stdin. */
+export function patroniDcsConfigScript(c: ResolvedCluster): string {
+    return renderTemplate("patroni-dcs-config.sh", {
+        restApiUrls: c.hosts.patroni.map((h) => restApiUrl(c, h)).join(","),
+        restApiUser: c.patroni.restApiUserName,
+        desiredJson: JSON.stringify(dcsConfig(c)),
+        // PostgreSQL parameters are the cluster's own: one removed from the spec is removed from the DCS.
+        ownedJson: JSON.stringify([["postgresql", "parameters"]]),
+        timeoutSec: GATE_TIMEOUTS_SEC.patroniLeader,
+    });
 }
 
 function restApiUrl(c: ResolvedCluster, host: ResolvedHost): string {
@@ -341,8 +370,8 @@ export function patroniReplicasGateScript(c: ResolvedCluster, host: ResolvedHost
     });
 }
 
-export function proxyStartScript(host: ResolvedHost): string {
-    return renderTemplate("proxy-start.sh", { hostName: host.name });
+export function proxyStartScript(host: ResolvedHost, applies: AppliedFile[]): string {
+    return renderTemplate("proxy-start.sh", { hostName: host.name, applies });
 }
 
 export function vipGateScript(c: ResolvedCluster): string {

@@ -5,6 +5,41 @@ import { stringify } from "yaml";
 import type { ClusterSecrets, ResolvedCluster, ResolvedHost } from "../model/types";
 
 /** The subset of Patroni's YAML configuration this project writes. */
+/** The cluster-wide settings Patroni keeps in the DCS (its dynamic configuration). */
+export interface DcsConfig {
+    ttl: number;
+    loop_wait: number;
+    retry_timeout: number;
+    maximum_lag_on_failover: number;
+    synchronous_mode: boolean;
+    synchronous_mode_strict: boolean;
+    synchronous_node_count: number;
+    failsafe_mode: boolean;
+    primary_start_timeout: number;
+    postgresql: { use_pg_rewind: boolean; use_slots: boolean; parameters: Record<string, string | number | boolean> };
+}
+
+/**
+ * The desired DCS configuration. Patroni reads `bootstrap.dcs` only when it creates the cluster; the
+ * dcs-config step brings a running cluster to this same value through the REST API, so the two
+ * never disagree.
+ */
+export function dcsConfig(c: ResolvedCluster): DcsConfig {
+    const p = c.patroni;
+    return {
+        ttl: p.ttlSec,
+        loop_wait: p.loopWaitSec,
+        retry_timeout: p.retryTimeoutSec,
+        maximum_lag_on_failover: p.maximumLagOnFailoverBytes,
+        synchronous_mode: p.synchronousMode,
+        synchronous_mode_strict: p.synchronousModeStrict,
+        synchronous_node_count: p.synchronousNodeCount,
+        failsafe_mode: p.failsafeMode,
+        primary_start_timeout: p.primaryStartTimeoutSec,
+        postgresql: { use_pg_rewind: p.usePgRewind, use_slots: p.useSlots, parameters: p.parameters },
+    };
+}
+
 export interface PatroniConfig {
     scope: string;
     namespace: string;
@@ -13,18 +48,7 @@ export interface PatroniConfig {
     restapi: { listen: string; connect_address: string; authentication: { username: string; password: string } };
     etcd3: { hosts: string[]; protocol: "http" };
     bootstrap: {
-        dcs: {
-            ttl: number;
-            loop_wait: number;
-            retry_timeout: number;
-            maximum_lag_on_failover: number;
-            synchronous_mode: boolean;
-            synchronous_mode_strict: boolean;
-            synchronous_node_count: number;
-            failsafe_mode: boolean;
-            primary_start_timeout: number;
-            postgresql: { use_pg_rewind: boolean; use_slots: boolean; parameters: Record<string, string | number | boolean> };
-        };
+        dcs: DcsConfig;
         initdb: Array<string | Record<string, string>>;
         pg_hba: string[];
     };
@@ -84,18 +108,7 @@ export function buildPatroniConfig(c: ResolvedCluster, host: ResolvedHost, secre
         },
         etcd3: { hosts: c.hosts.etcd.map((e) => `${e.address}:${c.etcd.clientPort}`), protocol: "http" },
         bootstrap: {
-            dcs: {
-                ttl: p.ttlSec,
-                loop_wait: p.loopWaitSec,
-                retry_timeout: p.retryTimeoutSec,
-                maximum_lag_on_failover: p.maximumLagOnFailoverBytes,
-                synchronous_mode: p.synchronousMode,
-                synchronous_mode_strict: p.synchronousModeStrict,
-                synchronous_node_count: p.synchronousNodeCount,
-                failsafe_mode: p.failsafeMode,
-                primary_start_timeout: p.primaryStartTimeoutSec,
-                postgresql: { use_pg_rewind: p.usePgRewind, use_slots: p.useSlots, parameters: p.parameters },
-            },
+            dcs: dcsConfig(c),
             initdb: [{ encoding: "UTF8" }, { locale: "C.UTF-8" }, ...(p.dataChecksums ? ["data-checksums"] : []), { "auth-host": "scram-sha-256" }, { "auth-local": "peer" }],
             pg_hba: hba,
         },

@@ -198,13 +198,40 @@ describe("a later pulumi up of the lab stack, under the engine stand-in's state"
         const cluster = JSON.parse(JSON.stringify(config["pulumi-patroni:cluster"]));
         cluster.haproxy = { ...cluster.haproxy, checkIntervalMs: 2000 };
         const changed = await up(stateFile, { "pulumi-patroni:cluster": cluster });
-        // What `pulumi up` would run: the two haproxy.cfg files are written again, and the VIP gate
-        // (whose consecutive-answers count follows the check interval) runs again. The proxies' start
-        // steps do not change, so nothing reloads HAProxy: day-2 application of files is the next issue.
+        // What `pulumi up` would run: the two haproxy.cfg files are written again; each balancer's
+        // start step carries the files' hashes, so HAProxy and Keepalived are reloaded (one balancer
+        // after the other); the VIP gate checks again. Nothing on etcd or Patroni runs.
         expect(changes(changed)).toEqual([
             "update lab-proxy-haproxy-cfg-lb1 (stdin)",
             "update lab-proxy-haproxy-cfg-lb2 (stdin)",
+            "update lab-proxy-start-lb1 (create, update)",
+            "update lab-proxy-start-lb2 (create, update)",
             "update lab-proxy-vip (create, update)",
         ]);
+    }, 240_000);
+
+    it("a PostgreSQL parameter reaches the DCS through the dcs-config step, and every gate after it checks again", async () => {
+        const stateFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "program-state-")), "lab.json");
+        await up(stateFile);
+        const { config } = loadStackConfig("lab");
+        const cluster = JSON.parse(JSON.stringify(config["pulumi-patroni:cluster"]));
+        cluster.patroni = { ...cluster.patroni, parameters: { ...cluster.patroni?.parameters, max_connections: 150 } };
+        const changed = await up(stateFile, { "pulumi-patroni:cluster": cluster });
+        expect(changes(changed)).toEqual([
+            // patroni.yml's bootstrap.dcs holds it too (read only when a cluster is created): the files
+            // change and Patroni reloads them, which is harmless.
+            "update lab-patroni-dcs-config (create, update)",
+            "update lab-patroni-patroni-yml-pg1 (stdin)",
+            "update lab-patroni-patroni-yml-pg2 (stdin)",
+            "update lab-patroni-patroni-yml-pg3 (stdin)",
+            "update lab-patroni-replicas (create, update)",
+            "update lab-patroni-start-pg1 (create, update)",
+            "update lab-patroni-start-pg2 (create, update)",
+            "update lab-patroni-start-pg3 (create, update)",
+            "update lab-patroni-leader (create, update)",
+            "update lab-proxy-vip (create, update)",
+        ].sort());
+        const dcs = get(changed.resources, "lab-patroni-dcs-config");
+        expect(String(dcs.inputs.create)).toContain('"max_connections":150');
     }, 240_000);
 });

@@ -1,6 +1,11 @@
 #!/bin/bash
-# Starts etcd member dcs3. --no-block: the unit reports ready only at quorum, which needs
-# the other members, started at the same time on their own hosts.
+# Starts etcd member dcs3, or restarts it when its configuration changed. The members' steps
+# run one after another: a first start is --no-block (the unit reports ready only at quorum, which
+# needs the other members, started right after); a restart waits until this member is healthy again
+# before the next member's step may restart that one, so quorum is never lost.
+# Applies (a change to any of these files re-runs this step):
+#   /etc/etcd/etcd.conf sha256:32a23632f219de1f822085c5b7212a85ab2d7e45e33c17ed2aba14b558b3398f
+#   /etc/systemd/system/etcd.service.d/pulumi-patroni.conf sha256:5caef93bd3b7d6433b910e7d2ea94c6adedba0b40ef0283693cf82cf543e9305
 set -euo pipefail
 export LC_ALL=C
 # Print the last lines of a unit's log to stderr, for the deployment's error message.
@@ -11,7 +16,17 @@ log_tail() {
 systemctl daemon-reload
 systemctl enable etcd >/dev/null 2>&1
 if systemctl is-active --quiet etcd; then
-    echo "etcd already running on dcs3"
+    systemctl restart etcd
+    deadline=$((SECONDS + 180))
+    until ETCDCTL_API=3 etcdctl --endpoints='http://10.20.1.13:2379' --command-timeout=3s endpoint health >/dev/null 2>&1; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "etcd on dcs3 is not healthy 180 s after its restart" >&2
+            log_tail etcd
+            exit 1
+        fi
+        sleep 1
+    done
+    echo "etcd restarted on dcs3 and healthy"
 else
     systemctl start --no-block etcd
     echo "etcd starting on dcs3"

@@ -1,5 +1,12 @@
 #!/bin/bash
-# Starts (or reloads) HAProxy, then Keepalived, on lb2.
+# Starts (or reloads) HAProxy, then Keepalived, on lb2. The balancers' steps run one after
+# the other. HAProxy's reload keeps its server states (server-state-file); Keepalived's keeps its
+# VRRP state, so the VIP does not move.
+# Applies (a change to any of these files re-runs this step):
+#   /etc/haproxy/haproxy.cfg sha256:719bde7329551135098bd984dcdd0b8781ff6e1c32711c6b678a4f02fa7a2513
+#   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
+#   /etc/keepalived/check-haproxy.sh sha256:07bdc5219088516f665cc11beb1efa52a2ad21311122870efbf001d7aa795d90
+#   /etc/keepalived/keepalived.conf sha256:490a11d54c0b41abd79e3b42f96788fc5993ce94d839e5a056fd750d78036bbd
 set -euo pipefail
 export LC_ALL=C
 # Print the last lines of a unit's log to stderr, for the deployment's error message.

@@ -1,5 +1,10 @@
 #!/bin/bash
-# Starts Patroni on pg2. On a fresh cluster the first member to start bootstraps it.
+# Starts Patroni on pg2. On a fresh cluster the first member to start bootstraps it; on a
+# running member a changed patroni.yml is applied with a reload (Patroni applies what it can live;
+# pg_hba too).
+# Applies (a change to any of these files re-runs this step):
+#   /etc/patroni/config.yml sha256:8d6a10cc6e086a36a65edad9df733064fed2abaf256892e239ef5cdfe9ed2080
+#   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
 set -euo pipefail
 export LC_ALL=C
 # Print the last lines of a unit's log to stderr, for the deployment's error message.
