@@ -192,12 +192,21 @@ export function patroniMembers(): Member[] | undefined {
     return undefined;
 }
 
+/** Roles of synchronous standbys: sync_standby, or quorum_standby in quorum mode (Patroni 4). */
+export const SYNC_ROLES = ["sync_standby", "quorum_standby"];
+
+/** Three members at full strength: a leader and its synchronous standbys (sorted roles). */
+export function isFullRoleSet(sortedRoles: string[]): boolean {
+    const roles = sortedRoles.join(",");
+    return roles === "leader,replica,sync_standby" || roles === "leader,quorum_standby,quorum_standby";
+}
+
 export function leaderName(): string | undefined {
     return patroniMembers()?.find((m) => m.role === "leader")?.name;
 }
 
 export function syncStandbyName(): string | undefined {
-    return patroniMembers()?.find((m) => m.role === "sync_standby")?.name;
+    return patroniMembers()?.find((m) => SYNC_ROLES.includes(m.role))?.name;
 }
 
 export function vipHolder(): string | undefined {
@@ -222,7 +231,7 @@ export function fullyHealthy(): boolean {
     const members = patroniMembers();
     if (!members || members.length !== 3) return false;
     const roles = members.map((m) => m.role).sort();
-    const ok = roles.join(",") === "leader,replica,sync_standby" && members.every((m) => m.state === "running" || m.state === "streaming");
+    const ok = isFullRoleSet(roles) && members.every((m) => m.state === "running" || m.state === "streaming");
     return ok && vipHolder() !== undefined;
 }
 

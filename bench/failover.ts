@@ -1,5 +1,5 @@
 /**
- * `npm run bench:failover -- [--runs 3] [--scenarios a,b] [--profiles seeds,ours]`
+ * `npm run bench:failover -- [--runs 3] [--scenarios a,b] [--profiles seeds,ours] [--out failover]`
  *
  * Every fault scenario under two profiles in the same run: the seed guides' settings (stack
  * `lab-seeds`: Patroni ttl 30 / loop_wait 10 / retry_timeout 10, HAProxy inter 3s fall 3 rise 2)
@@ -17,23 +17,27 @@ const RESULTS = path.join(REPO_ROOT, "bench", "results");
 const PROFILES: Record<string, { stack: string; label: string }> = {
     seeds: { stack: "lab-seeds", label: "seed guides (ttl 30, loop_wait 10, retry_timeout 10; inter 3s fall 3 rise 2)" },
     ours: { stack: "lab", label: "pulumi-patroni default (ttl 20, loop_wait 5, retry_timeout 7; inter 1s fall 2 rise 2)" },
+    quorum: { stack: "lab-quorum", label: "pulumi-patroni default with synchronousMode: quorum (Patroni 4: ANY 1 of the two standbys)" },
 };
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
+/** One scenario's medians: the first profile named is the baseline, the second the candidate. */
 interface Summary {
     scenario: string;
     name: string;
-    seedsOutageSec: number | null;
-    oursOutageSec: number | null;
+    baseline: string;
+    candidate: string;
+    baselineOutageSec: number | null;
+    candidateOutageSec: number | null;
     ratio: number | null;
     ackedButMissing: number;
     twoWritablePrimaries: boolean;
-    seedsBackToHealthSec: number | null;
-    oursBackToHealthSec: number | null;
+    baselineBackToHealthSec: number | null;
+    candidateBackToHealthSec: number | null;
 }
 
-function summarize(results: RunResult[]): Summary[] {
+function summarize(results: RunResult[], [baseline, candidate]: string[]): Summary[] {
     return Object.keys(SCENARIOS)
         .filter((key) => results.some((r) => r.scenario === key))
         .map((key) => {
@@ -41,24 +45,26 @@ function summarize(results: RunResult[]): Summary[] {
                 const values = results.filter((r) => r.scenario === key && r.profile === profile).map(pick);
                 return values.length ? round(median(values)) : null;
             };
-            const seeds = of("seeds", (r) => r.writeOutageSec);
-            const ours = of("ours", (r) => r.writeOutageSec);
+            const base = of(baseline, (r) => r.writeOutageSec);
+            const cand = of(candidate, (r) => r.writeOutageSec);
             const mine = results.filter((r) => r.scenario === key);
             return {
                 scenario: key,
                 name: SCENARIOS[key].name,
-                seedsOutageSec: seeds,
-                oursOutageSec: ours,
-                ratio: seeds && ours !== null ? round(ours / seeds) : null,
+                baseline,
+                candidate,
+                baselineOutageSec: base,
+                candidateOutageSec: cand,
+                ratio: base && cand !== null ? round(cand / base) : null,
                 ackedButMissing: mine.reduce((n, r) => n + r.ackedButMissing, 0),
                 twoWritablePrimaries: mine.some((r) => r.twoWritablePrimaries),
-                seedsBackToHealthSec: of("seeds", (r) => r.backToFullHealthSec),
-                oursBackToHealthSec: of("ours", (r) => r.backToFullHealthSec),
+                baselineBackToHealthSec: of(baseline, (r) => r.backToFullHealthSec),
+                candidateBackToHealthSec: of(candidate, (r) => r.backToFullHealthSec),
             };
         });
 }
 
-function markdown(summary: Summary[], runs: number, command: string): string {
+function markdown(summary: Summary[], runs: number, command: string, [baseline, candidate]: string[], svgName: string): string {
     const cell = (v: number | null) => (v === null ? "–" : String(v));
     return [
         "# Failover bench",
@@ -66,30 +72,30 @@ function markdown(summary: Summary[], runs: number, command: string): string {
         `Measured with \`${command}\` on ${os.cpus().length} cores (${new Date().toISOString().slice(0, 10)}); ${runs} run(s) per scenario and profile; medians.`,
         `Write outage: the longest gap between two acknowledged synchronous-commit writes through VIP:5000 (one row every ~50 ms, reconnecting after errors).`,
         "",
-        `- seeds: ${PROFILES.seeds.label}`,
-        `- ours: ${PROFILES.ours.label}`,
+        `- ${baseline}: ${PROFILES[baseline].label}`,
+        `- ${candidate}: ${PROFILES[candidate].label}`,
         "",
-        "| scenario | outage seeds (s) | outage ours (s) | ours/seeds | acked but missing | two writable primaries | back to full health seeds / ours (s) |",
+        `| scenario | outage ${baseline} (s) | outage ${candidate} (s) | ${candidate}/${baseline} | acked but missing | two writable primaries | back to full health ${baseline} / ${candidate} (s) |`,
         "|---|---|---|---|---|---|---|",
         ...summary.map(
             (s) =>
-                `| ${s.name} | ${cell(s.seedsOutageSec)} | ${cell(s.oursOutageSec)} | ${cell(s.ratio)} | ${s.ackedButMissing} | ${s.twoWritablePrimaries ? "**yes**" : "no"} | ${cell(s.seedsBackToHealthSec)} / ${cell(s.oursBackToHealthSec)} |`,
+                `| ${s.name} | ${cell(s.baselineOutageSec)} | ${cell(s.candidateOutageSec)} | ${cell(s.ratio)} | ${s.ackedButMissing} | ${s.twoWritablePrimaries ? "**yes**" : "no"} | ${cell(s.baselineBackToHealthSec)} / ${cell(s.candidateBackToHealthSec)} |`,
         ),
         "",
-        "![acknowledged writes around each fault](failover.svg)",
+        `![acknowledged writes around each fault](${svgName})`,
         "",
     ].join("\n");
 }
 
 /** Small multiples: acknowledged writes per 250 ms around the fault (t = 0), first run of each profile. */
-function svg(results: RunResult[]): string {
+function svg(results: RunResult[], [baseline, candidate]: string[]): string {
     const keys = Object.keys(SCENARIOS).filter((k) => results.some((r) => r.scenario === k));
     const cols = 3;
     const w = 320;
     const h = 150;
     const pad = 30;
     const rows = Math.ceil(keys.length / cols);
-    const colors: Record<string, string> = { seeds: "#d95f02", ours: "#1b9e77" };
+    const colors: Record<string, string> = { [baseline]: "#d95f02", [candidate]: "#1b9e77" };
     const tMin = -3;
     const tMax = 60;
     const x = (t: number) => pad + ((t - tMin) / (tMax - tMin)) * (w - pad - 10);
@@ -97,7 +103,7 @@ function svg(results: RunResult[]): string {
     const panels = keys.map((key, i) => {
         const ox = (i % cols) * w;
         const oy = Math.floor(i / cols) * h;
-        const lines = ["seeds", "ours"].map((profile) => {
+        const lines = [baseline, candidate].map((profile) => {
             const run = results.find((r) => r.scenario === key && r.profile === profile);
             if (!run) return "";
             const points = run.timeline.filter(([t]) => t >= tMin && t <= tMax).map(([t, n]) => `${x(t).toFixed(1)},${y(Math.min(n, 6)).toFixed(1)}`);
@@ -114,7 +120,7 @@ ${lines.join("\n")}
     return `<svg xmlns="http://www.w3.org/2000/svg" width="${cols * w}" height="${rows * h + 30}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>
 ${panels.join("\n")}
-<text x="10" y="${rows * h + 20}" font-size="11"><tspan fill="${colors.seeds}">— seeds</tspan>  <tspan fill="${colors.ours}">— ours</tspan>  acknowledged writes per 250 ms; fault at 0 (dashed)</text>
+<text x="10" y="${rows * h + 20}" font-size="11"><tspan fill="${colors[baseline]}">— ${baseline}</tspan>  <tspan fill="${colors[candidate]}">— ${candidate}</tspan>  acknowledged writes per 250 ms; fault at 0 (dashed)</text>
 </svg>
 `;
 }
@@ -127,6 +133,9 @@ async function main(argv: string[]): Promise<void> {
     const runs = Number(arg("--runs") ?? 3);
     const scenarios = (arg("--scenarios") ?? Object.keys(SCENARIOS).join(",")).split(",");
     const profiles = (arg("--profiles") ?? "seeds,ours").split(",");
+    if (profiles.length !== 2 || profiles.some((p) => !PROFILES[p])) throw new Error(`--profiles names a baseline and a candidate, of ${Object.keys(PROFILES).join(", ")}`);
+    // Results go to bench/results/<out>.{json,md,svg}.
+    const out = arg("--out") ?? "failover";
     for (const s of scenarios) if (!SCENARIOS[s]) throw new Error(`unknown scenario ${s}: ${Object.keys(SCENARIOS).join(", ")}`);
     const command = `npm run bench:failover -- ${argv.join(" ")}`.trim();
     const results: RunResult[] = [];
@@ -144,12 +153,12 @@ async function main(argv: string[]): Promise<void> {
         }
     }
     lab("down");
-    const summary = summarize(results);
-    fs.writeFileSync(path.join(RESULTS, "failover.json"), JSON.stringify({ command, measuredAt: new Date().toISOString(), profiles: PROFILES, summary, runs: results }, null, 1) + "\n");
-    fs.writeFileSync(path.join(RESULTS, "failover.md"), markdown(summary, runs, command));
-    fs.writeFileSync(path.join(RESULTS, "failover.svg"), svg(results));
+    const summary = summarize(results, profiles);
+    fs.writeFileSync(path.join(RESULTS, `${out}.json`), JSON.stringify({ command, measuredAt: new Date().toISOString(), profiles: PROFILES, summary, runs: results }, null, 1) + "\n");
+    fs.writeFileSync(path.join(RESULTS, `${out}.md`), markdown(summary, runs, command, profiles, `${out}.svg`));
+    fs.writeFileSync(path.join(RESULTS, `${out}.svg`), svg(results, profiles));
     fs.rmSync(path.join(RESULTS, "failover.partial.json"), { force: true });
-    console.log(markdown(summary, runs, command));
+    console.log(markdown(summary, runs, command, profiles, `${out}.svg`));
 }
 
 if (require.main === module) {

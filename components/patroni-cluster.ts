@@ -75,13 +75,6 @@ export class PatroniCluster extends pulumi.ComponentResource {
             this,
         );
         this.leaderGate = remoteScript(`${name}-leader`, { host: first.host, script: files.patroniLeaderGateScript(c, first.member), after: [firstStart] }, this);
-        // The cluster-wide settings, on a fresh cluster (where bootstrap.dcs already holds them: nothing
-        // to patch) as on a running one (where bootstrap.dcs is never read again).
-        this.dcsConfig = remoteScript(
-            `${name}-dcs-config`,
-            { host: first.host, script: files.patroniDcsConfigScript(c), stdin: args.secrets.apply((s) => `${s.restApiPassword}\n`), after: [this.leaderGate] },
-            this,
-        );
         const otherStarts = others.map(({ member, host, written, script }) =>
             remoteScript(
                 `${name}-start-${member.name}`,
@@ -89,9 +82,17 @@ export class PatroniCluster extends pulumi.ComponentResource {
                 this,
             ),
         );
+        // The cluster-wide settings, on a fresh cluster (where bootstrap.dcs already holds them: nothing
+        // to patch) as on a running one (where bootstrap.dcs is never read again); then the rolling
+        // restart of whatever a change left pending (after every member applied its patroni.yml).
+        this.dcsConfig = remoteScript(
+            `${name}-dcs-config`,
+            { host: first.host, script: files.patroniDcsConfigScript(c), stdin: args.secrets.apply((s) => `${s.restApiPassword}\n`), after: [this.leaderGate, ...otherStarts], timeout: "60m" },
+            this,
+        );
         this.replicasGate = remoteScript(
             `${name}-replicas`,
-            { host: first.host, script: files.patroniReplicasGateScript(c, first.member), after: [this.leaderGate, this.dcsConfig, ...otherStarts] },
+            { host: first.host, script: files.patroniReplicasGateScript(c, first.member), after: [this.dcsConfig] },
             this,
         );
         this.topology = this.replicasGate.stdout.apply(parseTopology);

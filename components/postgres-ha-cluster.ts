@@ -69,7 +69,7 @@ export interface NodeInfo {
     name: string;
     address: string;
     roles: HostRole[];
-    /** leader, sync_standby, replica; absent on hosts without Patroni. */
+    /** leader, sync_standby (quorum_standby in quorum mode), replica; absent on hosts without Patroni. */
     patroniRole?: string;
 }
 
@@ -245,7 +245,9 @@ function nodeInfo(c: ResolvedCluster, t: { leader: string; syncStandbys: string[
             : n === t.leader
               ? "leader"
               : t.syncStandbys.includes(n)
-                ? "sync_standby"
+                ? c.patroni.synchronousMode === "quorum"
+                    ? "quorum_standby"
+                    : "sync_standby"
                 : "replica";
         return { name: n, address, roles: playing, ...(patroniRole ? { patroniRole } : {}) };
     });

@@ -12,13 +12,15 @@ interface ReleaseFacts {
     codename?: string;
     /** PostgreSQL major versions the release's own repositories ship. */
     distroPostgresVersions: number[];
+    /** Major version of the Patroni the release's own repositories ship (none on RHEL: PGDG's). */
+    distroPatroniMajor?: number;
 }
 
 export const RELEASES: Record<OsRelease, ReleaseFacts> = {
-    debian12: { family: "debian", osRelease: { id: "debian", versionId: "12" }, codename: "bookworm", distroPostgresVersions: [15] },
-    debian13: { family: "debian", osRelease: { id: "debian", versionId: "13" }, codename: "trixie", distroPostgresVersions: [17] },
-    "ubuntu22.04": { family: "debian", osRelease: { id: "ubuntu", versionId: "22.04" }, codename: "jammy", distroPostgresVersions: [14] },
-    "ubuntu24.04": { family: "debian", osRelease: { id: "ubuntu", versionId: "24.04" }, codename: "noble", distroPostgresVersions: [16] },
+    debian12: { family: "debian", osRelease: { id: "debian", versionId: "12" }, codename: "bookworm", distroPostgresVersions: [15], distroPatroniMajor: 3 },
+    debian13: { family: "debian", osRelease: { id: "debian", versionId: "13" }, codename: "trixie", distroPostgresVersions: [17], distroPatroniMajor: 4 },
+    "ubuntu22.04": { family: "debian", osRelease: { id: "ubuntu", versionId: "22.04" }, codename: "jammy", distroPostgresVersions: [14], distroPatroniMajor: 2 },
+    "ubuntu24.04": { family: "debian", osRelease: { id: "ubuntu", versionId: "24.04" }, codename: "noble", distroPostgresVersions: [16], distroPatroniMajor: 3 },
     // Rocky/Alma ship PostgreSQL in AppStream but neither Patroni nor etcd: those come from PGDG.
     rocky9: { family: "rhel", osRelease: { id: "rocky", versionId: "9" }, distroPostgresVersions: [] },
     alma9: { family: "rhel", osRelease: { id: "almalinux", versionId: "9" }, distroPostgresVersions: [] },
@@ -30,6 +32,14 @@ export const PGDG_POSTGRES_VERSIONS = [13, 14, 15, 16, 17, 18];
 /** The PostgreSQL versions available for a release and package source. */
 export function availablePostgresVersions(release: OsRelease, source: PackageSource): number[] {
     return source === "pgdg" ? PGDG_POSTGRES_VERSIONS : RELEASES[release].distroPostgresVersions;
+}
+
+/** PGDG's repositories carry Patroni 4. */
+const PGDG_PATRONI_MAJOR = 4;
+
+/** The major version of Patroni a release installs from a package source. */
+export function patroniMajorVersion(release: OsRelease, source: PackageSource): number {
+    return source === "pgdg" ? PGDG_PATRONI_MAJOR : (RELEASES[release].distroPatroniMajor ?? PGDG_PATRONI_MAJOR);
 }
 
 /** The version used when the user names none: the release's own, or 16 from PGDG. */

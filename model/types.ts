@@ -74,8 +74,13 @@ export interface PatroniSpec {
     retryTimeoutSec?: number;
     /** A replica lagging more than this many bytes is not promoted. @default 1048576 */
     maximumLagOnFailoverBytes?: number;
-    /** Keep a synchronous standby so acknowledged commits survive the primary's loss. @default true */
-    synchronousMode?: boolean;
+    /**
+     * Keep synchronous standbys so acknowledged commits survive the primary's loss: `true` names
+     * `synchronousNodeCount` standbys; `quorum` (Patroni 4.0 or newer) has every commit wait for any
+     * `synchronousNodeCount` of the standbys (`ANY n (...)`), so losing one of them costs commits nothing.
+     * @default true
+     */
+    synchronousMode?: boolean | "quorum";
     /**
      * Refuse writes when no synchronous standby is available (zero RPO at the cost of write availability).
      * @default false

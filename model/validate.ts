@@ -2,7 +2,7 @@
  * Validation of a cluster spec before any resource exists. Pure: spec in, issues out.
  * Every issue names the setting (as written in stack config), the value received, the rule and the fix.
  */
-import { RELEASES, availablePostgresVersions } from "./distro";
+import { RELEASES, availablePostgresVersions, patroniMajorVersion } from "./distro";
 import { inSubnet, isIpv4, isIpv4Cidr } from "./net";
 import { resolveCluster } from "./resolve";
 import type { ClusterSpec, HostRole, ResolvedCluster } from "./types";
@@ -44,6 +44,7 @@ export type Schema =
     | "boolean"
     | "scalarMap"
     | { enum: readonly string[] }
+    | { anyOf: readonly Schema[] }
     | readonly [Schema]
     | { readonly [key: string]: Schema };
 
@@ -66,7 +67,7 @@ export const CLUSTER_SCHEMA: Schema = {
         "loopWaitSec?": "integer",
         "retryTimeoutSec?": "integer",
         "maximumLagOnFailoverBytes?": "integer",
-        "synchronousMode?": "boolean",
+        "synchronousMode?": { anyOf: ["boolean", { enum: ["quorum"] }] },
         "synchronousModeStrict?": "boolean",
         "synchronousNodeCount?": "integer",
         "failsafeMode?": "boolean",
@@ -126,6 +127,7 @@ function describe(schema: Schema): string {
     if (typeof schema === "string") return schema === "scalarMap" ? "a map of names to strings, numbers or booleans" : `a${schema === "integer" ? "n" : ""} ${schema}`;
     if (Array.isArray(schema)) return "a list";
     if ("enum" in schema && Array.isArray(schema.enum)) return `one of ${(schema.enum as string[]).map((e) => JSON.stringify(e)).join(", ")}`;
+    if ("anyOf" in schema && Array.isArray(schema.anyOf)) return (schema.anyOf as Schema[]).map(describe).join(" or ");
     return "an object";
 }
 
@@ -149,6 +151,9 @@ export function checkShape(value: unknown, schema: Schema, path: string): Valida
     }
     if ("enum" in schema && Array.isArray(schema.enum)) {
         return typeof value === "string" && (schema.enum as string[]).includes(value) ? [] : wrongType();
+    }
+    if ("anyOf" in schema && Array.isArray(schema.anyOf)) {
+        return (schema.anyOf as Schema[]).some((s) => checkShape(value, s, path).length === 0) ? [] : wrongType();
     }
     if (!isPlainObject(value)) return wrongType();
     const fields = schema as { readonly [key: string]: Schema };
@@ -333,6 +338,14 @@ export function checkSynchronousMode(c: ResolvedCluster, root: string): Validati
     }
     if (p.synchronousMode && members >= 2 && (p.synchronousNodeCount < 1 || p.synchronousNodeCount > members - 1)) {
         issues.push({ setting: `${root}.patroni.synchronousNodeCount`, value: p.synchronousNodeCount, rule: `must be between 1 and the number of replicas (${members - 1})`, fix: `set ${root}.patroni.synchronousNodeCount to 1` });
+    }
+    if (p.synchronousMode === "quorum" && patroniMajorVersion(c.os, c.packageSource) < 4) {
+        issues.push({
+            setting: `${root}.patroni.synchronousMode`,
+            value: "quorum",
+            rule: `needs Patroni 4.0 or newer; ${c.os}'s own Patroni is ${patroniMajorVersion(c.os, c.packageSource)}.x`,
+            fix: `set ${root}.patroni.synchronousMode: true, or run the cluster on debian13 (or with packageSource: pgdg)`,
+        });
     }
     if (p.synchronousModeStrict && !p.synchronousMode) {
         issues.push({ setting: `${root}.patroni.synchronousModeStrict`, value: true, rule: "has no effect without synchronousMode", fix: `set ${root}.patroni.synchronousMode: true, or drop synchronousModeStrict` });

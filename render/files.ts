@@ -335,7 +335,10 @@ export function patroniStartScript(c: ResolvedCluster, host: ResolvedHost, appli
     return renderTemplate("patroni-start.sh", { hostName: host.name, service: c.layout.patroniService, applies });
 }
 
-/** Brings the DCS configuration to dcsConfig(c) through any member's REST API; the password on stdin. */
+/**
+ * Brings the DCS configuration to dcsConfig(c) through any member's REST API, then restarts the
+ * members that need it without a write outage longer than a switchover; the password on stdin.
+ */
 export function patroniDcsConfigScript(c: ResolvedCluster): string {
     return renderTemplate("patroni-dcs-config.sh", {
         restApiUrls: c.hosts.patroni.map((h) => restApiUrl(c, h)).join(","),
@@ -343,6 +346,7 @@ export function patroniDcsConfigScript(c: ResolvedCluster): string {
         desiredJson: JSON.stringify(dcsConfig(c)),
         // PostgreSQL parameters are the cluster's own: one removed from the spec is removed from the DCS.
         ownedJson: JSON.stringify([["postgresql", "parameters"]]),
+        memberNamesJson: JSON.stringify(c.hosts.patroni.map((h) => h.name)),
         timeoutSec: GATE_TIMEOUTS_SEC.patroniLeader,
     });
 }
@@ -364,7 +368,7 @@ export function patroniReplicasGateScript(c: ResolvedCluster, host: ResolvedHost
     return renderTemplate("patroni-replicas-gate.sh", {
         restApiUrl: restApiUrl(c, host),
         memberNames: c.hosts.patroni.map((h) => h.name).join(","),
-        synchronousMode: c.patroni.synchronousMode,
+        synchronousMode: c.patroni.synchronousMode !== false,
         service: c.layout.patroniService,
         timeoutSec: GATE_TIMEOUTS_SEC.patroniReplicas,
     });

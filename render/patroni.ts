@@ -11,7 +11,7 @@ export interface DcsConfig {
     loop_wait: number;
     retry_timeout: number;
     maximum_lag_on_failover: number;
-    synchronous_mode: boolean;
+    synchronous_mode: boolean | "quorum";
     synchronous_mode_strict: boolean;
     synchronous_node_count: number;
     failsafe_mode: boolean;
@@ -108,7 +108,11 @@ export function buildPatroniConfig(c: ResolvedCluster, host: ResolvedHost, secre
         },
         etcd3: { hosts: c.hosts.etcd.map((e) => `${e.address}:${c.etcd.clientPort}`), protocol: "http" },
         bootstrap: {
-            dcs: dcsConfig(c),
+            // Patroni 4.0.7's validator (patroni --validate-config, run on every write) accepts only a
+            // boolean here (patroni/validator.py: synchronous_mode: bool; fixed after 4.1.4), though the
+            // running Patroni takes "quorum": a quorum cluster bootstraps synchronous, and the
+            // dcs-config step switches it to quorum right after.
+            dcs: { ...dcsConfig(c), synchronous_mode: dcsConfig(c).synchronous_mode === "quorum" ? true : dcsConfig(c).synchronous_mode },
             initdb: [{ encoding: "UTF8" }, { locale: "C.UTF-8" }, ...(p.dataChecksums ? ["data-checksums"] : []), { "auth-host": "scram-sha-256" }, { "auth-local": "peer" }],
             pg_hba: hba,
         },

@@ -7,7 +7,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { machines, patroniMembers, runScenario } from "../bench/failover-lib";
+import * as os from "os";
+import * as YAML from "yaml";
+import { isFullRoleSet, machines, missingAcks, patroniMembers, runScenario, Writer } from "../bench/failover-lib";
 import type { StepReport } from "../tools/engine";
 import { labLayout } from "../lab/cli";
 
@@ -26,6 +28,29 @@ function lab(args: string[], inherit = true): { status: number; stdout: string }
 }
 
 const ssh = (host: string, command: string): string => machines("ssh", host, command);
+
+/** The day-2 changes the e2e makes, as a later commit would make them in the stack file. */
+function day2Settings(parameters: Record<string, string | number> = {}): Record<string, unknown> {
+    return {
+        "pulumi-patroni:cluster": {
+            patroni: { ttlSec: 25, parameters: { work_mem: "8MB", ...parameters }, pgHba: ["host all all 10.251.17.99/32 scram-sha-256"] },
+            haproxy: { checkIntervalMs: 1500 },
+            keepalived: { advertIntervalSec: 2 },
+            etcd: { heartbeatIntervalMs: 150 },
+        },
+    };
+}
+
+/** `lab apply` with the stack file changed by `config` (merged over it, as `--overlay`). */
+function applyChanged(config: Record<string, unknown>): { steps: StepReport[]; summary: string } {
+    const overlay = path.join(os.tmpdir(), `pgha-day2-${process.pid}.yaml`);
+    fs.writeFileSync(overlay, YAML.stringify({ config }));
+    try {
+        return labJson(["apply", "--overlay", overlay]);
+    } finally {
+        fs.rmSync(overlay, { force: true });
+    }
+}
 
 /** A lab command with --json: its steps and Pulumi-shaped summary. */
 function labJson(args: string[]): { steps: StepReport[]; summary: string } {
@@ -75,9 +100,9 @@ async function expectHealthyCluster(marker: string): Promise<void> {
 
     const members = await eventually("Leader + Sync Standby + Replica", () => patroniMembers() ?? [], (m) => {
         const roles = m.map((x) => x.role).sort();
-        return m.length === 3 && roles.filter((r) => r === "leader").length === 1 && roles.includes("sync_standby") && roles.includes("replica") && m.every((x) => ["running", "streaming"].includes(x.state));
+        return m.length === 3 && isFullRoleSet(roles) && m.every((x) => ["running", "streaming"].includes(x.state));
     });
-    expect(members.map((m) => m.role).sort()).toEqual(["leader", "replica", "sync_standby"]);
+    expect(isFullRoleSet(members.map((m) => m.role).sort()), JSON.stringify(members)).toBe(true);
 
     // A row written through VIP:5000 lands on the primary...
     psql(5000, "create table if not exists e2e (id bigserial primary key, marker text not null, at timestamptz default now())");
@@ -138,6 +163,76 @@ describe("the lab", () => {
         await expectHealthyCluster("second-run");
         expect(psql(5000, "select count(*) from e2e where marker in ('first-run', 'second-run')")).toBe("2");
     }, 30 * 60_000);
+
+    it("day-2 from git with writes flowing: DCS settings, a parameter, pg_hba, HAProxy, Keepalived and etcd changes reach the running services; 0 acknowledged writes lost", async () => {
+        const password = String(labState().superuserPassword);
+        await Writer.prepare(password);
+        const writer = new Writer(password);
+        const run = `day2-${Date.now()}`;
+        const clientAddress = "10.251.17.99";
+        writer.start(run);
+        const applyStarted = Date.now();
+        const result = applyChanged(day2Settings());
+        const applySec = (Date.now() - applyStarted) / 1000;
+        await new Promise((r) => setTimeout(r, 2000));
+        await writer.stop();
+        const changed = result.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`);
+        console.log(`day-2 apply: ${applySec.toFixed(1)} s, ${changed.length} steps, longest write gap ${writer.maxGapSec(applyStarted)} s, ${writer.acks.length} acknowledged`);
+        // Only updates: nothing is replaced or deleted by a settings change.
+        expect(changed.every((c) => c.startsWith("update "))).toBe(true);
+        expect(changed).toEqual(expect.arrayContaining(["update lab-patroni-dcs-config", "update lab-proxy-start-lb1", "update lab-proxy-start-lb2", "update lab-etcd-start-etcd1"]));
+
+        // The DCS holds the new ttl; every member runs with the new work_mem, with no restart pending.
+        const config = JSON.parse(ssh("pg1", "curl -s --max-time 5 http://10.251.17.21:8008/config")) as { ttl: number; postgresql: { parameters: Record<string, unknown> } };
+        expect(config.ttl).toBe(25);
+        expect(config.postgresql.parameters.work_mem).toBe("8MB");
+        await eventually("work_mem 8MB on the primary and a replica", () => `${psql(5000, "show work_mem")} ${psql(5001, "show work_mem")}`, (v) => v === "8MB 8MB", 30_000);
+        const members = patroniMembers() ?? [];
+        expect(members.filter((m) => (m as { pending_restart?: boolean }).pending_restart)).toEqual([]);
+        // pg_hba through Patroni: the new line is live in PostgreSQL's own view.
+        expect(psql(5000, `select count(*) from pg_hba_file_rules where address = '${clientAddress}'`)).toBe("1");
+        // HAProxy on both balancers runs a worker started by this apply's reload, with the new interval.
+        for (const lb of ["lb1", "lb2"]) {
+            const uptime = Number(ssh(lb, "echo 'show info' | socat stdio /run/haproxy/admin.sock | sed -n 's/^Uptime_sec: //p'").trim());
+            expect(uptime, `${lb}'s HAProxy worker uptime`).toBeLessThanOrEqual(applySec + 5);
+            expect(ssh(lb, "grep -c 'inter 1500' /etc/haproxy/haproxy.cfg").trim()).not.toBe("0");
+        }
+        // Keepalived reloaded without moving the VIP away from exactly one holder.
+        expect(["lb1", "lb2"].filter((lb) => ssh(lb, "ip -4 -o addr show dev eth0").includes(`${VIP}/`)).length).toBe(1);
+        expect(ssh("lb1", "grep -c 'advert_int 2' /etc/keepalived/keepalived.conf").trim()).toBe("1");
+        // etcd: every member restarted one at a time with the new heartbeat, and the cluster is healthy.
+        expect(ssh("etcd3", "grep -c ETCD_HEARTBEAT_INTERVAL=.150. /etc/default/etcd").trim()).toBe("1");
+        await expectHealthyCluster("after-day2");
+
+        expect(writer.acks.length).toBeGreaterThan(50);
+        expect(await missingAcks(password, run, writer.acks)).toEqual([]);
+    }, 15 * 60_000);
+
+    for (const [direction, maxConnections, order] of [
+        ["raising", 300, "replicas one at a time, then a switchover"],
+        ["lowering", 150, "the primary first, then the replicas"],
+    ] as const) {
+        it(`a restart-only parameter, ${direction} max_connections: ${order}; pending_restart cleared, 0 acknowledged writes lost`, async () => {
+            const password = String(labState().superuserPassword);
+            await Writer.prepare(password);
+            const writer = new Writer(password);
+            const run = `day2-max-connections-${maxConnections}-${Date.now()}`;
+            writer.start(run);
+            const applyStarted = Date.now();
+            const result = applyChanged(day2Settings({ max_connections: maxConnections }));
+            await new Promise((r) => setTimeout(r, 2000));
+            await writer.stop();
+            const dcs = result.steps.find((s) => s.name === "lab-patroni-dcs-config");
+            expect(dcs?.op).toBe("update");
+            console.log(`max_connections ${maxConnections}: apply ${((Date.now() - applyStarted) / 1000).toFixed(1)} s, longest write gap ${writer.maxGapSec(applyStarted)} s, ${writer.acks.length} acknowledged, ${writer.errors.length} writer errors`);
+            await eventually(`max_connections ${maxConnections} on the primary and a replica`, () => `${psql(5000, "show max_connections")} ${psql(5001, "show max_connections")}`, (v) => v === `${maxConnections} ${maxConnections}`, 60_000);
+            const members = patroniMembers() ?? [];
+            expect(members.filter((m) => (m as { pending_restart?: boolean }).pending_restart)).toEqual([]);
+            await expectHealthyCluster(`after-max-connections-${maxConnections}`);
+            expect(writer.acks.length).toBeGreaterThan(50);
+            expect(await missingAcks(password, run, writer.acks)).toEqual([]);
+        }, 15 * 60_000);
+    }
 
     // The failover suite's CI subset asserts safety only; timings live in `npm run bench:failover`.
     for (const scenario of ["primary-poweroff", "switchover"]) {

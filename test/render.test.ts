@@ -146,6 +146,15 @@ describe("patroni.yml", () => {
     expect(dcs.postgresql.parameters.password_encryption).toBe("scram-sha-256");
   });
 
+  it("quorum mode bootstraps synchronous (Patroni 4.0.7's validator takes only a boolean there) and the dcs-config step asks for quorum", () => {
+    const spec = stackSpec("lab");
+    (spec as { patroni?: object }).patroni = { ...(spec as { patroni?: object }).patroni, synchronousMode: "quorum" };
+    const quorum = renderAll(resolveValidCluster(spec, "lab"));
+    const bootstrap = (parse(file(quorum, "pg1/etc/patroni/config.yml"), { version: "1.1" }) as Record<string, any>).bootstrap.dcs;
+    expect(bootstrap.synchronous_mode).toBe(true);
+    expect(file(quorum, "pg1/steps/42-patroni-dcs-config.sh")).toContain('"synchronous_mode":"quorum"');
+  });
+
   it("initialises with data checksums and SCRAM", () => {
     const initdb = yml("pg1").bootstrap.initdb;
     expect(initdb).toContain("data-checksums");

@@ -228,6 +228,25 @@ describe("Patroni timings and synchronous mode", () => {
     expectIssue(issuesOf(spec), `${ROOT}.patroni.synchronousMode`, { value: true, fix: `add Patroni hosts, or set ${ROOT}.patroni.synchronousMode: false`, rule: "there is 1" });
   });
 
+  it("synchronousMode quorum passes where Patroni is 4 or newer, and is refused on debian12's Patroni 3.0.2, naming the fix", () => {
+    expect(issuesOf(specWith((s) => ((s.os = "debian13"), (s.patroni = { synchronousMode: "quorum" }))))).toEqual([]);
+    expect(issuesOf(specWith((s) => ((s.os = "debian12"), (s.packageSource = "pgdg"), (s.postgresVersion = 16), (s.patroni = { synchronousMode: "quorum" }))))).toEqual([]);
+    const spec = specWith((s) => {
+      s.os = "debian12";
+      s.patroni = { synchronousMode: "quorum" };
+    });
+    expectIssue(issuesOf(spec), `${ROOT}.patroni.synchronousMode`, {
+      value: "quorum",
+      rule: "needs Patroni 4.0 or newer; debian12's own Patroni is 3.x",
+      fix: `set ${ROOT}.patroni.synchronousMode: true, or run the cluster on debian13 (or with packageSource: pgdg)`,
+    });
+  });
+
+  it("synchronousMode other than a boolean or quorum is rejected", () => {
+    const spec = { ...minimalSpec(), patroni: { synchronousMode: "always" } };
+    expectIssue(issuesOf(spec), `${ROOT}.patroni.synchronousMode`, { value: "always", fix: /a boolean or one of "quorum"/ });
+  });
+
   it("one Patroni host passes with synchronousMode off", () => {
     const spec = specWith((s) => {
       s.hosts.patroni = [host("pg1", "10.0.0.21")];

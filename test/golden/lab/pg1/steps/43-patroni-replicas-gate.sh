@@ -25,7 +25,8 @@ if missing:
 behind = sorted(n for n, m in members.items() if n != leaders[0] and (m.get("state") not in ("running", "streaming") or not isinstance(m.get("lag"), int)))
 if behind:
     sys.exit("not streaming yet: %s" % ", ".join(behind))
-sync = sorted(n for n, m in members.items() if m.get("role") == "sync_standby")
+# "quorum_standby" in quorum mode (Patroni 4).
+sync = sorted(n for n, m in members.items() if m.get("role") in ("sync_standby", "quorum_standby"))
 if want_sync and not sync:
     sys.exit("no synchronous standby yet")
 replicas = sorted(set(members) - {leaders[0]})

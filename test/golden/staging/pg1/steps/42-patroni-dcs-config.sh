@@ -3,7 +3,11 @@
 # PostgreSQL parameters, ...) to the desired one through the REST API: GET /config, a JSON merge
 # patch of what differs (PostgreSQL parameters no longer wanted are removed), PATCH /config. Patroni
 # reads bootstrap.dcs only when it creates a cluster, so this is how a change from git reaches a
-# running one. Then it waits for every member to apply it and reports who needs a restart.
+# running one. Then it waits for every member to apply it, and restarts the members that need it
+# (pending_restart) so that clients do not notice: replicas one at a time, each back to streaming with
+# its lag under the limit before the next; then a switchover to the healthy synchronous standby; then
+# the old primary if it still needs it. Lowering a setting that replicas must hold at least as high as
+# the primary restarts the primary first (PostgreSQL refuses a hot standby below its primary).
 # The REST API password arrives on standard input. Safe to run again: nothing to patch, nothing done.
 set -euo pipefail
 export LC_ALL=C
@@ -16,6 +20,9 @@ program=$(cat <<'PY'
 import base64, json, sys, time, urllib.error, urllib.request
 
 urls, user, desired, owned = sys.argv[1].split(","), sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
+# Replicas must run these at least as high as the primary (PostgreSQL checks it on a hot standby).
+AT_LEAST_PRIMARY = ("max_connections", "max_worker_processes", "max_wal_senders", "max_prepared_transactions", "max_locks_per_transaction")
+member_url = dict(zip(json.loads(sys.argv[5]), urls))
 password = sys.stdin.readline().rstrip("\n")
 auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
@@ -35,6 +42,11 @@ def any_member(method, path, body=None, deadline_sec=300):
         for url in urls:
             try:
                 return call(url, method, path, body)
+            except urllib.error.HTTPError as error:
+                # A refusal (a wrong password, a rejected value) is an answer: say it, do not retry.
+                if error.code < 500:
+                    sys.exit(f"{method} {path} on {url}: HTTP {error.code} {error.read().decode(errors='replace')}")
+                last = f"{url}: HTTP {error.code}"
             except (urllib.error.URLError, OSError, ValueError) as error:
                 last = f"{url}: {error}"
         if time.monotonic() > deadline:
@@ -68,21 +80,103 @@ def paths(patch, prefix=""):
             yield f"{prefix}{key}"
 
 
+def number(value):
+    """A PostgreSQL integer setting as a number (units are not used for these)."""
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def members():
+    return {m["name"]: m for m in (any_member("GET", "/cluster") or {}).get("members", [])}
+
+
+def wait_until(what, check, timeout_sec=300):
+    deadline, last = time.monotonic() + timeout_sec, None
+    while time.monotonic() < deadline:
+        try:
+            ok, last = check(members())
+            if ok:
+                return
+        except (urllib.error.URLError, OSError, ValueError, KeyError) as error:
+            last = str(error)
+        time.sleep(1)
+    sys.exit(f"{what}: not reached within {timeout_sec} s; last: {last}")
+
+
+def healthy_replica(name, lag_limit):
+    def check(ms):
+        m = ms.get(name, {})
+        lag = m.get("lag")
+        ok = m.get("state") in ("running", "streaming") and not m.get("pending_restart") and isinstance(lag, int) and lag <= lag_limit
+        return ok, f"{name}: {m.get('role')} {m.get('state')}, lag {lag}, pending restart {bool(m.get('pending_restart'))}"
+    return check
+
+
+def restart(name):
+    """POST /restart with restart_pending on that member; 503 means nothing was pending any more."""
+    try:
+        call(member_url[name], "POST", "/restart", {"restart_pending": True})
+        print(f"restarted {name}")
+    except urllib.error.HTTPError as error:
+        if error.code != 503:
+            raise
+        print(f"{name}: no restart pending any more")
+
+
 current = any_member("GET", "/config") or {}
 patch = merge_patch(current, desired)
 changed = sorted(paths(patch))
+def lowered_settings():
+    have, want = current.get("postgresql", {}).get("parameters", {}), desired["postgresql"]["parameters"]
+    return [k for k in AT_LEAST_PRIMARY if None not in (number(have.get(k)), number(want.get(k))) and number(want[k]) < number(have[k])]
+
+
+lowered = lowered_settings()
 if changed:
     any_member("PATCH", "/config", patch)
     print("DCS configuration changed: " + ", ".join(changed))
-    # Every member applies it on its next HA loop.
+    # Every member applies it on its next HA loop (and reports pending_restart from then on).
     time.sleep(desired["loop_wait"] + 2)
 else:
     print("DCS configuration already as desired")
-members = (any_member("GET", "/cluster") or {}).get("members", [])
-pending = sorted(m["name"] for m in members if m.get("pending_restart"))
+
+lag_limit = desired["maximum_lag_on_failover"]
+state = members()
+pending = sorted(n for n, m in state.items() if m.get("pending_restart"))
+restarted = []
 if pending:
     print("pending restart: " + ", ".join(pending))
-print(json.dumps({"changed": changed, "pendingRestart": pending}))
+    leader = next(n for n, m in state.items() if m.get("role") in ("leader", "master", "primary"))
+    if leader in pending and lowered:
+        print(f"lowered {', '.join(lowered)}: the primary {leader} restarts first")
+        restart(leader)
+        wait_until(f"{leader} running again as the primary", lambda ms: (ms.get(leader, {}).get("role") in ("leader", "master", "primary") and ms[leader].get("state") == "running" and not ms[leader].get("pending_restart"), ms.get(leader)))
+        restarted.append(leader)
+    # Asynchronous replicas first, the synchronous standby last: commits wait only for the latter.
+    replicas = sorted((n for n in pending if n != leader), key=lambda n: state[n].get("role") in ("sync_standby", "quorum_standby"))
+    for name in replicas:
+        restart(name)
+        wait_until(f"{name} streaming again with lag under {lag_limit}", healthy_replica(name, lag_limit))
+        restarted.append(name)
+    state = members()
+    if state.get(leader, {}).get("pending_restart"):
+        candidates = [n for n, m in state.items() if m.get("role") in ("sync_standby", "quorum_standby") and healthy_replica(n, lag_limit)(state)[0]]
+        if not candidates and not desired["synchronous_mode"]:
+            candidates = [n for n, m in state.items() if n != leader and healthy_replica(n, lag_limit)(state)[0]]
+        if not candidates:
+            sys.exit(f"{leader} needs a restart but no healthy standby can take over: " + json.dumps(state))
+        candidate = sorted(candidates)[0]
+        print(f"switchover {leader} -> {candidate}")
+        any_member("POST", "/switchover", {"leader": leader, "candidate": candidate})
+        wait_until(f"{candidate} leading", lambda ms: (ms.get(candidate, {}).get("role") in ("leader", "master", "primary") and ms[candidate].get("state") == "running", ms.get(candidate)))
+        wait_until(f"{leader} streaming from {candidate}", lambda ms: (ms.get(leader, {}).get("state") in ("running", "streaming") and isinstance(ms[leader].get("lag"), int), ms.get(leader)))
+        if members().get(leader, {}).get("pending_restart"):
+            restart(leader)
+        wait_until(f"{leader} streaming again with lag under {lag_limit}", healthy_replica(leader, lag_limit))
+        restarted.append(leader)
+print(json.dumps({"changed": changed, "pendingRestart": pending, "restarted": restarted}))
 PY
 )
-python3 -c "$program" 'http://10.41.0.20:8008,http://10.41.64.20:8008,http://10.41.128.20:8008' 'patroni' '{"ttl":20,"loop_wait":5,"retry_timeout":7,"maximum_lag_on_failover":1048576,"synchronous_mode":true,"synchronous_mode_strict":false,"synchronous_node_count":1,"failsafe_mode":true,"primary_start_timeout":300,"postgresql":{"use_pg_rewind":true,"use_slots":true,"parameters":{"password_encryption":"scram-sha-256","wal_level":"replica","hot_standby":"on","hot_standby_feedback":"on","max_connections":200,"max_wal_senders":10,"max_replication_slots":10,"wal_keep_size":"1GB","archive_mode":"on","archive_command":"/bin/true","logging_collector":"on","log_directory":"log","log_filename":"postgresql-%a.log","log_truncate_on_rotation":"on","log_line_prefix":"%m [%p] %q%u@%d ","log_min_duration_statement":1000,"log_lock_waits":"on","log_checkpoints":"on","log_connections":"off","track_io_timing":"on","wal_log_hints":"on"}}}' '[["postgresql","parameters"]]'
+python3 -c "$program" 'http://10.41.0.20:8008,http://10.41.64.20:8008,http://10.41.128.20:8008' 'patroni' '{"ttl":20,"loop_wait":5,"retry_timeout":7,"maximum_lag_on_failover":1048576,"synchronous_mode":true,"synchronous_mode_strict":false,"synchronous_node_count":1,"failsafe_mode":true,"primary_start_timeout":300,"postgresql":{"use_pg_rewind":true,"use_slots":true,"parameters":{"password_encryption":"scram-sha-256","wal_level":"replica","hot_standby":"on","hot_standby_feedback":"on","max_connections":200,"max_wal_senders":10,"max_replication_slots":10,"wal_keep_size":"1GB","archive_mode":"on","archive_command":"/bin/true","logging_collector":"on","log_directory":"log","log_filename":"postgresql-%a.log","log_truncate_on_rotation":"on","log_line_prefix":"%m [%p] %q%u@%d ","log_min_duration_statement":1000,"log_lock_waits":"on","log_checkpoints":"on","log_connections":"off","track_io_timing":"on","wal_log_hints":"on"}}}' '[["postgresql","parameters"]]' '["pg1","pg2","pg3"]'
