@@ -48,8 +48,10 @@ async function fakeCluster(port: number, config: Record<string, unknown>) {
                         req.on("data", (c) => (body += c));
                         req.on("end", () => {
                             const send = (code: number, value?: unknown) => {
-                                res.writeHead(code, { "Content-Type": "application/json" });
-                                res.end(value === undefined ? "" : JSON.stringify(value));
+                                // Patroni answers JSON for /config and /cluster, plain text for /restart and /switchover.
+                                const text = typeof value === "string";
+                                res.writeHead(code, { "Content-Type": text ? "text/plain" : "application/json" });
+                                res.end(value === undefined ? "" : text ? value : JSON.stringify(value));
                             };
                             const authorized = req.headers.authorization === `Basic ${Buffer.from(`patroni:${PASSWORD}`).toString("base64")}`;
                             if (req.method !== "GET" && !authorized) return send(401);
@@ -71,7 +73,7 @@ async function fakeCluster(port: number, config: Record<string, unknown>) {
                                 m.maxConnections = desiredMax();
                                 m.pending_restart = undefined;
                                 check();
-                                return send(200, "restarted");
+                                return send(200, "restarted successfully");
                             }
                             if (req.method === "POST" && req.url === "/switchover") {
                                 const { leader: from, candidate } = JSON.parse(body) as { leader: string; candidate: string };
@@ -84,7 +86,7 @@ async function fakeCluster(port: number, config: Record<string, unknown>) {
                                 old.maxConnections = desiredMax();
                                 old.pending_restart = undefined;
                                 check();
-                                return send(200, "switched over");
+                                return send(200, `Successfully switched over to "${candidate}"`);
                             }
                             send(404);
                         });

@@ -31,8 +31,12 @@ def call(url, method, path, body=None):
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url + path, data=data, method=method, headers={"Authorization": auth, "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
-        text = response.read()
+        text = response.read().decode(errors="replace")
+    # GET /config and /cluster answer JSON; POST /restart and /switchover answer plain text.
+    try:
         return json.loads(text) if text else None
+    except ValueError:
+        return text
 
 
 def any_member(method, path, body=None, deadline_sec=300):
