@@ -23,15 +23,21 @@ interface FakeMember {
     pending_restart?: boolean;
     /** What the member's PostgreSQL runs with now. */
     maxConnections: number;
+    /** WAL replayed (a replica); it catches up with the primary one poll after being asked. */
+    replayed: number;
 }
 
 /** A three-member Patroni cluster behind three REST APIs sharing one state, recording what it was asked. */
 async function fakeCluster(port: number, config: Record<string, unknown>) {
     const members: FakeMember[] = [
-        { name: "pg1", role: "leader", maxConnections: 200 },
-        { name: "pg2", role: "sync_standby", maxConnections: 200 },
-        { name: "pg3", role: "replica", maxConnections: 200 },
+        { name: "pg1", role: "leader", maxConnections: 200, replayed: 1000 },
+        { name: "pg2", role: "sync_standby", maxConnections: 200, replayed: 1000 },
+        { name: "pg3", role: "replica", maxConnections: 200, replayed: 1000 },
     ];
+    // The primary's WAL position; its restart writes the new settings to the WAL, and a replica's
+    // control file holds them only once it has replayed that far (before, Patroni uses the old ones).
+    let lsn = 1000;
+    let settingsAt = { lsn: 0, maxConnections: 200, before: 200 };
     const calls: string[] = [];
     const violations: string[] = [];
     const desiredMax = () => Number((config.postgresql as { parameters: Record<string, unknown> }).parameters.max_connections);
@@ -56,6 +62,13 @@ async function fakeCluster(port: number, config: Record<string, unknown>) {
                             const authorized = req.headers.authorization === `Basic ${Buffer.from(`patroni:${PASSWORD}`).toString("base64")}`;
                             if (req.method !== "GET" && !authorized) return send(401);
                             if (req.method === "GET" && req.url === "/config") return send(200, config);
+                            if (req.method === "GET" && req.url === "/patroni") {
+                                const m = members.find((x) => x.name === name)!;
+                                if (m.role === "leader") return send(200, { xlog: { location: lsn } });
+                                const replayed = m.replayed;
+                                m.replayed = lsn;
+                                return send(200, { xlog: { received_location: lsn, replayed_location: replayed } });
+                            }
                             if (req.method === "GET" && req.url === "/cluster") {
                                 return send(200, { members: members.map((m) => ({ name: m.name, role: m.role, state: m.role === "leader" ? "running" : "streaming", lag: m.role === "leader" ? undefined : 0, pending_restart: m.pending_restart })) });
                             }
@@ -70,8 +83,16 @@ async function fakeCluster(port: number, config: Record<string, unknown>) {
                                 const m = members.find((x) => x.name === name)!;
                                 if (!m.pending_restart) return send(503, "restart conditions are not satisfied");
                                 calls.push(`restart ${name}`);
-                                m.maxConnections = desiredMax();
-                                m.pending_restart = undefined;
+                                if (m.role === "leader") {
+                                    lsn += 100;
+                                    settingsAt = { lsn, maxConnections: desiredMax(), before: m.maxConnections };
+                                    m.maxConnections = desiredMax();
+                                } else {
+                                    // pg_controldata holds the primary's value as of what was replayed; Patroni uses it when higher.
+                                    const control = m.replayed >= settingsAt.lsn ? settingsAt.maxConnections : settingsAt.before;
+                                    m.maxConnections = Math.max(desiredMax(), control);
+                                }
+                                m.pending_restart = m.maxConnections !== desiredMax() || undefined;
                                 check();
                                 return send(200, "restarted successfully");
                             }

@@ -118,6 +118,15 @@ def healthy_replica(name, lag_limit):
     return check
 
 
+def replayed_past(name, position):
+    """The member has replayed the WAL up to `position` (its control file then holds what it records)."""
+    def check(ms):
+        xlog = (call(member_url[name], "GET", "/patroni") or {}).get("xlog", {})
+        replayed = xlog.get("replayed_location")
+        return isinstance(replayed, int) and replayed >= position, f"{name} replayed {replayed}, waiting for {position}"
+    return check
+
+
 def restart(name):
     """POST /restart with restart_pending on that member; 503 means nothing was pending any more."""
     try:
@@ -158,9 +167,17 @@ if pending:
         restart(leader)
         wait_until(f"{leader} running again as the primary", lambda ms: (ms.get(leader, {}).get("role") in ("leader", "master", "primary") and ms[leader].get("state") == "running" and not ms[leader].get("pending_restart"), ms.get(leader)))
         restarted.append(leader)
+        # A restarting replica takes these settings from its control file, which holds the primary's
+        # values only once it has replayed the primary's restart (Patroni: "pg_controldata value will
+        # be used"): wait for that before restarting each replica.
+        after_restart = (call(member_url[leader], "GET", "/patroni") or {}).get("xlog", {}).get("location", 0)
+    else:
+        after_restart = None
     # Asynchronous replicas first, the synchronous standby last: commits wait only for the latter.
     replicas = sorted((n for n in pending if n != leader), key=lambda n: state[n].get("role") in ("sync_standby", "quorum_standby"))
     for name in replicas:
+        if after_restart is not None:
+            wait_until(f"{name} replaying past the primary's restart", lambda ms, name=name: replayed_past(name, after_restart)(ms))
         restart(name)
         wait_until(f"{name} streaming again with lag under {lag_limit}", healthy_replica(name, lag_limit))
         restarted.append(name)
