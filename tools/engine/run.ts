@@ -29,7 +29,7 @@ import {
   SerializedEngineError,
 } from "./types";
 import { isSecretWrapped, parseDurationMs, secretValue, toPlainJson, unwrapSecrets } from "./values";
-import { asProvider, Decision, DeleteError, deletedRecord, Deployment, previewOutcome, Registration, RegistrationOptions } from "./deployment";
+import { asProvider, Decision, DeleteError, deletedRecord, DeleteObserver, Deployment, previewOutcome, Registration, RegistrationOptions } from "./deployment";
 import { UNKNOWN } from "./diff";
 import { emptyState, loadState, removeState, saveState, StackState, StoredResource } from "./state";
 
@@ -439,23 +439,7 @@ class Run {
       for (const r of stale) this.deleted.push(deletedRecord(r, "done", Date.now()));
       return;
     }
-    const records = new Map<StoredResource, RecordedResource>();
-    const errors = await this.deployment.deleteAll(stale, (t) => this.providerOf(t), this.context, ({ resource, phase, error }) => {
-      const now = Date.now();
-      if (phase === "start") {
-        const rec = deletedRecord(resource, "running", now);
-        records.set(resource, rec);
-        this.deleted.push(rec);
-        if (resource.custom) this.emit({ kind: "start", name: resource.name, type: resource.type, at: now, op: "delete" });
-        return;
-      }
-      const rec = records.get(resource)!;
-      rec.status = phase === "done" ? "done" : "failed";
-      rec.finishedAt = now;
-      if (!resource.custom) return;
-      if (phase === "done") this.emit({ kind: "finish", name: resource.name, type: resource.type, at: now, durationMs: now - rec.startedAt });
-      else this.emit({ kind: "fail", name: resource.name, type: resource.type, at: now, durationMs: now - rec.startedAt, message: error!.message });
-    });
+    const errors = await this.deployment.deleteAll(stale, (t) => this.providerOf(t), this.context, recordDeletes(this.deleted, this.emit));
     if (errors.length > 0) {
       const first = errors[0] as DeleteError;
       this.fail({
@@ -584,6 +568,27 @@ class Run {
   }
 }
 
+/** An observer of deletes that records each as a delete step in `records` and reports its progress. */
+function recordDeletes(records: RecordedResource[], emit: (event: EngineEvent) => void): DeleteObserver {
+  const byResource = new Map<StoredResource, RecordedResource>();
+  return ({ resource, phase, error }) => {
+    const now = Date.now();
+    if (phase === "start") {
+      const rec = deletedRecord(resource, "running", now);
+      byResource.set(resource, rec);
+      records.push(rec);
+      if (resource.custom) emit({ kind: "start", name: resource.name, type: resource.type, at: now, op: "delete" });
+      return;
+    }
+    const rec = byResource.get(resource)!;
+    rec.status = phase === "done" ? "done" : "failed";
+    rec.finishedAt = now;
+    if (!resource.custom) return;
+    if (phase === "done") emit({ kind: "finish", name: resource.name, type: resource.type, at: now, durationMs: now - rec.startedAt });
+    else emit({ kind: "fail", name: resource.name, type: resource.type, at: now, durationMs: now - rec.startedAt, message: error!.message });
+  };
+}
+
 /** The SDK's unknown marker (preview) becomes diff.ts's UNKNOWN, so that it compares as changed. */
 function markUnknowns(value: unknown): unknown {
   if (value !== null && typeof value === "object" && (value as { __pulumiUnknown?: boolean }).__pulumiUnknown) return UNKNOWN;
@@ -646,25 +651,9 @@ export async function destroyInProcess(request: DestroyRequest): Promise<Recorde
     return handler ? asProvider(handler) : undefined;
   };
   const records: RecordedResource[] = [];
-  const byResource = new Map<StoredResource, RecordedResource>();
   try {
     const deployment = new Deployment(state, (urn) => urn.split("::").pop() ?? urn);
-    const errors = await deployment.deleteAll(state.resources, providerOf, context, ({ resource, phase, error }) => {
-      const now = Date.now();
-      if (phase === "start") {
-        const rec = deletedRecord(resource, "running", now);
-        byResource.set(resource, rec);
-        records.push(rec);
-        if (resource.custom) emit({ kind: "start", name: resource.name, type: resource.type, at: now, op: "delete" });
-        return;
-      }
-      const rec = byResource.get(resource)!;
-      rec.status = phase === "done" ? "done" : "failed";
-      rec.finishedAt = now;
-      if (!resource.custom) return;
-      if (phase === "done") emit({ kind: "finish", name: resource.name, type: resource.type, at: now, durationMs: now - rec.startedAt });
-      else emit({ kind: "fail", name: resource.name, type: resource.type, at: now, durationMs: now - rec.startedAt, message: error!.message });
-    });
+    const errors = await deployment.deleteAll(state.resources, providerOf, context, recordDeletes(records, emit));
     const left = deployment.finalState(request.stack, {}, [], state);
     if (left.resources.length === 0) removeState(request.stateFile);
     else saveState(request.stateFile, left);
