@@ -16,8 +16,8 @@ const REPO_ROOT = path.resolve(__dirname, "..");
 const RESULTS = path.join(REPO_ROOT, "bench", "results");
 const PROFILES: Record<string, { stack: string; label: string }> = {
     seeds: { stack: "lab-seeds", label: "seed guides (ttl 30, loop_wait 10, retry_timeout 10; inter 3s fall 3 rise 2)" },
-    ours: { stack: "lab", label: "pulumi-patroni default (ttl 20, loop_wait 5, retry_timeout 7; inter 1s fall 2 rise 2)" },
-    quorum: { stack: "lab-quorum", label: "pulumi-patroni default with synchronousMode: quorum (Patroni 4: ANY 1 of the two standbys)" },
+    ours: { stack: "lab", label: "pulumi-patroni default (ttl 20, loop_wait 5, retry_timeout 7; inter 1s fall 2 rise 2; on Debian 13 synchronousMode quorum)" },
+    sync: { stack: "lab-sync", label: "pulumi-patroni default with synchronousMode: true (one named synchronous standby; the default where Patroni < 4)" },
 };
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;

@@ -78,7 +78,7 @@ export interface PatroniSpec {
      * Keep synchronous standbys so acknowledged commits survive the primary's loss: `true` names
      * `synchronousNodeCount` standbys; `quorum` (Patroni 4.0 or newer) has every commit wait for any
      * `synchronousNodeCount` of the standbys (`ANY n (...)`), so losing one of them costs commits nothing.
-     * @default true
+     * @default - `quorum` where the release's Patroni is 4.0 or newer (Debian 13, PGDG), else `true`
      */
     synchronousMode?: boolean | "quorum";
     /**
