@@ -234,6 +234,25 @@ describe("the lab", () => {
         }, 15 * 60_000);
     }
 
+    it("changing cluster.os of the running cluster is refused by the first step on every host, naming the setting and the fix; nothing else runs", () => {
+        const running = labLayout().release;
+        const other = running === "debian13" ? "debian12" : "debian13";
+        // The settings the cluster runs with now (the last day-2 apply), with os changed.
+        const applied = day2Settings({ max_connections: 150 });
+        const withOs = { "pulumi-patroni:cluster": { ...(applied["pulumi-patroni:cluster"] as object), os: other } };
+        const overlay = path.join(os.tmpdir(), `pgha-os-${process.pid}.yaml`);
+        fs.writeFileSync(overlay, YAML.stringify({ config: withOs }));
+        const r = spawnSync("npx", ["tsx", path.join(REPO_ROOT, "lab", "cli.ts"), "apply", "--stack", STACK, "--overlay", overlay], { cwd: REPO_ROOT, encoding: "utf8" });
+        fs.rmSync(overlay, { force: true });
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(new RegExp(`cluster\\.os: \\S+ runs Debian GNU/Linux \\d+ .*, not ${other}`));
+        expect(r.stderr).toContain("replacing its hosts one at a time, never by changing os in place");
+        // Only the ready steps ran (and failed): no install, file or service step started.
+        expect(r.stderr).not.toMatch(/^done {3}lab-\S+-(install|start|patroni-yml|etcd-conf|haproxy-cfg)/m);
+        // The failed run kept the state: the next apply of the settings in force runs nothing.
+        expect(applyChanged(applied).steps.filter((s) => s.op !== "same")).toEqual([]);
+    }, 10 * 60_000);
+
     // The failover suite's CI subset asserts safety only; timings live in `npm run bench:failover`.
     for (const scenario of ["primary-poweroff", "switchover"]) {
         it(`${scenario}: no acknowledged row lost, never two writable primaries, back to full health by itself`, async () => {
