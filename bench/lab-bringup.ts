@@ -1,8 +1,9 @@
 /**
- * `npm run bench:lab -- [--runs N] [--cold-runs M]`: times the lab from nothing to a healthy cluster
+ * `npm run bench:lab -- [--runs N] [--cold-runs M] [--stack lab] [--out lab-bringup-debian13]`: times the lab (the stack's
+ * release) from nothing to a healthy cluster
  * and its teardown, and reports medians. Warm runs keep the debootstrap base and the apt cache;
  * cold runs delete both first (the machine still has the npm packages and the lab's own apt tools).
- * Writes bench/results/lab-bringup.json. Needs root and the lab to itself.
+ * Writes bench/results/<out>.json. Needs root and the lab to itself.
  */
 import { lab, median } from "./failover-lib";
 import * as fs from "fs";
@@ -28,6 +29,9 @@ function main(argv: string[]): void {
     };
     const warmRuns = arg("--runs", 3);
     const coldRuns = arg("--cold-runs", 1);
+    const text = (name: string, fallback: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
+    const stack = text("--stack", "lab");
+    const out = text("--out", "lab-bringup-debian13");
     const runs: Array<{ kind: "cold" | "warm"; upSec: number; downSec: number }> = [];
     timed(["down"]);
     for (let i = 0; i < coldRuns + warmRuns; i++) {
@@ -37,7 +41,7 @@ function main(argv: string[]): void {
             const bases = fs.readdirSync(LAB_DIR).filter((d) => d.startsWith("base"));
             for (const dir of [...bases, "acng/cache"]) fs.rmSync(path.join(LAB_DIR, dir), { recursive: true, force: true });
         }
-        const upSec = timed(["up"]);
+        const upSec = timed(["up", "--stack", stack]);
         const downSec = timed(["down"]);
         runs.push({ kind, upSec, downSec });
         console.error(`${kind} run ${i + 1}: up ${upSec} s, down ${downSec} s`);
@@ -46,7 +50,7 @@ function main(argv: string[]): void {
     const summary = {
         machine: `${require("os").cpus().length} cores, ${Math.round(require("os").totalmem() / 2 ** 30)} GiB`,
         measuredAt: new Date().toISOString(),
-        command: `npm run bench:lab -- --runs ${warmRuns} --cold-runs ${coldRuns}`,
+        command: `npm run bench:lab -- --runs ${warmRuns} --cold-runs ${coldRuns} --stack ${stack} --out ${out}`,
         runs,
         median: {
             coldUpSec: coldRuns ? median01(of("cold", "upSec")) : null,
@@ -56,7 +60,7 @@ function main(argv: string[]): void {
         targets: { coldUpSec: 200, warmUpSec: 150, downSec: 15 },
     };
     fs.mkdirSync(path.join(REPO_ROOT, "bench", "results"), { recursive: true });
-    fs.writeFileSync(path.join(REPO_ROOT, "bench", "results", "lab-bringup.json"), JSON.stringify(summary, null, 2) + "\n");
+    fs.writeFileSync(path.join(REPO_ROOT, "bench", "results", `${out}.json`), JSON.stringify(summary, null, 2) + "\n");
     console.log(JSON.stringify(summary.median));
 }
 
