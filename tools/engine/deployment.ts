@@ -20,7 +20,7 @@
 import { diffResource, UNKNOWN } from "./diff";
 import type { StackState, StoredOptions, StoredResource } from "./state";
 import type { HandlerContext, PropertyPath, RecordedResource, ResourceHandler, ResourceProvider, ResourceResult, StepOp } from "./types";
-import { secretValue } from "./values";
+import { mapAtPaths, secretValue } from "./values";
 
 /** What a registration asks of the engine, secrets unwrapped (see secretInputPaths). */
 export interface Registration {
@@ -188,13 +188,8 @@ export class Deployment {
   }
 
   /** The state to write: this run's resources, then what it left untouched (a failed run keeps them all). */
-  finalState(stack: string, outputs: Record<string, unknown>, secretOutputs: string[], previous: StackState): StackState {
-    return {
-      stack,
-      resources: [...this.done.values(), ...this.old.values(), ...this.pendingDeletes],
-      outputs: outputs ?? previous.outputs,
-      secretOutputs: secretOutputs ?? previous.secretOutputs,
-    };
+  finalState(stack: string, outputs: Record<string, unknown>, secretOutputs: string[]): StackState {
+    return { stack, resources: [...this.done.values(), ...this.old.values(), ...this.pendingDeletes], outputs, secretOutputs };
   }
 }
 
@@ -275,19 +270,7 @@ async function deleteWith(provider: ResourceProvider | undefined, r: StoredResou
 
 /** A stored (plain) value with its secret paths wrapped again, as the SDK expects them. */
 export function withSecrets(value: Record<string, unknown>, paths: PropertyPath[]): Record<string, unknown> {
-  let result: unknown = structuredClone(value);
-  for (const p of paths) result = wrapAt(result, p);
-  return result as Record<string, unknown>;
-}
-
-function wrapAt(root: unknown, at: PropertyPath): unknown {
-  if (at.length === 0) return secretValue(root);
-  if (root === null || typeof root !== "object") return root;
-  const node = root as Record<string | number, unknown>;
-  const [head, ...rest] = at;
-  if (!(head in node)) return root;
-  node[head] = wrapAt(node[head], rest);
-  return root;
+  return mapAtPaths(value, paths, secretValue);
 }
 
 function pick(value: Record<string, unknown>, keys: string[]): Record<string, unknown> {

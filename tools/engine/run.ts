@@ -90,12 +90,12 @@ export async function runProgramInProcess(request: RunRequest, options: InProces
     // Deletes come last, and only after a run in which everything else succeeded.
     await Promise.race([run.deleteStale(), run.failure]);
     if (request.stateFile && !preview) {
-      saveState(request.stateFile, run.deployment.finalState(request.stack, exported.outputs, exported.secretOutputs, previous));
+      saveState(request.stateFile, run.deployment.finalState(request.stack, exported.outputs, exported.secretOutputs));
     }
     return { resources: run.resources, deleted: run.deleted, ...exported };
   } catch (err) {
     // What finished before the failure is kept, as the engine's checkpoints keep it.
-    if (request.stateFile && !preview) saveState(request.stateFile, run.deployment.finalState(request.stack, previous.outputs, previous.secretOutputs, previous));
+    if (request.stateFile && !preview) saveState(request.stateFile, run.deployment.finalState(request.stack, previous.outputs, previous.secretOutputs));
     // The graph behind a failure never settles; the SDK's exit-time report of
     // "promises still active" would only bury the real error.
     sdk.forgetPendingPromises();
@@ -142,6 +142,12 @@ function loadHandlersModule(request: RunRequest): Partial<HandlerTable> {
     });
   }
   return loaded.createHandlers(request.mode, request.handlerOptions);
+}
+
+/** The provider that handles `type` (a bare handler as a provider), or undefined. */
+function providerFor(table: HandlerTable, type: string): ResourceProvider | undefined {
+  const handler = findHandler<ResourceHandler | ResourceProvider>(table.resources, type);
+  return handler ? asProvider(handler) : undefined;
 }
 
 /** Exact token first, then the longest "prefix*" key that matches. */
@@ -311,8 +317,7 @@ class Run {
   }
 
   private providerOf(type: string): ResourceProvider | undefined {
-    const handler = findHandler<ResourceHandler | ResourceProvider>(this.handlers.resources, type);
-    return handler ? asProvider(handler) : undefined;
+    return providerFor(this.handlers, type);
   }
 
   private async register(
@@ -646,15 +651,12 @@ export async function destroyInProcess(request: DestroyRequest): Promise<Recorde
   setMaxListeners(0, abort.signal);
   const emit = request.onEvent ?? (() => undefined);
   const context: HandlerContext = { mode: request.mode, stack: request.stack, project: "", config: request.config ?? {}, signal: abort.signal, log: () => undefined };
-  const providerOf = (type: string) => {
-    const handler = findHandler<ResourceHandler | ResourceProvider>(handlers.resources, type);
-    return handler ? asProvider(handler) : undefined;
-  };
+  const providerOf = (type: string) => providerFor(handlers, type);
   const records: RecordedResource[] = [];
   try {
     const deployment = new Deployment(state, (urn) => urn.split("::").pop() ?? urn);
     const errors = await deployment.deleteAll(state.resources, providerOf, context, recordDeletes(records, emit));
-    const left = deployment.finalState(request.stack, {}, [], state);
+    const left = deployment.finalState(request.stack, {}, []);
     if (left.resources.length === 0) removeState(request.stateFile);
     else saveState(request.stateFile, left);
     if (errors.length > 0) {

@@ -7,9 +7,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type { PropertyPath } from "./types";
-
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+import { mapAtPaths, SECRET_SIG, SIG_KEY } from "./values";
 const STATE_VERSION = 1;
 
 /** Options the engine keeps with a resource because they govern what later runs may do to it. */
@@ -78,8 +76,8 @@ export function saveState(stateFile: string, state: StackState): void {
     ...state,
     resources: state.resources.map((r) => ({
       ...r,
-      inputs: sealPaths(r.inputs, r.secretInputPaths, key),
-      outputs: sealPaths(r.outputs, r.secretOutputPaths, key),
+      inputs: mapAtPaths(r.inputs, r.secretInputPaths, (v) => seal(v, key)),
+      outputs: mapAtPaths(r.outputs, r.secretOutputPaths, (v) => seal(v, key)),
     })),
     outputs: Object.fromEntries(Object.entries(state.outputs).map(([k, v]) => [k, state.secretOutputs.includes(k) ? seal(v, key) : v])),
   };
@@ -118,12 +116,6 @@ function unseal(sealed: { ciphertext: string }, key: Buffer): unknown {
   return JSON.parse(Buffer.concat([decipher.update(body), decipher.final()]).toString("utf8"));
 }
 
-function sealPaths(value: Record<string, unknown>, paths: PropertyPath[], key: Buffer): Record<string, unknown> {
-  let result: unknown = structuredClone(value);
-  for (const p of paths) result = mapAt(result, p, (v) => seal(v, key));
-  return result as Record<string, unknown>;
-}
-
 function decryptSecrets(value: unknown, key: Buffer): unknown {
   if (value !== null && typeof value === "object" && !Array.isArray(value) && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG) {
     return unseal(value as { ciphertext: string }, key);
@@ -133,14 +125,4 @@ function decryptSecrets(value: unknown, key: Buffer): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decryptSecrets(v, key)]));
   }
   return value;
-}
-
-function mapAt(root: unknown, at: PropertyPath, fn: (v: unknown) => unknown): unknown {
-  if (at.length === 0) return fn(root);
-  if (root === null || typeof root !== "object") return root;
-  const node = root as Record<string | number, unknown>;
-  const [head, ...rest] = at;
-  if (!(head in node)) return root;
-  node[head] = mapAt(node[head], rest, fn);
-  return root;
 }

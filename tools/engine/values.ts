@@ -6,8 +6,8 @@ import type { PropertyPath } from "./types";
 // The wire markers of a secret value. They are fixed by Pulumi's protocol
 // (sdk/go/common/resource/properties.go), so they are safe to spell out here
 // and let handlers mark outputs secret without importing the SDK instance.
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+export const SIG_KEY = "4dabf18193072939515e22adb298388d";
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 /** The string secrets are replaced with in anything shown to a person. */
 export const SECRET_MARKER = "[secret]";
@@ -58,19 +58,23 @@ export function unwrapSecrets(value: unknown, at: PropertyPath = []): { value: u
 
 /** Replace the values at `paths` with "[secret]" (returns a copy). */
 export function redactSecrets<T>(value: T, paths: PropertyPath[]): T {
+  return mapAtPaths(value, paths, () => SECRET_MARKER);
+}
+
+/** A copy of `value` with `fn` applied to the value at each of `paths` (a path it lacks is left alone). */
+export function mapAtPaths<T>(value: T, paths: PropertyPath[], fn: (v: unknown) => unknown): T {
   let result: unknown = structuredClone(value);
-  for (const path of paths) result = replaceAt(result, path, SECRET_MARKER);
+  for (const path of paths) result = mapAt(result, path, fn);
   return result as T;
 }
 
-function replaceAt(root: unknown, path: PropertyPath, replacement: unknown): unknown {
-  if (path.length === 0) return replacement;
-  let node = root as Record<string | number, unknown> | undefined;
-  for (const key of path.slice(0, -1)) {
-    if (node === null || typeof node !== "object") return root;
-    node = node[key] as Record<string | number, unknown> | undefined;
-  }
-  if (node !== null && typeof node === "object") node[path[path.length - 1]] = replacement;
+function mapAt(root: unknown, path: PropertyPath, fn: (v: unknown) => unknown): unknown {
+  if (path.length === 0) return fn(root);
+  if (root === null || typeof root !== "object") return root;
+  const node = root as Record<string | number, unknown>;
+  const [head, ...rest] = path;
+  if (!(head in node)) return root;
+  node[head] = mapAt(node[head], rest, fn);
   return root;
 }
 
