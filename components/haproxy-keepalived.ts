@@ -42,15 +42,15 @@ export class HaproxyKeepalived extends pulumi.ComponentResource {
             const install = installRole(name, c, "haproxy", proxy, host, this);
             // keepalived -t checks that its scripts exist: write them before keepalived.conf.
             const written: command.remote.Command[] = [];
+            // Rendered once with the real secrets: the files' contents and the start step's hashes.
+            const rendered = args.secrets.apply((s) => files.proxyFiles(c, proxy, s));
             for (const file of files.proxyFiles(c, proxy, layoutOnly)) {
-                const content = file.secret
-                    ? args.secrets.apply((s) => files.proxyFiles(c, proxy, s).find((f) => f.id === file.id)!.content)
-                    : file.content;
+                const content = file.secret ? rendered.apply((all) => all.find((f) => f.id === file.id)!.content) : file.content;
                 const dependsOn = file.id === "keepalived-conf" ? [install, ...written] : [install];
                 written.push(remoteFile(`${name}-${file.id}-${proxy.name}`, { host, file, content, dependsOn }, this));
             }
             // The files' hashes (keepalived.conf holds the VRRP password: the script stays secret).
-            const script = args.secrets.apply((s) => files.proxyStartScript(proxy, files.appliedFiles(files.proxyFiles(c, proxy, s))));
+            const script = rendered.apply((all) => files.proxyStartScript(proxy, files.appliedFiles(all)));
             starts.push(
                 remoteScript(
                     `${name}-start-${proxy.name}`,

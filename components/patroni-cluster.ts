@@ -49,17 +49,17 @@ export class PatroniCluster extends pulumi.ComponentResource {
         const configured = c.hosts.patroni.map((member) => {
             const host = hostByName(args.hosts, member.name);
             const install = installRole(name, c, "patroni", member, host, this);
+            // Rendered once with the real secrets: the files' contents and the start step's hashes.
+            const rendered = args.secrets.apply((s) => files.patroniFiles(c, member, s));
             const written = files.patroniFiles(c, member, layoutOnly).map((file) => {
-                const content = file.secret
-                    ? args.secrets.apply((s) => files.patroniFiles(c, member, s).find((f) => f.id === file.id)!.content)
-                    : file.content;
+                const content = file.secret ? rendered.apply((all) => all.find((f) => f.id === file.id)!.content) : file.content;
                 // patroni --validate-config also checks that etcd answers: write after the DCS gate.
                 const dependsOn = file.id === "patroni-yml" ? [install, ...args.dcsReady] : [install];
                 return remoteFile(`${name}-${file.id}-${member.name}`, { host, file, content, dependsOn }, this);
             });
             // The start step carries the files' hashes: a changed patroni.yml reloads Patroni. They are
             // hashes of secret-bearing files, so the script stays secret.
-            const script = args.secrets.apply((s) => files.patroniStartScript(c, member, files.appliedFiles(files.patroniFiles(c, member, s))));
+            const script = rendered.apply((all) => files.patroniStartScript(c, member, files.appliedFiles(all)));
             return { member, host, written, script };
         });
 
