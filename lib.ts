@@ -8,12 +8,14 @@ export type { PatroniClusterArgs, PatroniTopology } from "./components/patroni-c
 export { HaproxyKeepalived } from "./components/haproxy-keepalived";
 export type { HaproxyKeepalivedArgs } from "./components/haproxy-keepalived";
 export type { ClusterHost, ConnectionArgs, DataVolume } from "./components/remote";
-export { AwsHosts, DATA_DEVICE_NAME } from "./components/aws-hosts";
+export { AwsHosts } from "./components/aws-hosts";
 export type { AwsHostsArgs, AwsHost } from "./components/aws-hosts";
 export * from "./model/aws";
 export * from "./model/types";
 export { resolveCluster, DEFAULT_PG_PARAMETERS } from "./model/resolve";
 export * from "./model/validate";
 export { parseStackConfig } from "./model/config";
-export { renderHostBundle, placeholderSecrets } from "./render/bundle";
+export { renderHostBundle } from "./render/bundle";
+export { clusterPlan, placeholderSecrets, awsDataVolumes, DATA_DEVICE_NAME } from "./render/plan";
+export type { PlanStep, StepText, PlannedVolume, Component } from "./render/plan";
 export { buildPatroniConfig, renderPatroniYml, renderPgHba } from "./render/patroni";

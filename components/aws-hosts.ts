@@ -27,7 +27,7 @@ import {
     type SecurityGroupRole,
 } from "../model/aws";
 import type { ResolvedCluster } from "../model/types";
-import { dataMountPoint } from "../render/files";
+import { awsDataVolumes } from "../render/plan";
 import type { ConnectionArgs, DataVolume } from "./remote";
 
 export interface AwsHostsArgs {
@@ -54,8 +54,6 @@ export interface AwsHost {
     dependsOn: pulumi.Resource[];
 }
 
-/** The device name data volumes are attached as (Nitro instances show them as NVMe devices instead). */
-export const DATA_DEVICE_NAME = "/dev/sdf";
 
 export class AwsHosts extends pulumi.ComponentResource {
     /** The VPC the cluster lives in. */
@@ -328,16 +326,17 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
             if (publicAccess) publicIp = instance.publicIp;
         }
         let dataVolume: DataVolume | undefined;
-        if (h.role === "etcd" || h.role === "patroni") {
+        const planned = awsDataVolumes(c)[h.name];
+        if (planned && (h.role === "etcd" || h.role === "patroni")) {
             const gp3 = h.role === "patroni" ? { size: a.volumes.patroniGiB, iops: a.volumes.patroniIops, throughput: a.volumes.patroniThroughputMiBps } : { size: a.volumes.etcdGiB };
             const volume = new aws.ebs.Volume(
                 `${name}-data-${h.name}`,
                 { availabilityZone: subnetZones[h.subnet], type: "gp3", encrypted: true, ...gp3, tags: tags(`${h.name}-data`, { "pulumi-patroni:role": h.role }) },
                 opts,
             );
-            const attachment = new aws.ec2.VolumeAttachment(`${name}-attach-${h.name}`, { deviceName: DATA_DEVICE_NAME, volumeId: volume.id, instanceId: instance.id }, opts);
+            const attachment = new aws.ec2.VolumeAttachment(`${name}-attach-${h.name}`, { deviceName: planned.deviceName, volumeId: volume.id, instanceId: instance.id }, opts);
             extra.push(attachment);
-            dataVolume = { volumeId: volume.id, deviceName: DATA_DEVICE_NAME, mountPoint: dataMountPoint(c, h.role) };
+            dataVolume = { volumeId: volume.id, ...planned };
         }
         return { name: h.name, role: h.role, privateIp: h.address, publicIp, instance, dataVolume, dependsOn: [instance, ...extra, ...networkReady, ...bastionReady] };
     });

@@ -7,8 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
 import type { ResolvedCluster } from "../model/types";
 import * as files from "../render/files";
-import { remoteFile, remoteScript, type ClusterHost } from "./remote";
-import { hostByName, installRole } from "./hosts";
+import type { ClusterHost } from "./remote";
+import { createSteps, planFor, stepOf } from "./steps";
 
 export interface EtcdClusterArgs {
     /** The resolved cluster (see `resolveValidCluster`). */
@@ -26,29 +26,9 @@ export class EtcdCluster extends pulumi.ComponentResource {
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pulumi-patroni:index:EtcdCluster", name, {}, opts);
         const c = args.cluster;
-        // One member after the other: a changed configuration restarts them one at a time (see etcd-start.sh).
-        const starts: command.remote.Command[] = [];
-        for (const member of c.hosts.etcd) {
-            const host = hostByName(args.hosts, member.name);
-            const install = installRole(name, c, "etcd", member, host, this);
-            // etcd files hold no secrets: the placeholder render is the real one.
-            const rendered = files.etcdFiles(c, member);
-            const written = rendered.map((file) => remoteFile(`${name}-${file.id}-${member.name}`, { host, file, content: file.content, dependsOn: [install] }, this));
-            starts.push(
-                remoteScript(
-                    `${name}-start-${member.name}`,
-                    {
-                        host,
-                        script: files.etcdStartScript(c, member, files.appliedFiles(rendered)),
-                        onDelete: files.etcdStopScript(c, member),
-                        dependsOn: [...written, ...starts.slice(-1)],
-                    },
-                    this,
-                ),
-            );
-        }
-        const first = hostByName(args.hosts, c.hosts.etcd[0].name);
-        this.healthy = remoteScript(`${name}-health`, { host: first, script: files.etcdHealthScript(c), after: starts }, this);
+        // The plan's etcd steps (render/plan.ts): members one after the other, then the health gate.
+        const steps = createSteps(name, { steps: planFor(c, args.hosts).filter((s) => s.component === "etcd"), hosts: args.hosts }, this);
+        this.healthy = stepOf(steps, "etcd/health");
         this.endpoints = pulumi.output(files.etcdEndpoints(c));
         this.registerOutputs({ endpoints: this.endpoints });
     }

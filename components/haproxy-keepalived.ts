@@ -7,12 +7,10 @@
  * and `<name>-vip`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as command from "@pulumi/command";
+import type * as command from "@pulumi/command";
 import type { ClusterSecrets, ResolvedCluster } from "../model/types";
-import * as files from "../render/files";
-import { placeholderSecrets } from "../render/bundle";
-import { remoteFile, remoteScript, type ClusterHost } from "./remote";
-import { hostByName, installRole } from "./hosts";
+import type { ClusterHost } from "./remote";
+import { createSteps, planFor, stepOf } from "./steps";
 
 export interface HaproxyKeepalivedArgs {
     /** The resolved cluster (see `resolveValidCluster`). */
@@ -23,8 +21,6 @@ export interface HaproxyKeepalivedArgs {
     secrets: pulumi.Output<ClusterSecrets>;
     /** What must be ready before the proxies start: the Patroni replicas gate (the VIP gate runs again when it does). */
     backendsReady: command.remote.Command[];
-    /** The host (with a PostgreSQL client) that checks the VIP; normally the first Patroni member. */
-    gateHostName: string;
 }
 
 export class HaproxyKeepalived extends pulumi.ComponentResource {
@@ -33,42 +29,13 @@ export class HaproxyKeepalived extends pulumi.ComponentResource {
 
     constructor(name: string, args: HaproxyKeepalivedArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pulumi-patroni:index:HaproxyKeepalived", name, {}, opts);
-        const c = args.cluster;
-        const layoutOnly = placeholderSecrets(c);
-        // One balancer after the other: a changed configuration is reloaded on one at a time.
-        const starts: command.remote.Command[] = [];
-        for (const proxy of c.hosts.haproxy) {
-            const host = hostByName(args.hosts, proxy.name);
-            const install = installRole(name, c, "haproxy", proxy, host, this);
-            // keepalived -t checks that its scripts exist: write them before keepalived.conf.
-            const written: command.remote.Command[] = [];
-            // Rendered once with the real secrets: the files' contents and the start step's hashes.
-            const rendered = args.secrets.apply((s) => files.proxyFiles(c, proxy, s));
-            for (const file of files.proxyFiles(c, proxy, layoutOnly)) {
-                const content = file.secret ? rendered.apply((all) => all.find((f) => f.id === file.id)!.content) : file.content;
-                const dependsOn = file.id === "keepalived-conf" ? [install, ...written] : [install];
-                written.push(remoteFile(`${name}-${file.id}-${proxy.name}`, { host, file, content, dependsOn }, this));
-            }
-            // The files' hashes (keepalived.conf holds the VRRP password: the script stays secret).
-            const script = rendered.apply((all) => files.proxyStartScript(proxy, files.appliedFiles(all)));
-            starts.push(
-                remoteScript(
-                    `${name}-start-${proxy.name}`,
-                    { host, script, onDelete: files.proxyStopScript(proxy), dependsOn: [...written, ...args.backendsReady, ...starts.slice(-1)] },
-                    this,
-                ),
-            );
-        }
-        this.vipGate = remoteScript(
-            `${name}-vip`,
-            {
-                host: hostByName(args.hosts, args.gateHostName),
-                script: files.vipGateScript(c),
-                stdin: args.secrets.apply((s) => `${s.superuserPassword}\n`),
-                after: [...starts, ...args.backendsReady],
-            },
+        // The plan's proxy steps (render/plan.ts): one balancer after the other, then the VIP gate.
+        const steps = createSteps(
+            name,
+            { steps: planFor(args.cluster, args.hosts).filter((s) => s.component === "proxy"), hosts: args.hosts, secrets: args.secrets, upstream: { patroni: args.backendsReady } },
             this,
         );
+        this.vipGate = stepOf(steps, "proxy/vip");
         this.registerOutputs({});
     }
 }

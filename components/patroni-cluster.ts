@@ -8,10 +8,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
 import type { ClusterSecrets, ResolvedCluster } from "../model/types";
-import * as files from "../render/files";
-import { placeholderSecrets } from "../render/bundle";
-import { remoteFile, remoteScript, type ClusterHost } from "./remote";
-import { hostByName, installRole } from "./hosts";
+import type { ClusterHost } from "./remote";
+import { createSteps, planFor, stepOf } from "./steps";
 
 export interface PatroniClusterArgs {
     /** The resolved cluster (see `resolveValidCluster`). */
@@ -43,58 +41,16 @@ export class PatroniCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: PatroniClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pulumi-patroni:index:PatroniCluster", name, {}, opts);
-        const c = args.cluster;
-        // Paths, modes and validators do not depend on secrets; contents do and are rendered in an apply.
-        const layoutOnly = placeholderSecrets(c);
-        const configured = c.hosts.patroni.map((member) => {
-            const host = hostByName(args.hosts, member.name);
-            const install = installRole(name, c, "patroni", member, host, this);
-            // Rendered once with the real secrets: the files' contents and the start step's hashes.
-            const rendered = args.secrets.apply((s) => files.patroniFiles(c, member, s));
-            const written = files.patroniFiles(c, member, layoutOnly).map((file) => {
-                const content = file.secret ? rendered.apply((all) => all.find((f) => f.id === file.id)!.content) : file.content;
-                // patroni --validate-config also checks that etcd answers: write after the DCS gate.
-                const dependsOn = file.id === "patroni-yml" ? [install, ...args.dcsReady] : [install];
-                return remoteFile(`${name}-${file.id}-${member.name}`, { host, file, content, dependsOn }, this);
-            });
-            // The start step carries the files' hashes: a changed patroni.yml reloads Patroni. They are
-            // hashes of secret-bearing files, so the script stays secret.
-            const script = rendered.apply((all) => files.patroniStartScript(c, member, files.appliedFiles(all)));
-            return { member, host, written, script };
-        });
-
-        const [first, ...others] = configured;
-        const firstStart = remoteScript(
-            `${name}-start-${first.member.name}`,
-            {
-                host: first.host,
-                script: first.script,
-                onDelete: files.patroniStopScript(c, first.member),
-                dependsOn: [...first.written, ...args.dcsReady],
-            },
+        // The plan's Patroni steps (render/plan.ts): the first member leads, the others join, the DCS
+        // settings (and the rolling restart they may need) follow, then every replica must stream.
+        const steps = createSteps(
+            name,
+            { steps: planFor(args.cluster, args.hosts).filter((s) => s.component === "patroni"), hosts: args.hosts, secrets: args.secrets, upstream: { etcd: args.dcsReady } },
             this,
         );
-        this.leaderGate = remoteScript(`${name}-leader`, { host: first.host, script: files.patroniLeaderGateScript(c, first.member), after: [firstStart] }, this);
-        const otherStarts = others.map(({ member, host, written, script }) =>
-            remoteScript(
-                `${name}-start-${member.name}`,
-                { host, script, onDelete: files.patroniStopScript(c, member), dependsOn: [...written, this.leaderGate] },
-                this,
-            ),
-        );
-        // The cluster-wide settings, on a fresh cluster (where bootstrap.dcs already holds them: nothing
-        // to patch) as on a running one (where bootstrap.dcs is never read again); then the rolling
-        // restart of whatever a change left pending (after every member applied its patroni.yml).
-        this.dcsConfig = remoteScript(
-            `${name}-dcs-config`,
-            { host: first.host, script: files.patroniDcsConfigScript(c), stdin: args.secrets.apply((s) => `${s.restApiPassword}\n`), after: [this.leaderGate, ...otherStarts], timeout: "60m" },
-            this,
-        );
-        this.replicasGate = remoteScript(
-            `${name}-replicas`,
-            { host: first.host, script: files.patroniReplicasGateScript(c, first.member), after: [this.dcsConfig] },
-            this,
-        );
+        this.leaderGate = stepOf(steps, "patroni/leader");
+        this.dcsConfig = stepOf(steps, "patroni/dcs-config");
+        this.replicasGate = stepOf(steps, "patroni/replicas");
         this.topology = this.replicasGate.stdout.apply(parseTopology);
         this.registerOutputs({ topology: this.topology });
     }

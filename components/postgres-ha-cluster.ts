@@ -10,13 +10,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { ClusterSecrets, ClusterSpec, HostRole, ResolvedCluster } from "../model/types";
 import { resolveValidCluster } from "../model/validate";
-import { renderRolesSql } from "../render/roles";
-import * as files from "../render/files";
 import { EtcdCluster } from "./etcd-cluster";
 import { HaproxyKeepalived } from "./haproxy-keepalived";
 import { PatroniCluster } from "./patroni-cluster";
-import { remoteScript, type ClusterHost, type ConnectionArgs, type DataVolume } from "./remote";
-import { hostByName } from "./hosts";
+import type { ClusterHost, ConnectionArgs, DataVolume } from "./remote";
+import { createSteps, planFor } from "./steps";
 
 /** Secrets you may supply; every one left out is generated with @pulumi/random and kept secret. */
 export interface ClusterSecretArgs {
@@ -146,19 +144,18 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
             c.frontDoor === "vip"
                 ? new HaproxyKeepalived(
                       `${name}-proxy`,
-                      { cluster: c, hosts, secrets, backendsReady: [this.patroni.replicasGate], gateHostName: c.hosts.patroni[0].name },
+                      { cluster: c, hosts, secrets, backendsReady: [this.patroni.replicasGate] },
                       { parent: this },
                   )
                 : undefined;
-        remoteScript(
-            `${name}-roles`,
+        // The roles step (the plan's last): it finds the primary itself, and waits for the front door.
+        createSteps(
+            name,
             {
-                host: hostByName(hosts, c.hosts.patroni[0].name),
-                script: files.rolesScript(c),
-                stdin: secrets.apply((s) => `${s.superuserPassword}\n${renderRolesSql(c, s)}`),
-                // The roles step finds the primary itself; behind the VIP it still waits for the VIP gate
-                // so that a finished deployment means the front door works.
-                dependsOn: [this.proxy ? this.proxy.vipGate : this.patroni.replicasGate],
+                steps: planFor(c, hosts).filter((s) => s.component === "cluster"),
+                hosts,
+                secrets,
+                upstream: { proxy: this.proxy ? [this.proxy.vipGate] : [], patroni: [this.patroni.replicasGate] },
             },
             this,
         );

@@ -12,7 +12,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { removeFileScript, sha256, writeFileScript, type RenderedFile } from "../render/files";
+import { sha256 } from "../render/files";
 
 export type ConnectionArgs = command.types.input.remote.ConnectionArgs;
 
@@ -107,51 +107,4 @@ const stepContent = new WeakMap<command.remote.Command, pulumi.Output<string>>()
 /** A hash of what the steps run: it changes whenever any of them runs again. */
 function revision(steps: command.remote.Command[]): pulumi.Output<string> {
     return pulumi.all(steps.map((s) => stepContent.get(s) ?? pulumi.output("external"))).apply((hashes) => sha256(hashes.join(",")));
-}
-
-export interface RemoteFileArgs {
-    host: ClusterHost;
-    /** Path, mode, owner and validator of the file (content ignored: see `content`). */
-    file: RenderedFile;
-    /** The file's text; an Output when it holds secrets. */
-    content: pulumi.Input<string>;
-    dependsOn?: pulumi.Input<pulumi.Resource>[];
-}
-
-/**
- * Write a file on a host through standard input, checked by its own tool before it replaces the
- * live file; a content change writes it again; deleting the step removes the file. Secret content
- * stays secret.
- */
-export function remoteFile(name: string, args: RemoteFileArgs, parent: pulumi.Resource): command.remote.Command {
-    const content = args.file.secret ? pulumi.secret(args.content) : pulumi.output(args.content);
-    return remoteScript(
-        name,
-        {
-            host: args.host,
-            script: writeFileScript(args.file),
-            stdin: content,
-            onDelete: removeFileScript(args.file),
-            dependsOn: args.dependsOn,
-            timeout: "5m",
-        },
-        parent,
-    );
-}
-
-/**
- * The step that mounts a host's data volume, when it has one; what the install step must wait for.
- * `render` gives the script for the volume's id (known only once the volume exists).
- */
-export function mountDataStep(
-    name: string,
-    host: ClusterHost,
-    render: (volume: { volumeId: string; deviceName: string; mountPoint: string }) => string,
-    dependsOn: pulumi.Input<pulumi.Resource>[],
-    parent: pulumi.Resource,
-): command.remote.Command[] {
-    const volume = host.dataVolume;
-    if (!volume) return [];
-    const script = pulumi.output(volume.volumeId).apply((volumeId) => render({ volumeId, deviceName: volume.deviceName, mountPoint: volume.mountPoint }));
-    return [remoteScript(name, { host, script, dependsOn, timeout: "10m" }, parent)];
 }

@@ -5,6 +5,9 @@ import * as os from "os";
 import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadStackConfig, RecordedResource, runProgram, RunResult, stepReports } from "../tools/engine";
+import { parseStackConfig } from "../model/config";
+import type { ClusterSecrets } from "../model/types";
+import { clusterPlan, stepText } from "../render/plan";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const PROGRAM = path.join(REPO_ROOT, "index.ts");
@@ -171,6 +174,50 @@ describe("the lab stack under a slow mock", () => {
         expect(nodes.find((n) => n.name === "pg2")?.patroniRole).toBe("quorum_standby");
         expect(nodes.find((n) => n.name === "lb1")).toEqual({ name: "lb1", address: "10.251.17.31", roles: ["haproxy"] });
     });
+});
+
+describe("what the hosts get is the plan `npm run render` writes", () => {
+    it("every command of the lab stack is one plan step: same script, standard input, delete command and waits", async () => {
+        const secrets: ClusterSecrets = {
+            superuserPassword: "Plan-Superuser-1",
+            replicationPassword: "Plan-Replication-2",
+            rewindPassword: "Plan-Rewind-3",
+            adminPassword: "Plan-Admin-4",
+            restApiPassword: "Plan-RestApi-5",
+            keepalivedPassword: "PlanKa06",
+            userPasswords: { app: "Plan-App-7" },
+        };
+        const supplied = {
+            "pulumi-patroni:superuserPassword": secrets.superuserPassword,
+            "pulumi-patroni:replicationPassword": secrets.replicationPassword,
+            "pulumi-patroni:rewindPassword": secrets.rewindPassword,
+            "pulumi-patroni:adminPassword": secrets.adminPassword,
+            "pulumi-patroni:restApiPassword": secrets.restApiPassword,
+            "pulumi-patroni:keepalivedPassword": secrets.keepalivedPassword,
+            "pulumi-patroni:userPasswords": JSON.stringify(secrets.userPasswords),
+        };
+        const run = await planLab(supplied, Object.keys(supplied), 0);
+        const { config } = loadStackConfig("lab");
+        const c = parseStackConfig({ ...config, ...supplied } as Record<string, string>, "lab").cluster;
+        const plan = clusterPlan(c);
+        const resourceName = (key: string) => {
+            const step = plan.find((s) => s.key === key)!;
+            return step.component === "cluster" ? `lab-${step.name}` : `lab-${step.component}-${step.name}`;
+        };
+        const commands = run.resources.filter((r) => r.type === "command:remote:Command");
+        expect(commands.map((r) => r.name).sort()).toEqual(plan.map((s) => resourceName(s.key)).sort());
+        for (const step of plan) {
+            const r = get(run.resources, resourceName(step.key));
+            // A gate's script ends with the revision of the steps it checks (a hash: it runs again when they do).
+            const create = String(r.inputs.create).replace(/# Checks steps at revision [0-9a-f]{64}: it runs again when any of them does\.\n$/, "");
+            expect(create, `${r.name}: script`).toBe(stepText(step.script, secrets, ""));
+            expect(r.inputs.update, `${r.name}: update = create`).toBe(r.inputs.create);
+            expect(r.inputs.stdin, `${r.name}: stdin`).toBe(step.stdin === undefined ? undefined : stepText(step.stdin, secrets, ""));
+            expect(r.inputs.delete, `${r.name}: delete`).toBe(step.onDelete);
+            const waits = [...step.dependsOn, ...step.after].map(resourceName).sort();
+            expect(r.waitsFor.filter((n) => commands.some((x) => x.name === n)).sort(), `${r.name}: waits for`).toEqual([...new Set(waits)].sort());
+        }
+    }, 180_000);
 });
 
 describe("a later pulumi up of the lab stack, under the engine stand-in's state", () => {

@@ -237,7 +237,7 @@ describe("patroni --validate-config", () => {
 
 describe("shell", () => {
   it("the AWS trees hold the mount-data step of every etcd and Patroni host (checked below)", () => {
-    const mounts = rendered("aws-dev", /\/steps\/05-mount-data\.sh$/).map(([label]) => label.split("/")[1]).sort();
+    const mounts = rendered("aws-dev", /\/steps\/\d\d-(etcd|patroni)-mount-data\.sh$/).map(([label]) => label.split("/")[1]).sort();
     expect(mounts).toEqual(["etcd1", "etcd2", "etcd3", "pg1", "pg2", "pg3"]);
   });
 

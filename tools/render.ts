@@ -7,7 +7,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { loadStackConfig, toRuntimeConfig } from "./engine/stackConfig";
 import { parseStackConfig } from "../model/config";
-import { hostNames, placeholderSecrets, renderHostBundle } from "../render/bundle";
+import { hostNames, placeholderSecrets, renderHostBundle, type DataVolumeInfo } from "../render/bundle";
+import { awsDataVolumes } from "../render/plan";
 
 /**
  * A stack file's config in the engine's form (namespaced keys, objects as JSON text), read the way
@@ -17,19 +18,35 @@ export function readStackFile(stack: string): Record<string, string> {
     return toRuntimeConfig(loadStackConfig(stack, { securePlaceholders: true }).config);
 }
 
-export function renderStack(stack: string, outDir: string): string[] {
+/** Every file `npm run render` writes for a stack, keyed `<host>/<path>`. */
+export function renderStackFiles(stack: string): Map<string, string> {
     const settings = parseStackConfig(readStackFile(stack), stack);
     const c = settings.cluster;
     const secrets = placeholderSecrets(c);
-    const written: string[] = [];
-    fs.rmSync(outDir, { recursive: true, force: true });
+    // On AWS, the etcd and Patroni hosts mount an EBS volume first; its id exists only once created.
+    const volumes: Record<string, DataVolumeInfo> = {};
+    if (settings.provider === "aws") {
+        for (const [host, v] of Object.entries(awsDataVolumes(c))) volumes[host] = { ...v, volumeId: `vol-0${host.replace(/[^0-9a-f]/g, "").padStart(16, "0")}` };
+    }
+    const out = new Map<string, string>();
     for (const host of hostNames(c)) {
-        for (const entry of renderHostBundle(c, host, secrets)) {
-            const target = path.join(outDir, host, entry.path);
-            fs.mkdirSync(path.dirname(target), { recursive: true });
-            fs.writeFileSync(target, entry.content, { mode: entry.path.startsWith("steps/") ? 0o755 : 0o644 });
-            written.push(path.relative(outDir, target));
+        for (const entry of renderHostBundle(c, host, secrets, volumes)) {
+            const key = `${host}/${entry.path}`;
+            if (out.has(key)) throw new Error(`${key} rendered twice`);
+            out.set(key, entry.content);
         }
+    }
+    return out;
+}
+
+export function renderStack(stack: string, outDir: string): string[] {
+    fs.rmSync(outDir, { recursive: true, force: true });
+    const written: string[] = [];
+    for (const [key, content] of renderStackFiles(stack)) {
+        const target = path.join(outDir, key);
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.writeFileSync(target, content, { mode: key.includes("/steps/") && key.endsWith(".sh") ? 0o755 : 0o644 });
+        written.push(key);
     }
     return written;
 }

@@ -1,0 +1,231 @@
+/**
+ * The deployment as one value: every step each host runs, with what it waits for, what it checks,
+ * its timeout, what undoes it, and which files' contents re-run it. The components turn each step
+ * into one `command.remote.Command` (components/steps.ts); `npm run render` writes the same steps
+ * to disk (render/bundle.ts) — so what a reviewer diffs is exactly what the hosts get.
+ */
+import type { ClusterSecrets, HostRole, ResolvedCluster, ResolvedHost } from "../model/types";
+import * as files from "./files";
+import { renderRolesSql } from "./roles";
+
+/**
+ * Text a step sends: fixed; rendered from the cluster's secrets (it stays secret); or rendered from
+ * the id of the host's data volume (known only once the volume exists).
+ */
+export type StepText = string | { secret: (s: ClusterSecrets) => string } | { volumeId: (id: string) => string };
+
+/** Which component creates the step (and so the prefix of its resource name). */
+export type Component = "etcd" | "patroni" | "proxy" | "cluster";
+
+export interface PlanStep {
+    /** Unique in the plan: `<component>/<name>`. */
+    key: string;
+    component: Component;
+    /**
+     * The step's name in its component: its resource is `<component resource>-<name>`, e.g.
+     * `lab-patroni-start-pg1` (the cluster's own steps: `<cluster>-<name>`, e.g. `lab-roles`).
+     */
+    name: string;
+    /** Host name it runs on. */
+    host: string;
+    /** Run on create and on every update (a changed script or standard input); safe to run twice. */
+    script: StepText;
+    /** Standard input: where secrets travel. */
+    stdin?: StepText;
+    /** Run when the step is deleted (`pulumi destroy`, or it left the program). */
+    onDelete?: string;
+    /** The file a file step writes from its standard input (path, mode, owner, validator). */
+    file?: files.RenderedFile;
+    /** Keys of the steps it waits for (steps of another component stand for that component's output). */
+    dependsOn: string[];
+    /** Keys of the steps it checks (a gate): it waits for them and runs again whenever any of them does. */
+    after: string[];
+    /** Keys of the file steps whose contents it applies: their hashes are part of its script, so a changed file re-runs it. */
+    applies: string[];
+    /** Pulumi's custom timeout for create and update, e.g. "20m". */
+    timeout: string;
+}
+
+/** A data volume as the plan needs it before it exists (its id comes later, see StepText). */
+export interface PlannedVolume {
+    deviceName: string;
+    mountPoint: string;
+}
+
+/** The device name AWS data volumes are attached as (Nitro instances show them as NVMe devices instead). */
+export const DATA_DEVICE_NAME = "/dev/sdf";
+
+/** On AWS, every etcd and Patroni host keeps its data on an EBS volume of its own. */
+export function awsDataVolumes(c: ResolvedCluster): Record<string, PlannedVolume> {
+    const volumes: Record<string, PlannedVolume> = {};
+    for (const role of ["etcd", "patroni"] as const) {
+        for (const h of c.hosts[role]) volumes[h.name] = { deviceName: DATA_DEVICE_NAME, mountPoint: files.dataMountPoint(c, role) };
+    }
+    return volumes;
+}
+
+/** Placeholder secrets for offline rendering: valid where the real ones would be, obviously fake. */
+export function placeholderSecrets(c: ResolvedCluster): ClusterSecrets {
+    return {
+        superuserPassword: "<secret:superuserPassword>",
+        replicationPassword: "<secret:replicationPassword>",
+        rewindPassword: "<secret:rewindPassword>",
+        adminPassword: "<secret:adminPassword>",
+        restApiPassword: "<secret:restApiPassword>",
+        keepalivedPassword: "SECRET00",
+        userPasswords: Object.fromEntries(c.users.map((u) => [u.name, `<secret:userPasswords.${u.name}>`])),
+    };
+}
+
+/** The text of a step for given secrets and volume id (offline renders pass placeholders). */
+export function stepText(text: StepText, secrets: ClusterSecrets, volumeId: string): string {
+    if (typeof text === "string") return text;
+    return "secret" in text ? text.secret(secrets) : text.volumeId(volumeId);
+}
+
+/** One render per secrets value: a host's files feed both its file steps and its apply step's hashes. */
+function perSecrets<T>(render: (s: ClusterSecrets) => T): (s: ClusterSecrets) => T {
+    const cache = new WeakMap<ClusterSecrets, T>();
+    return (s) => {
+        if (!cache.has(s)) cache.set(s, render(s));
+        return cache.get(s)!;
+    };
+}
+
+/**
+ * Every step of the cluster, each after the steps it waits for. `dataVolumes`: the hosts that mount
+ * a data volume before installing, by host name.
+ */
+export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, PlannedVolume> = {}): PlanStep[] {
+    const steps: PlanStep[] = [];
+    const add = (step: Omit<PlanStep, "key" | "dependsOn" | "after" | "applies" | "timeout"> & Partial<Pick<PlanStep, "dependsOn" | "after" | "applies" | "timeout">>): string => {
+        const key = `${step.component}/${step.name}`;
+        if (steps.some((s) => s.key === key)) throw new Error(`plan: step ${key} twice`);
+        steps.push({ dependsOn: [], after: [], applies: [], timeout: "20m", ...step, key });
+        return key;
+    };
+    const layoutOnly = placeholderSecrets(c);
+
+    /** Wait until the host is ready, mount its data volume (if any), install the role's packages. */
+    const install = (component: Component, role: HostRole, member: ResolvedHost): string => {
+        const host = member.name;
+        const ready = add({ component, name: `ready-${host}`, host, script: files.hostReadyScript(c) });
+        const volume = dataVolumes[host];
+        const mounted = volume
+            ? [add({ component, name: `mount-data-${host}`, host, script: { volumeId: (volumeId) => files.mountDataScript(c, member, { volumeId, ...volume }) }, dependsOn: [ready], timeout: "10m" })]
+            : [];
+        return add({ component, name: `install-${host}`, host, script: files.installScript(c, role, member), dependsOn: [ready, ...mounted], timeout: "30m" });
+    };
+
+    /** A configuration file written from standard input (rendered with the secrets when it holds one). */
+    const fileStep = (component: Component, member: ResolvedHost, file: files.RenderedFile, rendered: (s: ClusterSecrets) => files.RenderedFile[], dependsOn: string[]): string =>
+        add({
+            component,
+            name: `${file.id}-${member.name}`,
+            host: member.name,
+            script: files.writeFileScript(file),
+            stdin: file.secret ? { secret: (s) => rendered(s).find((f) => f.id === file.id)!.content } : file.content,
+            onDelete: files.removeFileScript(file),
+            file,
+            dependsOn,
+            timeout: "5m",
+        });
+
+    // etcd: members one after the other, so that a changed configuration restarts one at a time.
+    const etcdStarts: string[] = [];
+    for (const member of c.hosts.etcd) {
+        const installed = install("etcd", "etcd", member);
+        const rendered = files.etcdFiles(c, member); // no secrets: the offline render is the real one
+        const written = rendered.map((file) => fileStep("etcd", member, file, () => rendered, [installed]));
+        etcdStarts.push(
+            add({
+                component: "etcd",
+                name: `start-${member.name}`,
+                host: member.name,
+                script: files.etcdStartScript(c, member, files.appliedFiles(rendered)),
+                onDelete: files.etcdStopScript(c, member),
+                dependsOn: [...written, ...etcdStarts.slice(-1)],
+                applies: written,
+            }),
+        );
+    }
+    const etcdHealthy = add({ component: "etcd", name: "health", host: c.hosts.etcd[0].name, script: files.etcdHealthScript(c), after: etcdStarts });
+
+    // Patroni: the first member leads, then the others start together; then the DCS settings and
+    // the rolling restart they may need; then every replica must stream.
+    const members = c.hosts.patroni.map((member) => {
+        const installed = install("patroni", "patroni", member);
+        const rendered = perSecrets((s) => files.patroniFiles(c, member, s));
+        // patroni --validate-config also checks that etcd answers: patroni.yml waits for the DCS gate.
+        const written = files.patroniFiles(c, member, layoutOnly).map((file) => fileStep("patroni", member, file, rendered, file.id === "patroni-yml" ? [installed, etcdHealthy] : [installed]));
+        // The hashes of a secret-bearing file: the script stays secret.
+        const script = { secret: (s: ClusterSecrets) => files.patroniStartScript(c, member, files.appliedFiles(rendered(s))) };
+        return { member, written, script };
+    });
+    const start = (m: (typeof members)[number], dependsOn: string[]): string =>
+        add({ component: "patroni", name: `start-${m.member.name}`, host: m.member.name, script: m.script, onDelete: files.patroniStopScript(c, m.member), dependsOn: [...m.written, ...dependsOn], applies: m.written });
+    const [first, ...others] = members;
+    const firstStart = start(first, [etcdHealthy]);
+    const firstHost = first.member.name;
+    const leader = add({ component: "patroni", name: "leader", host: firstHost, script: files.patroniLeaderGateScript(c, first.member), after: [firstStart] });
+    const otherStarts = others.map((m) => start(m, [leader]));
+    // On a fresh cluster (bootstrap.dcs already holds the settings: nothing to patch) as on a running
+    // one (bootstrap.dcs is never read again); after every member applied its patroni.yml.
+    const dcsConfig = add({
+        component: "patroni",
+        name: "dcs-config",
+        host: firstHost,
+        script: files.patroniDcsConfigScript(c),
+        stdin: { secret: (s) => `${s.restApiPassword}\n` },
+        after: [leader, ...otherStarts],
+        timeout: "60m",
+    });
+    const replicas = add({ component: "patroni", name: "replicas", host: firstHost, script: files.patroniReplicasGateScript(c, first.member), after: [dcsConfig] });
+
+    // HAProxy + Keepalived: one balancer after the other, so a changed configuration is reloaded on one at a time.
+    let frontDoor = replicas;
+    if (c.frontDoor === "vip") {
+        const proxyStarts: string[] = [];
+        for (const proxy of c.hosts.haproxy) {
+            const installed = install("proxy", "haproxy", proxy);
+            const rendered = perSecrets((s) => files.proxyFiles(c, proxy, s));
+            // keepalived -t checks that its scripts exist: they are written before keepalived.conf.
+            const written: string[] = [];
+            for (const file of files.proxyFiles(c, proxy, layoutOnly)) {
+                written.push(fileStep("proxy", proxy, file, rendered, file.id === "keepalived-conf" ? [installed, ...written] : [installed]));
+            }
+            proxyStarts.push(
+                add({
+                    component: "proxy",
+                    name: `start-${proxy.name}`,
+                    host: proxy.name,
+                    // keepalived.conf holds the VRRP password: the hashes keep the script secret.
+                    script: { secret: (s) => files.proxyStartScript(proxy, files.appliedFiles(rendered(s))) },
+                    onDelete: files.proxyStopScript(proxy),
+                    dependsOn: [...written, replicas, ...proxyStarts.slice(-1)],
+                    applies: written,
+                }),
+            );
+        }
+        frontDoor = add({
+            component: "proxy",
+            name: "vip",
+            host: firstHost,
+            script: files.vipGateScript(c),
+            stdin: { secret: (s) => `${s.superuserPassword}\n` },
+            after: [...proxyStarts, replicas],
+        });
+    }
+
+    // The roles step finds the primary itself; it still waits for the front door, so that a finished
+    // deployment means the front door works.
+    add({
+        component: "cluster",
+        name: "roles",
+        host: firstHost,
+        script: files.rolesScript(c),
+        stdin: { secret: (s) => `${s.superuserPassword}\n${renderRolesSql(c, s)}` },
+        dependsOn: [frontDoor],
+    });
+    return steps;
+}
