@@ -5,6 +5,7 @@
  * hosts, and the wait for the cluster to heal by itself.
  */
 import { spawn, spawnSync, type ChildProcess } from "child_process";
+import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
@@ -17,6 +18,11 @@ export const VIP = "10.251.17.50";
 export const PATRONI_NODES: Record<string, string> = { pg1: "10.251.17.21", pg2: "10.251.17.22", pg3: "10.251.17.23" };
 export const ETCD_NODES: Record<string, string> = { etcd1: "10.251.17.11", etcd2: "10.251.17.12", etcd3: "10.251.17.13" };
 export const PROXY_NODES = ["lb1", "lb2"];
+
+/** The network namespace of a lab host (lab/machines.sh's netns()). */
+export function hostNetns(host: string): string {
+    return `pgha-${host}`;
+}
 
 export function superuserPassword(): string {
     return String(JSON.parse(fs.readFileSync("/var/lib/pgha-lab/state.json", "utf8")).outputs.superuserPassword);
@@ -60,24 +66,39 @@ export interface Ack {
  * The writer (bench/writer.ts) in its own process, so that the bench's own SSH calls can never stall
  * it: every acknowledged row and every error arrives here as a line with the writer's timestamp.
  */
+/** The writer's login (bench/writer.ts), with a password of this process's own. */
+const WRITER_ROLE = "pgha_bench_writer";
+const WRITER_PASSWORD = randomBytes(18).toString("base64url");
+
 export class Writer {
     readonly acks: Ack[] = [];
     readonly errors: Array<{ at: number; message: string }> = [];
     private child: ChildProcess | undefined;
     private exited: Promise<void> = Promise.resolve();
 
-    constructor(private readonly password: string, private readonly intervalMs = 50) {}
+    private stoppedAt: number | undefined;
 
-    static async prepare(password: string): Promise<void> {
-        const c = new Client({ host: VIP, port: 5000, user: "postgres", database: "postgres", password, connectionTimeoutMillis: 5000 });
+    constructor(private readonly intervalMs = 50) {}
+
+    /**
+     * The table, and the writer's own role: an application's login that no deployment changes, so
+     * that a run rotating the cluster's passwords measures the cluster, not the writer's password.
+     * Needs the superuser's password as it is now.
+     */
+    static async prepare(superuserPassword: string): Promise<void> {
+        const c = new Client({ host: VIP, port: 5000, user: "postgres", database: "postgres", password: superuserPassword, connectionTimeoutMillis: 5000 });
         await c.connect();
         await c.query("create table if not exists failover_writes_v2 (run text not null, id bigint not null, acked_by_client timestamptz not null default now(), primary key (run, id))");
+        await c.query(`do $$ begin if not exists (select from pg_roles where rolname = '${WRITER_ROLE}') then create role ${WRITER_ROLE} login; end if; end $$`);
+        await c.query(`alter role ${WRITER_ROLE} password '${WRITER_PASSWORD}'`);
+        await c.query(`grant select, insert on failover_writes_v2 to ${WRITER_ROLE}`);
         await c.end();
     }
 
     start(run: string): void {
+        this.stoppedAt = undefined;
         const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "writer.ts"), run, String(this.intervalMs)], {
-            env: { ...process.env, PGPASSWORD: this.password },
+            env: { ...process.env, PGUSER: WRITER_ROLE, PGPASSWORD: WRITER_PASSWORD },
             stdio: ["ignore", "pipe", "inherit"],
             cwd: REPO_ROOT,
         });
@@ -91,13 +112,18 @@ export class Writer {
     }
 
     async stop(): Promise<void> {
+        this.stoppedAt = Date.now();
         this.child?.kill("SIGTERM");
         await this.exited;
     }
 
-    /** The longest time between two acknowledgements around `from` (the write outage), in seconds. */
+    /**
+     * The longest time between two acknowledgements around `from` (the write outage), in seconds; a
+     * writer that never got through again counts until it was stopped.
+     */
     maxGapSec(from: number): number {
         const times = this.acks.map((a) => a.at).filter((at) => at >= from - 2000);
+        if (this.stoppedAt !== undefined) times.push(this.stoppedAt);
         let gap = 0;
         for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i] - times[i - 1]);
         return gap / 1000;
@@ -134,7 +160,7 @@ export class SplitBrainProbes {
 
     start(): void {
         for (const [node, address] of Object.entries(PATRONI_NODES)) {
-            const child = spawn("ip", ["netns", "exec", `pgha-${node}`, process.execPath, "--import", "tsx", path.join(__dirname, "probe.ts"), address], {
+            const child = spawn("ip", ["netns", "exec", hostNetns(node), process.execPath, "--import", "tsx", path.join(__dirname, "probe.ts"), address], {
                 env: { ...process.env, PGPASSWORD: this.password },
                 stdio: ["ignore", "pipe", "ignore"],
                 cwd: REPO_ROOT,
@@ -340,7 +366,7 @@ export async function runScenario(key: string, profile: string, run: number, log
     await waitFullyHealthy(240);
     await Writer.prepare(password);
     const tag = `${profile}/${key}/${run}/${Date.now()}`;
-    const writer = new Writer(password);
+    const writer = new Writer();
     const probes = new SplitBrainProbes(password);
     probes.start();
     writer.start(tag);

@@ -3,7 +3,7 @@
  * can stall it: inserts a row every ~`intervalMs` through VIP:5000 with synchronous commit, on one
  * connection while it lasts and on a fresh one after any error, and prints one JSON line per
  * acknowledged row (`{"id","at"}`) or error (`{"error","at"}`) until SIGTERM.
- * Usage: PGPASSWORD=... node --import tsx bench/writer.ts <run tag> [intervalMs]
+ * Usage: PGUSER=... PGPASSWORD=... node --import tsx bench/writer.ts <run tag> [intervalMs]
  */
 import { Client } from "pg";
 
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     while (!stopped) {
         try {
             if (!client) {
-                client = new Client({ host: VIP, port: 5000, user: "postgres", database: "postgres", connectionTimeoutMillis: 2000, query_timeout: 5000 });
+                client = new Client({ host: VIP, port: 5000, user: process.env.PGUSER, database: "postgres", connectionTimeoutMillis: 2000, query_timeout: 5000 });
                 client.on("error", () => undefined);
                 await client.connect();
                 await client.query("set synchronous_commit = on");

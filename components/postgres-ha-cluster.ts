@@ -15,6 +15,7 @@ import { HaproxyKeepalived } from "./haproxy-keepalived";
 import { PatroniCluster } from "./patroni-cluster";
 import type { ClusterHost, ConnectionArgs, DataVolume } from "./remote";
 import { createSteps, planFor } from "./steps";
+import { passwordRoles } from "../render/roles";
 
 /** Secrets you may supply; every one left out is generated with @pulumi/random and kept secret. */
 export interface ClusterSecretArgs {
@@ -203,10 +204,13 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
             password("restapi", supplied.restApiPassword),
             password("keepalived", supplied.keepalivedPassword, 8),
         ];
+        // A random SCRAM salt per role, kept in the state: verifiers are stable from run to run, and the
+        // same password gives another verifier in every cluster.
+        const salts = Object.fromEntries(passwordRoles(c).map((role) => [role, new random.RandomId(`${name}-${role}-scram-salt`, { byteLength: 16 }, { parent: this }).b64Std]));
         return pulumi.secret(
-            pulumi.all([pulumi.all(generatedOrGiven), pulumi.all(userPasswords)]).apply(([values, users]) => {
+            pulumi.all([pulumi.all(generatedOrGiven), pulumi.all(userPasswords), pulumi.all(salts)]).apply(([values, users, scramSalts]) => {
                 const [superuserPassword, replicationPassword, rewindPassword, adminPassword, restApiPassword, keepalivedPassword] = values;
-                const secrets: ClusterSecrets = { superuserPassword, replicationPassword, rewindPassword, adminPassword, restApiPassword, keepalivedPassword, userPasswords: users };
+                const secrets: ClusterSecrets = { superuserPassword, replicationPassword, rewindPassword, adminPassword, restApiPassword, keepalivedPassword, userPasswords: users, scramSalts };
                 const empty = [...Object.entries(secrets), ...Object.entries(users).map(([k, v]) => [`userPasswords.${k}`, v])].filter(
                     ([, v]) => typeof v === "string" && v.trim() === "",
                 );

@@ -340,4 +340,11 @@ export interface ClusterSecrets {
     keepalivedPassword: string;
     /** Password of each application role, by role name. */
     userPasswords: Record<string, string>;
+    /**
+     * The SCRAM-SHA-256 salt (16 random bytes, base64) of every role whose password the program sets,
+     * by role name: superuser, replication, rewind, admin and each application role. Random per
+     * cluster and kept in the stack's state, so a verifier is stable across runs yet never the same
+     * for the same password elsewhere.
+     */
+    scramSalts: Record<string, string>;
 }

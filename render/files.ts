@@ -347,12 +347,31 @@ export function patroniDcsConfigScript(c: ResolvedCluster): string {
         // PostgreSQL parameters are the cluster's own: one removed from the spec is removed from the DCS.
         ownedJson: JSON.stringify([["postgresql", "parameters"]]),
         memberNamesJson: JSON.stringify(c.hosts.patroni.map((h) => h.name)),
+        // The first member's own server checks new parameters (it runs on the first member).
+        postgresBinary: `${c.layout.pgBinDir}/postgres`,
+        dataDir: c.layout.pgDataDir,
+        postgresVersion: String(c.postgresVersion),
         timeoutSec: GATE_TIMEOUTS_SEC.patroniLeader,
     });
 }
 
 function restApiUrl(c: ResolvedCluster, host: ResolvedHost): string {
     return `http://${host.address}:${c.patroni.restApiPort}`;
+}
+
+/** Changes the passwords of the roles Patroni logs in with on a running cluster; see templates/patroni-credentials.sh.hbs. */
+export function patroniCredentialsScript(c: ResolvedCluster): string {
+    return renderTemplate("patroni-credentials.sh", {
+        restApiUrls: c.hosts.patroni.map((h) => restApiUrl(c, h)).join(" "),
+        dataDir: c.layout.pgDataDir,
+        configPath: c.layout.patroniConfigPath,
+        service: c.layout.patroniService,
+        superuserName: c.patroni.superuserName,
+        replicationUserName: c.patroni.replicationUserName,
+        rewindUserName: c.patroni.rewindUserName,
+        ...libpqMembers(c),
+        timeoutSec: GATE_TIMEOUTS_SEC.patroniLeader,
+    });
 }
 
 export function patroniLeaderGateScript(c: ResolvedCluster, host: ResolvedHost): string {
@@ -390,10 +409,10 @@ export function vipGateScript(c: ResolvedCluster): string {
 }
 
 export function rolesScript(c: ResolvedCluster): string {
-    // A libpq multi-host string over every member: no dependency on the front door.
-    return renderTemplate("roles.sh", {
-        hosts: c.hosts.patroni.map((h) => h.address).join(","),
-        ports: c.hosts.patroni.map(() => c.patroni.postgresPort).join(","),
-        superuserName: c.patroni.superuserName,
-    });
+    return renderTemplate("roles.sh", { ...libpqMembers(c), superuserName: c.patroni.superuserName });
+}
+
+/** A libpq multi-host list over every member (with target_session_attrs=read-write: the primary), no dependency on the front door. */
+function libpqMembers(c: ResolvedCluster): { hosts: string; ports: string } {
+    return { hosts: c.hosts.patroni.map((h) => h.address).join(","), ports: c.hosts.patroni.map(() => c.patroni.postgresPort).join(",") };
 }

@@ -6,7 +6,7 @@
  */
 import type { ClusterSecrets, HostRole, ResolvedCluster, ResolvedHost } from "../model/types";
 import * as files from "./files";
-import { renderRolesSql } from "./roles";
+import { passwordRoles, renderCredentialsSql, renderRolesSql } from "./roles";
 
 /**
  * Text a step sends: fixed; rendered from the cluster's secrets (it stays secret); or rendered from
@@ -74,6 +74,8 @@ export function placeholderSecrets(c: ResolvedCluster): ClusterSecrets {
         restApiPassword: "<secret:restApiPassword>",
         keepalivedPassword: "SECRET00",
         userPasswords: Object.fromEntries(c.users.map((u) => [u.name, `<secret:userPasswords.${u.name}>`])),
+        // Fixed, obviously fake salts (16 bytes each): offline renders stay the same from run to run.
+        scramSalts: Object.fromEntries(passwordRoles(c).map((role) => [role, Buffer.from(`salt:${role}`.padEnd(16, ".")).toString("base64")])),
     };
 }
 
@@ -153,11 +155,24 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
 
     // Patroni: the first member leads, then the others start together; then the DCS settings and
     // the rolling restart they may need; then every replica must stream.
+    const installed = new Map(c.hosts.patroni.map((member) => [member.name, install("patroni", "patroni", member)]));
+    const firstHost = c.hosts.patroni[0].name;
+    // Passwords of a running cluster change in PostgreSQL (through the primary) before any member's
+    // patroni.yml holds the new ones: Patroni and the replicas are never refused. A new cluster: nothing to do.
+    const credentials = add({
+        component: "patroni",
+        name: "credentials",
+        host: firstHost,
+        script: files.patroniCredentialsScript(c),
+        stdin: { secret: (s) => `${s.superuserPassword}\n${renderCredentialsSql(c, s)}` },
+        dependsOn: [installed.get(firstHost)!],
+    });
     const members = c.hosts.patroni.map((member) => {
-        const installed = install("patroni", "patroni", member);
         const rendered = perSecrets((s) => files.patroniFiles(c, member, s));
         // patroni --validate-config also checks that etcd answers: patroni.yml waits for the DCS gate.
-        const written = files.patroniFiles(c, member, layoutOnly).map((file) => fileStep("patroni", member, file, rendered, file.id === "patroni-yml" ? [installed, etcdHealthy] : [installed]));
+        const written = files.patroniFiles(c, member, layoutOnly).map((file) =>
+            fileStep("patroni", member, file, rendered, file.id === "patroni-yml" ? [installed.get(member.name)!, etcdHealthy, credentials] : [installed.get(member.name)!]),
+        );
         // The hashes of a secret-bearing file: the script stays secret.
         const script = { secret: (s: ClusterSecrets) => files.patroniStartScript(c, member, files.appliedFiles(rendered(s))) };
         return { member, written, script };
@@ -166,7 +181,6 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
         add({ component: "patroni", name: `start-${m.member.name}`, host: m.member.name, script: m.script, onDelete: files.patroniStopScript(c, m.member), dependsOn: [...m.written, ...dependsOn], applies: m.written });
     const [first, ...others] = members;
     const firstStart = start(first, [etcdHealthy]);
-    const firstHost = first.member.name;
     const leader = add({ component: "patroni", name: "leader", host: firstHost, script: files.patroniLeaderGateScript(c, first.member), after: [firstStart] });
     const otherStarts = others.map((m) => start(m, [leader]));
     // On a fresh cluster (bootstrap.dcs already holds the settings: nothing to patch) as on a running

@@ -9,7 +9,10 @@ import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as os from "os";
 import * as YAML from "yaml";
-import { isFullRoleSet, machines, missingAcks, patroniMembers, runScenario, Writer } from "../bench/failover-lib";
+import { isFullRoleSet, machines, patroniMembers, runScenario } from "../bench/failover-lib";
+import { applyChange, day2Matrix } from "../bench/day2-lib";
+import { parseStackConfig } from "../model/config";
+import { readStackFile } from "../tools/render";
 import type { StepReport } from "../tools/engine";
 import { labLayout } from "../lab/cli";
 
@@ -28,18 +31,6 @@ function lab(args: string[], inherit = true): { status: number; stdout: string }
 }
 
 const ssh = (host: string, command: string): string => machines("ssh", host, command);
-
-/** The day-2 changes the e2e makes, as a later commit would make them in the stack file. */
-function day2Settings(parameters: Record<string, string | number> = {}): Record<string, unknown> {
-    return {
-        "pulumi-patroni:cluster": {
-            patroni: { ttlSec: 25, parameters: { work_mem: "8MB", ...parameters }, pgHba: ["host all all 10.251.17.99/32 scram-sha-256"] },
-            haproxy: { checkIntervalMs: 1500 },
-            keepalived: { advertIntervalSec: 2 },
-            etcd: { heartbeatIntervalMs: 150 },
-        },
-    };
-}
 
 /** `lab apply` with the stack file changed by `config` (merged over it, as `--overlay`). */
 function applyChanged(config: Record<string, unknown>): { steps: StepReport[]; summary: string } {
@@ -164,82 +155,32 @@ describe("the lab", () => {
         expect(psql(5000, "select count(*) from e2e where marker in ('first-run', 'second-run')")).toBe("2");
     }, 30 * 60_000);
 
-    it("day-2 from git with writes flowing: DCS settings, a parameter, pg_hba, HAProxy, Keepalived and etcd changes reach the running services; 0 acknowledged writes lost", async () => {
-        const password = String(labState().superuserPassword);
-        await Writer.prepare(password);
-        const writer = new Writer(password);
-        const run = `day2-${Date.now()}`;
-        const clientAddress = "10.251.17.99";
-        writer.start(run);
-        const applyStarted = Date.now();
-        const result = applyChanged(day2Settings());
-        const applySec = (Date.now() - applyStarted) / 1000;
-        await new Promise((r) => setTimeout(r, 2000));
-        await writer.stop();
-        const changed = result.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`);
-        console.log(`day-2 apply: ${applySec.toFixed(1)} s, ${changed.length} steps, longest write gap ${writer.maxGapSec(applyStarted)} s, ${writer.acks.length} acknowledged`);
-        // Only updates: nothing is replaced or deleted by a settings change.
-        expect(changed.every((c) => c.startsWith("update "))).toBe(true);
-        expect(changed).toEqual(expect.arrayContaining(["update lab-patroni-dcs-config", "update lab-proxy-start-lb1", "update lab-proxy-start-lb2", "update lab-etcd-start-etcd1"]));
-
-        // The DCS holds the new ttl; every member runs with the new work_mem, with no restart pending.
-        const config = JSON.parse(ssh("pg1", "curl -s --max-time 5 http://10.251.17.21:8008/config")) as { ttl: number; postgresql: { parameters: Record<string, unknown> } };
-        expect(config.ttl).toBe(25);
-        expect(config.postgresql.parameters.work_mem).toBe("8MB");
-        await eventually("work_mem 8MB on the primary and a replica", () => `${psql(5000, "show work_mem")} ${psql(5001, "show work_mem")}`, (v) => v === "8MB 8MB", 30_000);
-        const members = patroniMembers() ?? [];
-        expect(members.filter((m) => (m as { pending_restart?: boolean }).pending_restart)).toEqual([]);
-        // pg_hba through Patroni: the new line is live in PostgreSQL's own view.
-        expect(psql(5000, `select count(*) from pg_hba_file_rules where address = '${clientAddress}'`)).toBe("1");
-        // HAProxy on both balancers runs a worker started by this apply's reload, with the new interval.
-        for (const lb of ["lb1", "lb2"]) {
-            const uptime = Number(ssh(lb, "echo 'show info' | socat stdio /run/haproxy/admin.sock | sed -n 's/^Uptime_sec: //p'").trim());
-            expect(uptime, `${lb}'s HAProxy worker uptime`).toBeLessThanOrEqual(applySec + 5);
-            expect(ssh(lb, "grep -c 'inter 1500' /etc/haproxy/haproxy.cfg").trim()).not.toBe("0");
-        }
-        // Keepalived reloaded without moving the VIP away from exactly one holder.
-        expect(["lb1", "lb2"].filter((lb) => ssh(lb, "ip -4 -o addr show dev eth0").includes(`${VIP}/`)).length).toBe(1);
-        expect(ssh("lb1", "grep -c 'advert_int 2' /etc/keepalived/keepalived.conf").trim()).toBe("1");
-        // etcd: every member restarted one at a time with the new heartbeat, and the cluster is healthy.
-        expect(ssh("etcd3", "grep -c ETCD_HEARTBEAT_INTERVAL=.150. /etc/default/etcd").trim()).toBe("1");
-        await expectHealthyCluster("after-day2");
-
-        expect(writer.acks.length).toBeGreaterThan(50);
-        expect(await missingAcks(password, run, writer.acks)).toEqual([]);
-    }, 15 * 60_000);
-
-    for (const [direction, maxConnections, order] of [
-        ["raising", 300, "replicas one at a time, then a switchover"],
-        ["lowering", 150, "the primary first, then the replicas"],
-    ] as const) {
-        it(`a restart-only parameter, ${direction} max_connections: ${order}; pending_restart cleared, 0 acknowledged writes lost`, async () => {
-            const password = String(labState().superuserPassword);
-            await Writer.prepare(password);
-            const writer = new Writer(password);
-            const run = `day2-max-connections-${maxConnections}-${Date.now()}`;
-            writer.start(run);
-            const applyStarted = Date.now();
-            const result = applyChanged(day2Settings({ max_connections: maxConnections }));
-            await new Promise((r) => setTimeout(r, 2000));
-            await writer.stop();
-            const dcs = result.steps.find((s) => s.name === "lab-patroni-dcs-config");
-            expect(dcs?.op).toBe("update");
-            console.log(`max_connections ${maxConnections}: apply ${((Date.now() - applyStarted) / 1000).toFixed(1)} s, longest write gap ${writer.maxGapSec(applyStarted)} s, ${writer.acks.length} acknowledged, ${writer.errors.length} writer errors`);
-            await eventually(`max_connections ${maxConnections} on the primary and a replica`, () => `${psql(5000, "show max_connections")} ${psql(5001, "show max_connections")}`, (v) => v === `${maxConnections} ${maxConnections}`, 60_000);
-            const members = patroniMembers() ?? [];
-            expect(members.filter((m) => (m as { pending_restart?: boolean }).pending_restart)).toEqual([]);
-            await expectHealthyCluster(`after-max-connections-${maxConnections}`);
-            expect(writer.acks.length).toBeGreaterThan(50);
-            expect(await missingAcks(password, run, writer.acks)).toEqual([]);
+    // The day-2 change matrix (bench/day2-lib.ts; figures in `npm run bench:day2`): each change with
+    // the writer running through VIP:5000, checked on the live services; changes accumulate and the
+    // last one goes back to the stack file.
+    for (const change of day2Matrix(parseStackConfig(readStackFile(STACK), STACK).cluster.patroni.synchronousMode)) {
+        it(`day-2 with writes flowing: ${change.name} reaches the running services; 0 acknowledged writes lost`, async () => {
+            const r = await applyChange(STACK, change);
+            console.log(`${change.name}: apply ${r.applySec} s, ${r.ran.length} steps, longest write gap ${r.maxGapSec} s, ${r.acknowledged} acknowledged, ${r.writerErrors} writer errors`);
+            expect(r.error).toBeUndefined();
+            expect(r.verified).toBe(true);
+            // A refused change fails the apply before anything changes; every other one runs something.
+            if (change.kind !== "refused") expect(r.ran.length, "the change ran something").toBeGreaterThan(0);
+            expect(r.maxVipHolders, "balancers holding the VIP at once during the apply").toBe(1);
+            // A settings change updates steps; nothing is replaced, and only a generated password
+            // that is now supplied (or the reverse) leaves or joins the state.
+            expect(r.ran.filter((step) => !step.startsWith("update ") && !/^(delete|create) lab-[\w-]+-password$/.test(step))).toEqual([]);
+            expect(r.acknowledged).toBeGreaterThan(50);
+            expect(r.missing).toEqual([]);
         }, 15 * 60_000);
     }
 
     it("changing cluster.os of the running cluster is refused by the first step on every host, naming the setting and the fix; nothing else runs", () => {
         const running = labLayout().release;
         const other = running === "debian13" ? "debian12" : "debian13";
-        // The settings the cluster runs with now (the last day-2 apply), with os changed.
-        const applied = day2Settings({ max_connections: 150 });
-        const withOs = { "pulumi-patroni:cluster": { ...(applied["pulumi-patroni:cluster"] as object), os: other } };
+        // The settings the cluster runs with now (the stack file: the day-2 matrix ends there), with os changed.
+        const applied = {};
+        const withOs = { "pulumi-patroni:cluster": { os: other } };
         const overlay = path.join(os.tmpdir(), `pgha-os-${process.pid}.yaml`);
         fs.writeFileSync(overlay, YAML.stringify({ config: withOs }));
         const r = spawnSync("npx", ["tsx", path.join(REPO_ROOT, "lab", "cli.ts"), "apply", "--stack", STACK, "--overlay", overlay], { cwd: REPO_ROOT, encoding: "utf8" });

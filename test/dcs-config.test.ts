@@ -2,7 +2,7 @@
 // python3 against a fake Patroni REST API on 127.0.0.1-3: what it patches, and in which order it
 // restarts members — and that no replica ever runs a max_connections below its primary's, which
 // PostgreSQL would refuse (a hot standby needs at least the primary's value).
-import { spawn } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
@@ -28,7 +28,9 @@ interface FakeMember {
 }
 
 /** A three-member Patroni cluster behind three REST APIs sharing one state, recording what it was asked. */
-async function fakeCluster(port: number, config: Record<string, unknown>) {
+async function fakeCluster(port: number, config: Record<string, unknown>, passwordAppliesAfterMs = 0) {
+    // A REST API password just rotated: the members take it only once their reload has run.
+    const passwordApplied = Date.now() + passwordAppliesAfterMs;
     const members: FakeMember[] = [
         { name: "pg1", role: "leader", maxConnections: 200, replayed: 1000 },
         { name: "pg2", role: "sync_standby", maxConnections: 200, replayed: 1000 },
@@ -59,7 +61,7 @@ async function fakeCluster(port: number, config: Record<string, unknown>) {
                                 res.writeHead(code, { "Content-Type": text ? "text/plain" : "application/json" });
                                 res.end(value === undefined ? "" : text ? value : JSON.stringify(value));
                             };
-                            const authorized = req.headers.authorization === `Basic ${Buffer.from(`patroni:${PASSWORD}`).toString("base64")}`;
+                            const authorized = Date.now() >= passwordApplied && req.headers.authorization === `Basic ${Buffer.from(`patroni:${PASSWORD}`).toString("base64")}`;
                             if (req.method !== "GET" && !authorized) return send(401);
                             if (req.method === "GET" && req.url === "/config") return send(200, config);
                             if (req.method === "GET" && req.url === "/patroni") {
@@ -153,16 +155,34 @@ function runScript(script: string, password = PASSWORD): Promise<{ status: numbe
     });
 }
 
-/** The resolved cluster with these parameters, its REST API on `port` of 127.0.0.1-3. */
+/** PostgreSQL of this (Debian 12) test machine: the step checks new parameters with its server binary. */
+const LOCAL_PG_BIN_DIR = "/usr/lib/postgresql/15/bin";
+
+/** A data directory the step's `postgres -C` can read (an empty postgresql.conf), owned by postgres. */
+function scratchDataDir(): string {
+    if (!fs.existsSync(`${LOCAL_PG_BIN_DIR}/postgres`)) throw new Error(`${LOCAL_PG_BIN_DIR}/postgres is missing: install it with \`apt-get install postgresql-15\``);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dcs-config-pgdata-"));
+    fs.writeFileSync(path.join(dir, "postgresql.conf"), "");
+    const [uid, gid] = ["-u", "-g"].map((flag) => Number(spawnSync("id", [flag, "postgres"], { encoding: "utf8" }).stdout.trim()));
+    for (const p of [dir, path.join(dir, "postgresql.conf")]) fs.chownSync(p, uid, gid);
+    return dir;
+}
+
+/** The resolved cluster with these parameters, its REST API on `port` of 127.0.0.1-3, PostgreSQL this machine's. */
 function clusterOn(port: number, parameters: Record<string, string | number>) {
     const resolved = resolveValidCluster(spec(parameters), "t");
-    return { ...resolved, patroni: { ...resolved.patroni, restApiPort: port } };
+    return {
+        ...resolved,
+        patroni: { ...resolved.patroni, restApiPort: port },
+        postgresVersion: 15,
+        layout: { ...resolved.layout, pgBinDir: LOCAL_PG_BIN_DIR, pgDataDir: scratchDataDir() },
+    };
 }
 
 /** The cluster as the spec with `before` left it, then the step for the spec with `after`. */
-async function apply(before: Record<string, string | number>, after: Record<string, string | number>, password = PASSWORD) {
+async function apply(before: Record<string, string | number>, after: Record<string, string | number>, password = PASSWORD, passwordAppliesAfterMs = 0) {
     const port = await freePort();
-    const cluster = await fakeCluster(port, structuredClone(dcsConfig(clusterOn(port, before))) as unknown as Record<string, unknown>);
+    const cluster = await fakeCluster(port, structuredClone(dcsConfig(clusterOn(port, before))) as unknown as Record<string, unknown>, passwordAppliesAfterMs);
     opened.push(cluster);
     const result = await runScript(patroniDcsConfigScript(clusterOn(port, after)), password);
     const last = result.output.trim().split("\n").pop() ?? "";
@@ -205,11 +225,41 @@ describe("the dcs-config step against a fake Patroni", () => {
         expect(r.output).toContain("lowered max_connections: the primary pg1 restarts first");
     }, 60_000);
 
-    it("fails at once, changing nothing, when the REST API refuses the password", async () => {
+    it("a value PostgreSQL refuses fails the step before the DCS changes, naming the parameter and value", async () => {
+        const r = await apply({ max_connections: 200 }, { max_connections: "lots" });
+        expect(r.status).not.toBe(0);
+        expect(r.output).toContain('patroni.parameters: PostgreSQL 15 refuses invalid value for parameter "max_connections": "lots"');
+        expect(r.output).toContain("The DCS configuration was not changed and nothing restarted");
+        expect(r.calls).toEqual([]);
+    }, 30_000);
+
+    it("an unknown parameter fails the step before the DCS changes, with PostgreSQL's closest name", async () => {
+        const r = await apply({ work_mem: "4MB" }, { work_mem: "4MB", max_conections: 300 });
+        expect(r.status).not.toBe(0);
+        expect(r.output).toContain('unrecognized configuration parameter "max_conections" (did you mean "max_connections"?)');
+        expect(r.calls).toEqual([]);
+    }, 30_000);
+
+    it("an enum value PostgreSQL does not list fails with its hint of the values it takes", async () => {
+        const r = await apply({ work_mem: "4MB" }, { work_mem: "4MB", wal_level: "bogus" });
+        expect(r.status).not.toBe(0);
+        expect(r.output).toContain('invalid value for parameter "wal_level": "bogus" Available values: minimal, replica, logical.');
+        expect(r.calls).toEqual([]);
+    }, 30_000);
+
+    it("fails, changing nothing, when the REST API refuses the password for longer than a reload takes (2 loop_waits + 5 s)", async () => {
+        const started = Date.now();
         const r = await apply({ work_mem: "4MB" }, { work_mem: "8MB" }, "wrong-password");
         expect(r.status).not.toBe(0);
         expect(r.output).toContain("PATCH /config on http://127.0.0.1");
         expect(r.output).toContain("HTTP 401");
         expect(r.calls).toEqual([]);
+        expect(Date.now() - started).toBeGreaterThanOrEqual(7000);
+    }, 30_000);
+
+    it("waits for a rotated REST API password that the members have not applied yet (their reload is under way)", async () => {
+        const r = await apply({ work_mem: "4MB" }, { work_mem: "8MB" }, PASSWORD, 3000);
+        expect(r.status, r.output).toBe(0);
+        expect(r.calls).toEqual([`PATCH ${JSON.stringify({ postgresql: { parameters: { work_mem: "8MB" } } })}`]);
     }, 30_000);
 });

@@ -76,7 +76,7 @@ describe("the lab stack under a slow mock", () => {
         expect(parentOf("lab-patroni-replicas")).toBe("lab-patroni");
         expect(parentOf("lab-proxy-vip")).toBe("lab-proxy");
         expect(parentOf("lab-roles")).toBe("lab");
-        const unknownTypes = run.resources.filter((r) => !/^(pulumi-patroni:index:|command:remote:Command$|random:index\/randomPassword:RandomPassword$)/.test(r.type));
+        const unknownTypes = run.resources.filter((r) => !/^(pulumi-patroni:index:|command:remote:Command$|random:index\/randomPassword:RandomPassword$|random:index\/randomId:RandomId$)/.test(r.type));
         expect(unknownTypes.map((r) => `${r.name}: ${r.type}`)).toEqual([]);
     });
 
@@ -134,7 +134,7 @@ describe("the lab stack under a slow mock", () => {
         }
 
         const generated = run.resources
-            .filter((r) => r.type.startsWith("random:"))
+            .filter((r) => r.type === "random:index/randomPassword:RandomPassword")
             .map((r) => String(r.outputs.result));
         expect(generated.length).toBe(5); // 7 secrets (6 cluster + role app), superuser and restapi supplied
         const secrets = [...Object.values(SUPPLIED), ...generated];
@@ -186,6 +186,7 @@ describe("what the hosts get is the plan `npm run render` writes", () => {
             restApiPassword: "Plan-RestApi-5",
             keepalivedPassword: "PlanKa06",
             userPasswords: { app: "Plan-App-7" },
+            scramSalts: {},
         };
         const supplied = {
             "pulumi-patroni:superuserPassword": secrets.superuserPassword,
@@ -197,6 +198,9 @@ describe("what the hosts get is the plan `npm run render` writes", () => {
             "pulumi-patroni:userPasswords": JSON.stringify(secrets.userPasswords),
         };
         const run = await planLab(supplied, Object.keys(supplied), 0);
+        // Each role's SCRAM salt is random, kept in the state.
+        for (const r of run.resources.filter((x) => x.type === "random:index/randomId:RandomId")) secrets.scramSalts[r.name.replace(/^lab-|-scram-salt$/g, "")] = String(r.outputs.b64Std);
+        expect(Object.keys(secrets.scramSalts).sort()).toEqual(["admin", "app", "postgres", "replicator", "rewind_user"]);
         const { config } = loadStackConfig("lab");
         const c = parseStackConfig({ ...config, ...supplied } as Record<string, string>, "lab").cluster;
         const plan = clusterPlan(c);
@@ -265,6 +269,35 @@ describe("a later pulumi up of the lab stack, under the engine stand-in's state"
             "update lab-proxy-start-lb2 (create, update)",
             "update lab-proxy-vip (create, update)",
         ]);
+    }, 240_000);
+
+    it("a rotated superuser password changes the role in PostgreSQL first (credentials step), then every file and login that holds it", async () => {
+        const stateFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "program-state-")), "lab.json");
+        await up(stateFile, { "pulumi-patroni:superuserPassword": "First-Superuser-1" });
+        const changed = await up(stateFile, { "pulumi-patroni:superuserPassword": "Rotated-Superuser-2" });
+        expect(changes(changed)).toEqual(
+            [
+                // ALTER ROLE on the primary, logging in with the new password or the one patroni.yml still holds.
+                "update lab-patroni-credentials (stdin)",
+                "update lab-patroni-patroni-yml-pg1 (stdin)",
+                "update lab-patroni-patroni-yml-pg2 (stdin)",
+                "update lab-patroni-patroni-yml-pg3 (stdin)",
+                "update lab-patroni-start-pg1 (create, update)",
+                "update lab-patroni-start-pg2 (create, update)",
+                "update lab-patroni-start-pg3 (create, update)",
+                "update lab-patroni-leader (create, update)",
+                "update lab-patroni-dcs-config (create, update)",
+                "update lab-patroni-replicas (create, update)",
+                "update lab-proxy-vip (create, stdin, update)",
+                "update lab-roles (stdin)",
+            ].sort(),
+        );
+        // No member's patroni.yml (which Patroni logs in with after its reload) is written before the role changed.
+        for (const h of PG) expect(get(changed.resources, `lab-patroni-patroni-yml-${h}`).waitsFor).toContain("lab-patroni-credentials");
+        const stdin = String(get(changed.resources, "lab-patroni-credentials").inputs.stdin);
+        expect(stdin.split("\n")[0]).toBe("Rotated-Superuser-2");
+        expect(stdin).toMatch(/^ALTER ROLE "postgres" WITH PASSWORD 'SCRAM-SHA-256\$4096:/m);
+        expect(stdin.split("\n").slice(1).join("\n")).not.toContain("Rotated-Superuser-2");
     }, 240_000);
 
     it("a PostgreSQL parameter reaches the DCS through the dcs-config step, and every gate after it checks again", async () => {

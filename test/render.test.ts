@@ -268,6 +268,7 @@ describe("secrets", () => {
     restApiPassword: "RestApi-5uv3-Lynx",
     keepalivedPassword: "Kpd7Wq2z",
     userPasswords: { app: "AppUser-8yy1-Tapir" },
+    scramSalts: Object.fromEntries(["postgres", "replicator", "rewind_user", "admin", "app"].map((role, i) => [role, Buffer.alloc(16, i + 1).toString("base64")])),
   };
   const all = [secrets.superuserPassword, secrets.replicationPassword, secrets.rewindPassword, secrets.adminPassword, secrets.restApiPassword, secrets.keepalivedPassword, secrets.userPasswords.app];
   const rendered = renderAll(c, secrets);
@@ -290,8 +291,18 @@ describe("secrets", () => {
     expect(login).toBe(secrets.superuserPassword);
     const sql = lines.join("\n");
     for (const secret of all) expect(sql).not.toContain(secret);
-    expect(sql).toContain(`PASSWORD '${scramSha256Verifier("app", secrets.userPasswords.app)}'`);
-    expect(sql).toContain(`PASSWORD '${scramSha256Verifier("admin", secrets.adminPassword)}'`);
+    expect(sql).toContain(`PASSWORD '${scramSha256Verifier(secrets.userPasswords.app, secrets.scramSalts.app)}'`);
+    expect(sql).toContain(`PASSWORD '${scramSha256Verifier(secrets.adminPassword, secrets.scramSalts.admin)}'`);
+  });
+
+  it("reach the credentials step (superuser, replication, rewind) only as SCRAM verifiers with each role's own salt", () => {
+    const [login, ...lines] = stepFile(rendered, "pg1", "patroni-credentials", ".stdin").split("\n");
+    expect(login).toBe(secrets.superuserPassword);
+    const sql = lines.join("\n");
+    for (const secret of all) expect(sql).not.toContain(secret);
+    expect(sql).toContain(`ALTER ROLE "postgres" WITH PASSWORD '${scramSha256Verifier(secrets.superuserPassword, secrets.scramSalts.postgres)}';`);
+    expect(sql).toContain(`ALTER ROLE "replicator" WITH PASSWORD '${scramSha256Verifier(secrets.replicationPassword, secrets.scramSalts.replicator)}';`);
+    expect(sql).toContain(`ALTER ROLE "rewind_user" WITH PASSWORD '${scramSha256Verifier(secrets.rewindPassword, secrets.scramSalts.rewind_user)}';`);
   });
 });
 
@@ -355,24 +366,21 @@ describe("scramSha256Verifier", () => {
   });
 
   it.each([
-    ["app", "AppUser-8yy1-Tapir"],
-    ["admin", "pencil"],
-  ])("the verifier of %s matches RFC 7677 StoredKey and ServerKey for its salt", (role, password) => {
-    const verifier = scramSha256Verifier(role, password);
+    ["AppUser-8yy1-Tapir", "W22ZaJ0SNY7soEsUEjb6gQ=="],
+    ["pencil", Buffer.alloc(16, 7).toString("base64")],
+  ])("the verifier of %s matches RFC 7677 StoredKey and ServerKey for its salt", (password, givenSalt) => {
+    const verifier = scramSha256Verifier(password, givenSalt);
     const m = /^SCRAM-SHA-256\$(\d+):([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+):([A-Za-z0-9+/=]+)$/.exec(verifier);
     expect(m, verifier).not.toBeNull();
     const [, iterations, salt, storedKey, serverKey] = m!;
     expect(Number(iterations)).toBe(4096);
-    expect(Buffer.from(salt, "base64")).toHaveLength(16);
+    expect(salt).toBe(givenSalt);
     const salted = hi(password, Buffer.from(salt, "base64"), Number(iterations));
     expect(storedKey).toBe(sha256(hmac(salted, "Client Key")).toString("base64"));
     expect(serverKey).toBe(hmac(salted, "Server Key").toString("base64"));
   });
 
-  it("is stable across renders and salted per role and password", () => {
-    expect(scramSha256Verifier("app", "pw-one")).toBe(scramSha256Verifier("app", "pw-one"));
-    const salt = (v: string) => v.split("$")[1];
-    expect(salt(scramSha256Verifier("app", "pw-one"))).not.toBe(salt(scramSha256Verifier("app2", "pw-one")));
-    expect(salt(scramSha256Verifier("app", "pw-one"))).not.toBe(salt(scramSha256Verifier("app", "pw-two")));
+  it("refuses a salt shorter than 16 bytes", () => {
+    expect(() => scramSha256Verifier("pw", Buffer.alloc(8).toString("base64"))).toThrow(/at least 16 bytes/);
   });
 });

@@ -234,6 +234,13 @@ async function resolveExports(
   for (const [key, value] of Object.entries(exported ?? {})) {
     if (key === "__esModule" || typeof value === "function") continue;
     const output: Output<unknown> = sdk.pulumi.output(value as Input<unknown>);
+    // In a preview an output may depend on what only a create will know: its apply never runs, and
+    // Pulumi shows it as unknown (`output<string>`), as this does (the SDK's Output.isKnown).
+    if (!(await (output as unknown as { isKnown: Promise<boolean> }).isKnown)) {
+      outputs[key] = UNKNOWN;
+      if (await sdk.pulumi.isSecret(output)) secretOutputs.push(key);
+      continue;
+    }
     const resolved = await new Promise<unknown>((resolve) => output.apply((v: unknown) => (resolve(v), v)));
     outputs[key] = await jsonSafe(resolved);
     if (await sdk.pulumi.isSecret(output)) secretOutputs.push(key);

@@ -8,7 +8,9 @@
 # its lag under the limit before the next; then a switchover to the healthy synchronous standby; then
 # the old primary if it still needs it. Lowering a setting that replicas must hold at least as high as
 # the primary restarts the primary first (PostgreSQL refuses a hot standby below its primary).
-# The REST API password arrives on standard input. Safe to run again: nothing to patch, nothing done.
+# Every changed PostgreSQL parameter is first checked by PostgreSQL's own parser on this host: a value
+# it refuses fails the step before the DCS changes. The REST API password arrives on standard input.
+# Safe to run again: nothing to patch, nothing done.
 set -euo pipefail
 export LC_ALL=C
 # Print the last lines of a unit's log to stderr, for the deployment's error message.
@@ -17,13 +19,17 @@ log_tail() {
     journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
 }
 program=$(cat <<'PY'
-import base64, json, sys, time, urllib.error, urllib.request
+import base64, difflib, json, re, subprocess, sys, time, urllib.error, urllib.request
 
 urls, user, desired, owned = sys.argv[1].split(","), sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
 # Replicas must run these at least as high as the primary (PostgreSQL checks it on a hot standby).
 AT_LEAST_PRIMARY = ("max_connections", "max_worker_processes", "max_wal_senders", "max_prepared_transactions", "max_locks_per_transaction")
 member_url = dict(zip(json.loads(sys.argv[5]), urls))
+POSTGRES, DATA_DIR, POSTGRES_VERSION = sys.argv[6], sys.argv[7], sys.argv[8]
 password = sys.stdin.readline().rstrip("\n")
+started = time.monotonic()
+# How long a refused password may be a reload still under way (loop_wait, and some).
+AUTH_GRACE_SEC = desired["loop_wait"] * 2 + 5
 auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
@@ -47,7 +53,12 @@ def any_member(method, path, body=None, deadline_sec=300):
             try:
                 return call(url, method, path, body)
             except urllib.error.HTTPError as error:
-                # A refusal (a wrong password, a rejected value) is an answer: say it, do not retry.
+                # A member that has not yet applied a new REST API password (its reload is signalled,
+                # Patroni takes it in its next cycle) refuses it for up to loop_wait: wait that out.
+                if error.code == 401 and time.monotonic() < started + AUTH_GRACE_SEC:
+                    last = f"{url}: HTTP 401 (a new password not applied yet?)"
+                    continue
+                # Any other refusal (a wrong password, a rejected value) is an answer: say it, do not retry.
                 if error.code < 500:
                     sys.exit(f"{method} {path} on {url}: HTTP {error.code} {error.read().decode(errors='replace')}")
                 last = f"{url}: HTTP {error.code}"
@@ -146,7 +157,32 @@ def lowered_settings():
     return [k for k in AT_LEAST_PRIMARY if None not in (number(have.get(k)), number(want.get(k))) and number(want[k]) < number(have[k])]
 
 
+def check_with_postgres(parameters):
+    """PostgreSQL's own parser (`postgres -C`, the server binary of this host, reading nothing but the
+    values given) takes every changed parameter: an unknown name, a wrong type, a value out of range or
+    not among an enum's fails the step here, before the DCS changes and before anything restarts."""
+    if not parameters:
+        return
+    values = [f"{k}={('on' if v else 'off') if isinstance(v, bool) else v}" for k, v in parameters.items()]
+    run = subprocess.run(["runuser", "-u", "postgres", "--", POSTGRES, "-D", DATA_DIR, "-C", next(iter(parameters))] + [a for v in values for a in ("-c", v)],
+                         capture_output=True, text=True, cwd="/tmp")
+    if run.returncode == 0:
+        return
+    refusal = " ".join(re.sub(r"^.*?(FATAL|HINT):\s*", "", line) for line in run.stderr.splitlines() if re.search(r"(FATAL|HINT):", line)) or run.stderr.strip()
+    refusal = refusal.rstrip(".")
+    hint = ""
+    unknown = re.search(r'unrecognized configuration parameter "([^"]+)"', refusal)
+    if unknown:
+        names = [line.split("\t", 1)[0] for line in subprocess.run(["runuser", "-u", "postgres", "--", POSTGRES, "--describe-config"], capture_output=True, text=True, cwd="/tmp").stdout.splitlines()]
+        close = difflib.get_close_matches(unknown.group(1), names, n=1)
+        hint = f' (did you mean "{close[0]}"?)' if close else ""
+    sys.exit(f"patroni.parameters: PostgreSQL {POSTGRES_VERSION} refuses {refusal}{hint}. The DCS configuration was not changed and nothing restarted. "
+             "Fix: correct or remove that entry of patroni.parameters in the stack, then run the deployment again.")
+
+
 lowered = lowered_settings()
+wanted_parameters = desired["postgresql"]["parameters"]
+check_with_postgres({k: v for k, v in wanted_parameters.items() if current.get("postgresql", {}).get("parameters", {}).get(k) != v})
 if changed:
     any_member("PATCH", "/config", patch)
     print("DCS configuration changed: " + ", ".join(changed))
@@ -200,4 +236,4 @@ if pending:
 print(json.dumps({"changed": changed, "pendingRestart": pending, "restarted": restarted}))
 PY
 )
-python3 -c "$program" 'http://10.40.0.20:8008,http://10.40.64.20:8008,http://10.40.128.20:8008' 'patroni' '{"ttl":20,"loop_wait":5,"retry_timeout":7,"maximum_lag_on_failover":1048576,"synchronous_mode":"quorum","synchronous_mode_strict":false,"synchronous_node_count":1,"failsafe_mode":true,"primary_start_timeout":300,"postgresql":{"use_pg_rewind":true,"use_slots":true,"parameters":{"password_encryption":"scram-sha-256","wal_level":"replica","hot_standby":"on","hot_standby_feedback":"on","max_connections":200,"max_wal_senders":10,"max_replication_slots":10,"wal_keep_size":"1GB","archive_mode":"on","archive_command":"/bin/true","logging_collector":"on","log_directory":"log","log_filename":"postgresql-%a.log","log_truncate_on_rotation":"on","log_line_prefix":"%m [%p] %q%u@%d ","log_min_duration_statement":1000,"log_lock_waits":"on","log_checkpoints":"on","log_connections":"off","track_io_timing":"on","wal_log_hints":"on"}}}' '[["postgresql","parameters"]]' '["pg1","pg2","pg3"]'
+python3 -c "$program" 'http://10.40.0.20:8008,http://10.40.64.20:8008,http://10.40.128.20:8008' 'patroni' '{"ttl":20,"loop_wait":5,"retry_timeout":7,"maximum_lag_on_failover":1048576,"synchronous_mode":"quorum","synchronous_mode_strict":false,"synchronous_node_count":1,"failsafe_mode":true,"primary_start_timeout":300,"postgresql":{"use_pg_rewind":true,"use_slots":true,"parameters":{"password_encryption":"scram-sha-256","wal_level":"replica","hot_standby":"on","hot_standby_feedback":"on","max_connections":200,"max_wal_senders":10,"max_replication_slots":10,"wal_keep_size":"1GB","archive_mode":"on","archive_command":"/bin/true","logging_collector":"on","log_directory":"log","log_filename":"postgresql-%a.log","log_truncate_on_rotation":"on","log_line_prefix":"%m [%p] %q%u@%d ","log_min_duration_statement":1000,"log_lock_waits":"on","log_checkpoints":"on","log_connections":"off","track_io_timing":"on","wal_log_hints":"on"}}}' '[["postgresql","parameters"]]' '["pg1","pg2","pg3"]' '/usr/lib/postgresql/17/bin/postgres' '/var/lib/postgresql/17/main' '17'

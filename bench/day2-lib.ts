@@ -1,0 +1,425 @@
+/**
+ * The day-2 change matrix, shared by the bench (`npm run bench:day2`) and the end-to-end test: each
+ * change as a later commit would make it to the stack file (merged over it, `lab apply --overlay`),
+ * applied with the failover writer running through VIP:5000, then checked on the live services
+ * (SHOW, the DCS, pg_hba_file_rules, HAProxy's runtime state, Keepalived's own state dump, etcd's
+ * processes, logins with rotated passwords). Changes accumulate in order; the last one goes back to
+ * the stack file as it is, so a round ends where it began.
+ */
+import { execFile, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as YAML from "yaml";
+import { Client } from "pg";
+import { hostNetns, machines, missingAcks, patroniMembers, PROXY_NODES, sleep, VIP, Writer } from "./failover-lib";
+import type { StepReport } from "../tools/engine";
+
+const REPO_ROOT = path.resolve(__dirname, "..");
+const NS = "pulumi-patroni";
+const CLIENT = "10.251.17.99";
+const ETCD_ENDPOINTS = "http://10.251.17.11:2379,http://10.251.17.12:2379,http://10.251.17.13:2379";
+
+/** The passwords a rotation supplies (replacing the generated ones), and the stack key of each. */
+const ROTATED: Record<string, string> = {
+    [`${NS}:superuserPassword`]: "Rotated-Superuser-7Qx2",
+    [`${NS}:replicationPassword`]: "Rotated-Replication-k8Lm",
+    [`${NS}:rewindPassword`]: "Rotated-Rewind-Wp3z",
+    [`${NS}:adminPassword`]: "Rotated-Admin-Yt6n",
+    [`${NS}:restApiPassword`]: "Rotated-RestApi-Hd4s",
+    [`${NS}:keepalivedPassword`]: "Rot8Kpd2",
+};
+const ROTATED_APP = "Rotated-App-Fv9c";
+
+export interface Outputs {
+    superuserPassword: string;
+    adminPassword: string;
+}
+
+/** What a check may use: the lab's live services. */
+export interface LiveContext {
+    /** When the apply started (ms since epoch). */
+    applyStarted: number;
+    applySec: number;
+    steps: StepReport[];
+    outputs: Outputs;
+}
+
+export interface Day2Change {
+    name: string;
+    /** What the change needs from the services: a reload, a rolling restart, a password rotation. */
+    kind: "reload" | "restart" | "dcs" | "rotation" | "revert" | "refused";
+    /** The apply must fail, its output matching this (a change refused before anything changes). */
+    refusedWith?: RegExp;
+    /** The overlay after this change (the matrix's changes so far), as `config:` keys. */
+    config: Record<string, unknown>;
+    /** Checks on the live services; throws, naming what differs. */
+    verify(ctx: LiveContext): Promise<void>;
+}
+
+export const ssh = (host: string, command: string): string => machines("ssh", host, command);
+
+function stackOutputs(): Outputs {
+    const outputs = JSON.parse(fs.readFileSync("/var/lib/pgha-lab/state.json", "utf8")).outputs as Record<string, unknown>;
+    return { superuserPassword: String(outputs.superuserPassword), adminPassword: String(outputs.adminPassword) };
+}
+
+export async function query(port: number, sql: string, user: string, password: string): Promise<string> {
+    const c = new Client({ host: VIP, port, user, password, database: "postgres", connectionTimeoutMillis: 5000 });
+    await c.connect();
+    try {
+        const r = await c.query(sql);
+        return r.rows.map((row) => Object.values(row).join("|")).join("\n");
+    } finally {
+        await c.end().catch(() => undefined);
+    }
+}
+
+export async function eventually<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    for (;;) {
+        try {
+            const v = await probe();
+            if (ok(v)) return v;
+            last = v;
+        } catch (err) {
+            last = (err as Error).message;
+        }
+        if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs / 1000}s; last: ${JSON.stringify(last)}`);
+        await sleep(1000);
+    }
+}
+
+function expectEqual<T>(what: string, actual: T, expected: T): void {
+    if (JSON.stringify(actual) !== JSON.stringify(expected)) throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+}
+
+function dcs(): Record<string, unknown> & { postgresql: { parameters: Record<string, unknown> } } {
+    return JSON.parse(ssh("pg1", "curl -s --max-time 5 http://10.251.17.21:8008/config"));
+}
+
+/** SHOW on the primary (VIP:5000) and on a replica (VIP:5001), once both agree with `expected`. */
+async function expectShown(ctx: LiveContext, setting: string, expected: string): Promise<void> {
+    const pw = ctx.outputs.superuserPassword;
+    await eventually(`${setting} on the primary and a replica`, async () => `${await query(5000, `show ${setting}`, "postgres", pw)} ${await query(5001, `show ${setting}`, "postgres", pw)}`, (v) => v === `${expected} ${expected}`, 60_000);
+}
+
+async function expectNoPendingRestart(): Promise<void> {
+    await eventually("no member with pending_restart", () => (patroniMembers() ?? []).filter((m) => (m as { pending_restart?: boolean }).pending_restart).map((m) => m.name), (v) => v.length === 0, 60_000);
+}
+
+/** Exactly one balancer holds the VIP. */
+function expectOneVipHolder(): void {
+    const holders = PROXY_NODES.filter((lb) => ssh(lb, "ip -4 -o addr show dev eth0").includes(`${VIP}/`));
+    expectEqual("VIP holders", holders.length, 1);
+}
+
+/** Each balancer's HAProxy runs a worker started by this apply (a reload) and routes VIP:5000 to one server only. */
+function expectHaproxyReloaded(ctx: LiveContext): void {
+    for (const lb of PROXY_NODES) {
+        const uptime = Number(ssh(lb, "echo 'show info' | socat stdio /run/haproxy/admin.sock | sed -n 's/^Uptime_sec: //p'").trim());
+        if (!(uptime <= ctx.applySec + 5)) throw new Error(`${lb}: HAProxy worker up ${uptime} s, but the apply took ${ctx.applySec} s: not reloaded`);
+        // show servers state: one line per server; field 6 is the operational state (2 = running).
+        const state = ssh(lb, "echo 'show servers state' | socat stdio /run/haproxy/admin.sock");
+        const primaryUp = state.split("\n").filter((l) => (l.split(" ")[1] ?? "").endsWith("-primary") && l.split(" ")[5] === "2");
+        expectEqual(`${lb}: servers UP in HAProxy's primary backend`, primaryUp.length, 1);
+    }
+}
+
+/** Keepalived's own view (its SIGUSR1 data dump), on each balancer. */
+function keepalivedAdvertInterval(lb: string): string {
+    return ssh(lb, "rm -f /tmp/keepalived.data; kill -USR1 $(cat /run/keepalived.pid) && sleep 1 && sed -n 's/^ *Advert interval = //p' /tmp/keepalived.data | head -1").trim();
+}
+
+/** Seconds each etcd member's process has been running. */
+function etcdUptimes(): number[] {
+    return ["etcd1", "etcd2", "etcd3"].map((h) => Number(ssh(h, "ps -o etimes= -C etcd | head -1").trim()));
+}
+
+function etcdHealthy(): void {
+    const health = ssh("etcd1", `ETCDCTL_API=3 etcdctl --endpoints=${ETCD_ENDPOINTS} endpoint health 2>&1`);
+    expectEqual("etcd members healthy", health.match(/is healthy/g)?.length, 3);
+}
+
+async function expectLogin(user: string, password: string, port = 5000): Promise<void> {
+    expectEqual(`${user} logs in through VIP:${port}`, await query(port, "select current_user", user, password), user);
+}
+
+async function expectRefused(user: string, password: string): Promise<void> {
+    try {
+        await query(5000, "select 1", user, password);
+    } catch (err) {
+        if (/password authentication failed/.test((err as Error).message)) return;
+        throw err;
+    }
+    throw new Error(`${user} still logs in with the old password`);
+}
+
+/** Every replica streams from the primary (and so logged in with the replication password it has now). */
+async function expectStreaming(password: string): Promise<void> {
+    await eventually(
+        "two replicas streaming, connected after the change",
+        () => query(5000, "select count(*) from pg_stat_replication where state = 'streaming'", "postgres", password),
+        (v) => v === "2",
+        90_000,
+    );
+}
+
+function merged(base: Record<string, unknown>, cluster: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    const deep = (a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> => {
+        const out: Record<string, unknown> = { ...a };
+        for (const [k, v] of Object.entries(b)) {
+            out[k] = v && typeof v === "object" && !Array.isArray(v) && out[k] && typeof out[k] === "object" ? deep(out[k] as Record<string, unknown>, v as Record<string, unknown>) : v;
+        }
+        return out;
+    };
+    const prior = (base[`${NS}:cluster`] ?? {}) as Record<string, unknown>;
+    return { ...base, ...extra, [`${NS}:cluster`]: deep(prior, cluster) };
+}
+
+/** The matrix, in order. `synchronousMode` is the stack's own (quorum on Debian 13, true on Debian 12). */
+export function day2Matrix(synchronousMode: boolean | "quorum"): Day2Change[] {
+    const changes: Day2Change[] = [];
+    let config: Record<string, unknown> = {};
+    const add = (name: string, kind: Day2Change["kind"], cluster: Record<string, unknown>, verify: Day2Change["verify"], extra: Record<string, unknown> = {}) => {
+        config = merged(config, cluster, extra);
+        changes.push({ name, kind, config, verify });
+    };
+    /** A change the deployment must refuse: not kept for the changes after it. */
+    const refused = (name: string, cluster: Record<string, unknown>, refusedWith: RegExp, verify: Day2Change["verify"]) => {
+        changes.push({ name, kind: "refused", config: merged(config, cluster), refusedWith, verify });
+    };
+    add("work_mem 4MB→8MB (reload)", "reload", { patroni: { parameters: { work_mem: "8MB" } } }, async (ctx) => {
+        expectEqual("DCS work_mem", dcs().postgresql.parameters.work_mem, "8MB");
+        await expectShown(ctx, "work_mem", "8MB");
+        await expectNoPendingRestart();
+    });
+    refused(
+        'max_connections: "lots" (refused by patroni --validate-config before any file changes)',
+        { patroni: { parameters: { max_connections: "lots" } } },
+        /bootstrap\.dcs\.postgresql\.parameters\.max_connections lots didn't pass validation/,
+        async (ctx) => {
+            expectEqual("DCS max_connections", dcs().postgresql.parameters.max_connections, 200);
+            await expectShown(ctx, "max_connections", "200");
+            await expectNoPendingRestart();
+        },
+    );
+    refused(
+        'work_mem: "lots" (refused by PostgreSQL\'s own parser before the DCS changes)',
+        { patroni: { parameters: { work_mem: "lots" } } },
+        /patroni\.parameters: PostgreSQL \d+ refuses invalid value for parameter "work_mem": "lots"/,
+        async (ctx) => {
+            expectEqual("DCS work_mem", dcs().postgresql.parameters.work_mem, "8MB");
+            await expectShown(ctx, "work_mem", "8MB");
+            await expectNoPendingRestart();
+        },
+    );
+    add("a pg_hba line", "reload", { patroni: { pgHba: [`host all all ${CLIENT}/32 scram-sha-256`] } }, async (ctx) => {
+        for (const port of [5000, 5001]) {
+            expectEqual(`pg_hba_file_rules for ${CLIENT} through VIP:${port}`, await query(port, `select count(*) from pg_hba_file_rules where address = '${CLIENT}'`, "postgres", ctx.outputs.superuserPassword), "1");
+        }
+    });
+    add("ttlSec 20→25", "dcs", { patroni: { ttlSec: 25 } }, async () => {
+        expectEqual("DCS ttl", dcs().ttl, 25);
+    });
+    add("max_connections 200→300 (restart)", "restart", { patroni: { parameters: { max_connections: 300 } } }, async (ctx) => {
+        await expectShown(ctx, "max_connections", "300");
+        await expectNoPendingRestart();
+    });
+    add("max_connections 300→150 (restart, primary first)", "restart", { patroni: { parameters: { max_connections: 150 } } }, async (ctx) => {
+        await expectShown(ctx, "max_connections", "150");
+        await expectNoPendingRestart();
+    });
+    add("synchronousMode off", "dcs", { patroni: { synchronousMode: false } }, async (ctx) => {
+        expectEqual("DCS synchronous_mode", dcs().synchronous_mode, false);
+        await eventually("no synchronous standby", () => (patroniMembers() ?? []).map((m) => m.role).filter((r) => r !== "leader" && r !== "replica"), (v) => v.length === 0);
+        await eventually("synchronous_standby_names empty on the primary", () => query(5000, "show synchronous_standby_names", "postgres", ctx.outputs.superuserPassword), (v) => v === "");
+    });
+    add(`synchronousMode back on (${synchronousMode})`, "dcs", { patroni: { synchronousMode } }, async (ctx) => {
+        expectEqual("DCS synchronous_mode", dcs().synchronous_mode, synchronousMode);
+        await eventually("a synchronous standby", () => (patroniMembers() ?? []).map((m) => m.role), (v) => v.some((r) => r === "sync_standby" || r === "quorum_standby"));
+        await eventually("synchronous_standby_names set on the primary", () => query(5000, "show synchronous_standby_names", "postgres", ctx.outputs.superuserPassword), (v) => v !== "");
+    });
+    add("maximumLagOnFailoverBytes 1 MiB→2 MiB", "reload", { patroni: { maximumLagOnFailoverBytes: 2097152 } }, async (ctx) => {
+        expectEqual("DCS maximum_lag_on_failover", dcs().maximum_lag_on_failover, 2097152);
+        // HAProxy's replica check uses the same limit.
+        for (const lb of PROXY_NODES) expectEqual(`${lb}: replica check lag`, ssh(lb, "grep -c 'replica?lag=2097152' /etc/haproxy/haproxy.cfg").trim(), "1");
+        expectHaproxyReloaded(ctx);
+    });
+    add("HAProxy check interval 1000→1500 ms", "reload", { haproxy: { checkIntervalMs: 1500 } }, async (ctx) => {
+        for (const lb of PROXY_NODES) if (ssh(lb, "grep -c 'inter 1500' /etc/haproxy/haproxy.cfg").trim() === "0") throw new Error(`${lb}: haproxy.cfg without inter 1500`);
+        expectHaproxyReloaded(ctx);
+        expectOneVipHolder();
+    });
+    add("Keepalived advert interval 1→2 s", "reload", { keepalived: { advertIntervalSec: 2 } }, async () => {
+        for (const lb of PROXY_NODES) expectEqual(`${lb}: Keepalived's advert interval`, keepalivedAdvertInterval(lb), "2 sec");
+        expectOneVipHolder();
+    });
+    add("etcd heartbeat 100→150 ms", "restart", { etcd: { heartbeatIntervalMs: 150 } }, async (ctx) => {
+        const uptimes = etcdUptimes();
+        if (!uptimes.every((u) => u <= ctx.applySec + 5)) throw new Error(`etcd members up for ${uptimes.join(", ")} s, but the apply took ${ctx.applySec} s: not every member restarted`);
+        for (const h of ["etcd1", "etcd2", "etcd3"]) expectEqual(`${h}: heartbeat in its environment`, ssh(h, "grep -c ETCD_HEARTBEAT_INTERVAL=.150. /etc/default/etcd").trim(), "1");
+        etcdHealthy();
+    });
+    add(
+        "password rotation (superuser, replication, rewind, admin, REST API, VRRP, app)",
+        "rotation",
+        {},
+        async (ctx) => {
+            await expectLogin("postgres", ROTATED[`${NS}:superuserPassword`]);
+            await expectRefused("postgres", previousSuperuser);
+            await expectLogin("admin", ROTATED[`${NS}:adminPassword`]);
+            await expectLogin("app", ROTATED_APP);
+            await expectStreaming(ROTATED[`${NS}:superuserPassword`]);
+            expectOneVipHolder();
+            for (const lb of PROXY_NODES) expectEqual(`${lb}: VRRP password`, ssh(lb, "sed -n 's/^ *auth_pass //p' /etc/keepalived/keepalived.conf").trim(), ROTATED[`${NS}:keepalivedPassword`]);
+        },
+        { ...ROTATED, [`${NS}:userPasswords`]: { app: ROTATED_APP } },
+    );
+    changes.push({
+        name: "back to the stack file (every change undone; generated passwords again)",
+        kind: "revert",
+        config: {},
+        async verify(ctx) {
+            await expectLogin("postgres", ctx.outputs.superuserPassword);
+            await expectLogin("admin", ctx.outputs.adminPassword);
+            await expectShown(ctx, "max_connections", "200");
+            await expectNoPendingRestart();
+            expectEqual("DCS ttl", dcs().ttl, 20);
+            await expectStreaming(ctx.outputs.superuserPassword);
+            expectOneVipHolder();
+            etcdHealthy();
+        },
+    });
+    return changes;
+}
+
+/** The superuser password before the rotation (the stack's generated one), for the refusal check. */
+let previousSuperuser = "";
+
+export interface Day2Result {
+    name: string;
+    kind: Day2Change["kind"];
+    applySec: number;
+    /** Steps the apply ran (update/create/replace/delete), by resource name. */
+    ran: string[];
+    maxGapSec: number;
+    /** Most balancers holding the VIP at once during the apply (sampled every ~250 ms): 1 is right. */
+    maxVipHolders: number;
+    acknowledged: number;
+    missing: number[];
+    writerErrors: number;
+    verified: boolean;
+    error?: string;
+}
+
+class ApplyFailed extends Error {
+    constructor(
+        message: string,
+        readonly output: string,
+    ) {
+        super(message);
+    }
+}
+
+/** `lab apply --overlay` with `config`, as JSON (asynchronous: the VIP sampler runs meanwhile). */
+async function applyOverlay(stack: string, config: Record<string, unknown>): Promise<{ steps: StepReport[]; summary: string }> {
+    const overlay = path.join(os.tmpdir(), `pgha-day2-${process.pid}.yaml`);
+    fs.writeFileSync(overlay, YAML.stringify({ config }), { mode: 0o600 });
+    try {
+        const child = spawn("npx", ["tsx", path.join(REPO_ROOT, "lab", "cli.ts"), "apply", "--overlay", overlay, "--stack", stack, "--json"], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (c) => (stdout += c));
+        child.stderr.on("data", (c) => {
+            stderr += c;
+            process.stderr.write(c);
+        });
+        const status = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+        if (status !== 0) throw new ApplyFailed(`lab apply failed (exit ${status}): see its output above`, stderr);
+        return JSON.parse(stdout) as { steps: StepReport[]; summary: string };
+    } finally {
+        fs.rmSync(overlay, { force: true });
+    }
+}
+
+/** How many balancers hold the VIP, sampled every ~250 ms (from each one's own network namespace) until stopped. */
+class VipSampler {
+    readonly counts: number[] = [];
+    private running = true;
+    private done: Promise<void> = Promise.resolve();
+
+    start(): void {
+        const holds = (lb: string) =>
+            new Promise<boolean>((resolve) => execFile("ip", ["netns", "exec", hostNetns(lb), "ip", "-4", "-o", "addr", "show", "dev", "eth0"], (err, out) => resolve(!err && out.includes(`${VIP}/`))));
+        this.done = (async () => {
+            while (this.running) {
+                const held = await Promise.all(PROXY_NODES.map(holds));
+                this.counts.push(held.filter(Boolean).length);
+                await sleep(250);
+            }
+        })();
+    }
+
+    async stop(): Promise<{ samples: number; maxHolders: number; samplesWithoutHolder: number }> {
+        this.running = false;
+        await this.done;
+        return { samples: this.counts.length, maxHolders: Math.max(0, ...this.counts), samplesWithoutHolder: this.counts.filter((c) => c === 0).length };
+    }
+}
+
+/** One change: the writer runs through the apply; then the live checks and the missing rows. */
+export async function applyChange(stack: string, change: Day2Change): Promise<Day2Result> {
+    const before = stackOutputs();
+    if (change.kind === "rotation") previousSuperuser = before.superuserPassword;
+
+    await Writer.prepare(before.superuserPassword);
+    const writer = new Writer();
+    const run = `day2-${change.kind}-${Date.now()}`;
+    writer.start(run);
+    const vip = new VipSampler();
+    vip.start();
+    const applyStarted = Date.now();
+    let steps: StepReport[] = [];
+    let error: string | undefined;
+    try {
+        steps = (await applyOverlay(stack, change.config)).steps;
+        if (change.refusedWith) error = `the apply succeeded, but it should have been refused (${change.refusedWith})`;
+    } catch (err) {
+        const refusedAsExpected = change.refusedWith && err instanceof ApplyFailed && change.refusedWith.test(err.output);
+        if (!refusedAsExpected) error = (err as Error).message;
+    }
+    const applySec = (Date.now() - applyStarted) / 1000;
+    await sleep(2000);
+    await writer.stop();
+    const holders = await vip.stop();
+    // Never two holders (both balancers answering ARP for the VIP), never none.
+    if (!error && (holders.maxHolders > 1 || holders.samplesWithoutHolder > 0)) {
+        error = `VIP holders during the apply: up to ${holders.maxHolders}, ${holders.samplesWithoutHolder} of ${holders.samples} samples with none`;
+    }
+    const outputs = stackOutputs();
+    let verified = false;
+    if (!error) {
+        try {
+            await change.verify({ applyStarted, applySec, steps, outputs });
+            verified = true;
+        } catch (err) {
+            error = (err as Error).message;
+        }
+    }
+    const missing = await missingAcks(outputs.superuserPassword, run, writer.acks);
+    return {
+        name: change.name,
+        kind: change.kind,
+        applySec: Math.round(applySec * 10) / 10,
+        ran: steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`),
+        maxGapSec: writer.maxGapSec(applyStarted),
+        maxVipHolders: holders.maxHolders,
+        acknowledged: writer.acks.length,
+        missing,
+        writerErrors: writer.errors.length,
+        verified,
+        ...(error ? { error } : {}),
+    };
+}

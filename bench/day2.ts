@@ -1,0 +1,75 @@
+/**
+ * `npm run bench:day2 -- [--stack lab] [--rounds N] [--out day2]`: the day-2 change matrix
+ * (bench/day2-lib.ts) on the running lab (brought up first when it is down), each change applied with
+ * the writer running through VIP:5000: apply time, the longest write gap, acknowledged-but-missing
+ * rows, and whether the live checks passed; medians over the rounds. Writes bench/results/<out>.{json,md}.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { applyChange, day2Matrix, type Day2Change, type Day2Result } from "./day2-lib";
+import { lab, median } from "./failover-lib";
+import { parseStackConfig } from "../model/config";
+import { readStackFile } from "../tools/render";
+
+function arg(argv: string[], name: string, fallback: string): string {
+    const i = argv.indexOf(name);
+    return i >= 0 && argv[i + 1] ? argv[i + 1] : fallback;
+}
+
+async function main(argv: string[]): Promise<void> {
+    const stack = arg(argv, "--stack", "lab");
+    const rounds = Number(arg(argv, "--rounds", "1"));
+    const out = arg(argv, "--out", "day2");
+    const cluster = parseStackConfig(readStackFile(stack), stack).cluster;
+    // The lab's hosts must run the stack already (lab up); otherwise bring it up first.
+    const status = spawnSync("npx", ["tsx", path.join(__dirname, "..", "lab", "cli.ts"), "status"], { encoding: "utf8" });
+    if (status.status !== 0 || (status.stdout.match(/running=yes/g)?.length ?? 0) < 8) lab("up", "--stack", stack);
+    const baseline: Day2Change = { name: "the stack file as it is", kind: "revert", config: {}, verify: async () => undefined };
+    const matrix = day2Matrix(cluster.patroni.synchronousMode);
+    const results: Day2Result[][] = [];
+    for (let round = 1; round <= rounds; round++) {
+        for (const change of [baseline, ...matrix]) {
+            console.error(`== round ${round}/${rounds}: ${change.name}`);
+            const r = await applyChange(stack, change);
+            console.error(`   apply ${r.applySec} s, longest write gap ${r.maxGapSec} s, ${r.acknowledged} acknowledged, ${r.missing.length} missing, ${r.verified ? "checks passed" : `CHECKS FAILED: ${r.error}`}`);
+            const at = [baseline, ...matrix].indexOf(change);
+            (results[at] ??= []).push(r);
+            if (r.error && !r.verified && /lab apply failed/.test(r.error)) throw new Error(`${change.name}: ${r.error}`);
+        }
+    }
+    const summary = results.map((runs) => ({
+        name: runs[0].name,
+        kind: runs[0].kind,
+        rounds: runs.length,
+        applySecMedian: median(runs.map((r) => r.applySec)),
+        maxGapSecMedian: median(runs.map((r) => r.maxGapSec)),
+        maxGapSecWorst: Math.max(...runs.map((r) => r.maxGapSec)),
+        maxVipHolders: Math.max(...runs.map((r) => r.maxVipHolders)),
+        acknowledged: runs.reduce((n, r) => n + r.acknowledged, 0),
+        missing: runs.reduce((n, r) => n + r.missing.length, 0),
+        verified: runs.every((r) => r.verified),
+        ran: runs[0].ran,
+    }));
+    const dir = path.join(__dirname, "results");
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `${out}.json`), JSON.stringify({ stack, os: cluster.os, rounds, when: new Date().toISOString(), summary, runs: results }, null, 2) + "\n");
+    const md = [
+        `# Day-2 changes with writes flowing (stack ${stack}, ${cluster.os}, ${rounds} round${rounds > 1 ? "s" : ""})`,
+        "",
+        "`npm run bench:day2 -- --stack " + stack + " --rounds " + rounds + "`. A writer inserts a row every ~50 ms through VIP:5000 (synchronous commit) during each `lab apply`, and the VIP's holders are sampled every ~250 ms; medians over the rounds. Changes accumulate in this order; a refused one is not kept; the last goes back to the stack file.",
+        "",
+        "| change | needs | apply s | longest write gap s (median / worst) | VIP holders at once (max) | acknowledged | missing | live checks |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+        ...summary.map((s) => `| ${s.name} | ${s.kind} | ${s.applySecMedian} | ${s.maxGapSecMedian} / ${s.maxGapSecWorst} | ${s.maxVipHolders} | ${s.acknowledged} | ${s.missing} | ${s.verified ? "passed" : "FAILED"} |`),
+        "",
+    ].join("\n");
+    fs.writeFileSync(path.join(dir, `${out}.md`), md);
+    console.log(md);
+    if (summary.some((s) => !s.verified || s.missing > 0)) process.exit(1);
+}
+
+main(process.argv.slice(2)).catch((err) => {
+    console.error((err as Error).message);
+    process.exit(1);
+});

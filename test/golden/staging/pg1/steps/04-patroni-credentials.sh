@@ -1,0 +1,59 @@
+#!/bin/bash
+# Brings the passwords of the roles Patroni logs in with (postgres, replicator,
+# rewind_user) to the spec's, on the primary, before any member's patroni.yml carries them: Patroni
+# and the replicas keep the connections they have, and their next ones (after the reload that
+# follows) use the new passwords, which PostgreSQL already accepts. Nothing is ever locked out: the
+# step logs in with the new superuser password, or with the one this host's patroni.yml still holds.
+# On a cluster that does not exist yet (no member's Patroni answers and no data directory here)
+# there is nothing to change: Patroni creates the roles with these passwords when it bootstraps.
+# Standard input: the new superuser password on the first line, then the SQL (SCRAM verifiers only).
+set -euo pipefail
+export LC_ALL=C
+# Print the last lines of a unit's log to stderr, for the deployment's error message.
+log_tail() {
+    echo "--- last lines of $1 on $(hostname) ---" >&2
+    journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
+}
+IFS= read -r new_password
+sql=$(cat)
+
+answering=""
+for url in http://10.41.0.20:8008 http://10.41.64.20:8008 http://10.41.128.20:8008; do
+    if curl -s -o /dev/null --max-time 3 "$url/patroni"; then answering=$url; break; fi
+done
+if [ -z "$answering" ]; then
+    if [ -f "/var/lib/postgresql/16/main/PG_VERSION" ]; then
+        echo "Patroni answers on no member (http://10.41.0.20:8008 http://10.41.64.20:8008 http://10.41.128.20:8008), but $(hostname) holds a database in /var/lib/postgresql/16/main: a password change needs the running primary. Fix: start the cluster (systemctl start patroni on its members), then run the deployment again." >&2
+        exit 1
+    fi
+    echo "no cluster yet: Patroni creates postgres, replicator and rewind_user with these passwords when it bootstraps"
+    exit 0
+fi
+
+# The superuser password the members run with now: this host's patroni.yml (before it is rewritten).
+old_password=""
+if [ -f "/etc/patroni/config.yml" ]; then
+    old_password=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["postgresql"]["authentication"]["superuser"]["password"])' "/etc/patroni/config.yml")
+fi
+
+conninfo="host=10.41.0.20,10.41.64.20,10.41.128.20 port=5432,5432,5432 user=postgres dbname=postgres connect_timeout=5 target_session_attrs=read-write"
+deadline=$((SECONDS + 300))
+while :; do
+    for candidate in "$new_password" "$old_password"; do
+        [ -n "$candidate" ] || continue
+        if PGPASSWORD=$candidate psql "$conninfo" -X -q -A -t -c "select 1" >/dev/null 2>&1; then
+            export PGPASSWORD=$candidate
+            break 2
+        fi
+    done
+    if [ $SECONDS -ge $deadline ]; then
+        echo "no primary accepted postgres with the new password or the one in /etc/patroni/config.yml within 300 s (members 10.41.0.20,10.41.64.20,10.41.128.20). Fix: check the cluster (patronictl -c /etc/patroni/config.yml list); the passwords were not changed." >&2
+        exit 1
+    fi
+    sleep 2
+done
+
+psql "$conninfo" -X -q -v ON_ERROR_STOP=1 <<<"$sql"
+# PostgreSQL now takes the new superuser password: the files can follow.
+PGPASSWORD=$new_password psql "$conninfo" -X -q -A -t -c "select 1" >/dev/null
+echo "passwords of postgres, replicator and rewind_user in place on the primary"
