@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { destroyInProcess, EngineError, loadState, runProgram, RunResult, stepReports } from "../../tools/engine";
-import { applyIgnoreChanges, diffResource, parsePropertyPath, pathContains } from "../../tools/engine/diff";
+import { applyIgnoreChanges, diffResource, parsePropertyPath, pathContains, UNKNOWN } from "../../tools/engine/diff";
 import { createHandlers } from "../fixtures/state-program/handlers";
 
 const FIXTURE_DIR = path.resolve(__dirname, "../fixtures/state-program");
@@ -185,6 +185,15 @@ describe("the engine stand-in keeps state between runs, like a Pulumi stack", ()
       ["update", "a"],
       ["delete", "c"],
     ]);
+  }, 60_000);
+
+  it("a preview of a stack output that only a create will know shows it unknown (Pulumi's output<string>), and finishes", async () => {
+    const stack = newStack();
+    const { result, ops } = await stack.up(BASE, { preview: true });
+    expect(ops).toEqual([]);
+    expect(result.outputs.passwordValue).toBe(UNKNOWN);
+    expect(result.secretOutputs).toContain("passwordValue");
+    expect((result.outputs.outputs as Record<string, unknown>).a).toBe(UNKNOWN);
   }, 60_000);
 
   it("destroy runs every delete command, dependents first, and leaves no state", async () => {

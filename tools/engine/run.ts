@@ -234,18 +234,29 @@ async function resolveExports(
   for (const [key, value] of Object.entries(exported ?? {})) {
     if (key === "__esModule" || typeof value === "function") continue;
     const output: Output<unknown> = sdk.pulumi.output(value as Input<unknown>);
-    // In a preview an output may depend on what only a create will know: its apply never runs, and
-    // Pulumi shows it as unknown (`output<string>`), as this does (the SDK's Output.isKnown).
-    if (!(await (output as unknown as { isKnown: Promise<boolean> }).isKnown)) {
-      outputs[key] = UNKNOWN;
-      if (await sdk.pulumi.isSecret(output)) secretOutputs.push(key);
-      continue;
-    }
-    const resolved = await new Promise<unknown>((resolve) => output.apply((v: unknown) => (resolve(v), v)));
-    outputs[key] = await jsonSafe(resolved);
+    outputs[key] = await resolveKnown(sdk, value);
     if (await sdk.pulumi.isSecret(output)) secretOutputs.push(key);
   }
   return { outputs, secretOutputs };
+}
+
+/**
+ * An exported value with its outputs resolved. In a preview an output may depend on what only a
+ * create will know: its apply never runs, and Pulumi shows it as unknown (`output<string>`), as this
+ * does (the SDK's Output.isKnown), at whatever depth it sits.
+ */
+async function resolveKnown(sdk: ProgramSdk, value: unknown): Promise<unknown> {
+  if (sdk.pulumi.Output.isInstance(value)) {
+    if (!(await (value as unknown as { isKnown: Promise<boolean> }).isKnown)) return UNKNOWN;
+    return resolveKnown(sdk, await new Promise<unknown>((resolve) => (value as Output<unknown>).apply((v: unknown) => (resolve(v), v))));
+  }
+  if (value instanceof Promise) return resolveKnown(sdk, await value);
+  if (Array.isArray(value)) return Promise.all(value.map((v) => resolveKnown(sdk, v)));
+  if (value !== null && typeof value === "object" && !(value as { __pulumiResource?: boolean }).__pulumiResource) {
+    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveKnown(sdk, v)] as const));
+    return Object.fromEntries(entries);
+  }
+  return jsonSafe(value);
 }
 
 /** Exported resources become `{urn}`: the objects themselves are cyclic and cannot leave the process. */
