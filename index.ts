@@ -3,6 +3,8 @@
  * anything, builds the cluster on the stack's hosts and exports what applications and operators need.
  */
 import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, CONFIG_NAMESPACE, type ProgramSettings } from "./model/config";
 import { PostgresHaCluster, sshConnections, type PostgresHaClusterArgs } from "./components/postgres-ha-cluster";
@@ -13,17 +15,24 @@ import type { ClusterSpec } from "./model/types";
 const settings = parseStackConfig(pulumi.runtime.allConfig(), pulumi.getStack());
 const config = new pulumi.Config(CONFIG_NAMESPACE);
 
+/** A path as the shell would read it: `~` and `~/...` are the home directory of whoever runs `pulumi`. */
+function expandHome(file: string): string {
+    if (file === "~") return os.homedir();
+    return file.startsWith("~/") ? path.join(os.homedir(), file.slice(2)) : file;
+}
+
 /** The SSH private key: the `sshPrivateKey` secret, else the file named by `ssh.privateKeyFile`. */
-function privateKey(file: string | undefined, setting: string): pulumi.Output<string> {
+function privateKey(given: string | undefined, setting: string): pulumi.Output<string> {
     const fromConfig = config.getSecret("sshPrivateKey");
     if (fromConfig) return fromConfig;
+    const file = given === undefined ? undefined : expandHome(given);
     if (!file) {
         throw new Error(`${CONFIG_NAMESPACE}:ssh.privateKeyFile: not set and no ${CONFIG_NAMESPACE}:sshPrivateKey secret. Fix: set one of them (pulumi config set --secret ${CONFIG_NAMESPACE}:sshPrivateKey < key).`);
     }
     if (!fs.existsSync(file)) {
         // A preview may run where the hosts' key is not (a reviewer's machine, a CI plan job).
         if (pulumi.runtime.isDryRun()) return pulumi.secret(`(preview: ${file} not read)`);
-        throw new Error(`${setting}: ${JSON.stringify(file)} does not exist on this machine. Fix: point it at the private key of the hosts' authorized key.`);
+        throw new Error(`${setting}: ${JSON.stringify(given)}${given !== file ? ` (${file})` : ""} does not exist on this machine. Fix: point it at the private key of the hosts' authorized key.`);
     }
     return pulumi.secret(fs.readFileSync(file, "utf8"));
 }

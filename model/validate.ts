@@ -7,6 +7,30 @@ import { inSubnet, isIpv4, isIpv4Cidr } from "./net";
 import { resolveCluster } from "./resolve";
 import type { ClusterSpec, HostRole, ResolvedCluster } from "./types";
 
+/** pg_hba connection types and authentication methods, as PostgreSQL's documentation lists them (20.1). */
+const HBA_TYPES = ["local", "host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc"];
+const HBA_METHODS = ["trust", "reject", "scram-sha-256", "md5", "password", "gss", "sspi", "ident", "peer", "ldap", "radius", "cert", "pam", "bsd", "oauth"];
+
+/** A pg_hba line by field (type, database, user, address for host lines, method, options), or why it is not one. */
+export function parsePgHbaLine(line: string): { type: string; database: string; user: string; address?: string; method: string; options: string[] } | string {
+    // Fields are separated by blanks; a double-quoted field may hold blanks.
+    const fields = line.replace(/#.*$/, "").match(/"[^"]*"|\S+/g) ?? [];
+    const [type, database, user, ...rest] = fields;
+    if (!type || !HBA_TYPES.includes(type)) return `the type must be one of ${HBA_TYPES.join(", ")}`;
+    if (!database || !user) return "it needs a database and a user field";
+    let address: string | undefined;
+    if (type !== "local") {
+        address = rest.shift();
+        if (!address) return "a host line needs an address";
+        // The older form: an IP address and a netmask in two fields.
+        if (!address.includes("/") && /^\d+\.\d+\.\d+\.\d+$/.test(address) && /^\d+\.\d+\.\d+\.\d+$/.test(rest[0] ?? "")) address = `${address} ${rest.shift()}`;
+    }
+    const method = rest.shift();
+    if (!method) return "it has no authentication method";
+    if (!HBA_METHODS.includes(method)) return `unknown authentication method ${JSON.stringify(method)}`;
+    return { type, database, user, ...(address ? { address } : {}), method, options: rest };
+}
+
 export interface ValidationIssue {
     /** The setting's path, e.g. `cluster.patroni.ttlSec`. */
     setting: string;
@@ -392,10 +416,11 @@ export function checkPostgres(c: ResolvedCluster, spec: ClusterSpec, root: strin
         issues.push({ setting: `${root}.patroni.parameters.wal_log_hints`, value: c.patroni.parameters.wal_log_hints, rule: "pg_rewind needs wal_log_hints or data checksums", fix: "remove the override, or set patroni.usePgRewind: false" });
     }
     c.patroni.pgHba.forEach((line, i) => {
-        if (!/^(local|host|hostssl|hostnossl|hostgssenc|hostnogssenc)\s+\S+\s+\S+/.test(line.trim())) {
-            issues.push({ setting: `${root}.patroni.pgHba[${i}]`, value: line, rule: "is not a pg_hba line", fix: "write it as in pg_hba.conf, e.g. \"host all app 10.0.0.0/16 scram-sha-256\"" });
-        } else if (/\s(trust|password)\s*$/.test(line.trim())) {
-            issues.push({ setting: `${root}.patroni.pgHba[${i}]`, value: line, rule: "uses trust or clear-text password authentication", fix: "use scram-sha-256" });
+        const parsed = parsePgHbaLine(line);
+        if (typeof parsed === "string") {
+            issues.push({ setting: `${root}.patroni.pgHba[${i}]`, value: line, rule: `is not a pg_hba line (${parsed})`, fix: "write it as in pg_hba.conf, e.g. \"host all app 10.0.0.0/16 scram-sha-256\"" });
+        } else if (parsed.method === "trust" || parsed.method === "password") {
+            issues.push({ setting: `${root}.patroni.pgHba[${i}]`, value: line, rule: `uses ${parsed.method === "trust" ? "trust (no authentication)" : "clear-text password"} authentication`, fix: "use scram-sha-256" });
         }
     });
     c.clientCidrs.forEach((cidr, i) => {

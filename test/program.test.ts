@@ -176,6 +176,36 @@ describe("the lab stack under a slow mock", () => {
     });
 });
 
+describe("SSH key files", () => {
+    it("a key path under ~ (the onprem-rhel stack's ~/.ssh/pgha_ed25519) is read from the home directory of whoever runs the program", async () => {
+        const home = fs.mkdtempSync(path.join(os.tmpdir(), "program-home-"));
+        fs.mkdirSync(path.join(home, ".ssh"));
+        fs.writeFileSync(path.join(home, ".ssh", "pgha_ed25519"), "KEY-FROM-HOME\n", { mode: 0o600 });
+        const saved = process.env.HOME;
+        process.env.HOME = home;
+        try {
+            const { config, secretKeys } = loadStackConfig("onprem-rhel");
+            expect(fs.readFileSync(path.join(REPO_ROOT, "stacks", "Pulumi.onprem-rhel.yaml"), "utf8")).toContain("privateKeyFile: ~/.ssh/pgha_ed25519");
+            const run = await runProgram({
+                programPath: PROGRAM,
+                stack: "onprem-rhel",
+                config,
+                secretKeys,
+                mode: "plan",
+                timeoutMs: 120_000,
+                handlersModule: SLOW_HANDLERS,
+                handlerOptions: { delayMs: 0 },
+                onProgramOutput: () => undefined,
+            });
+            const commands = run.resources.filter((r) => r.type === "command:remote:Command");
+            expect(commands.length).toBeGreaterThan(10);
+            for (const r of commands) expect((r.inputs.connection as { privateKey: string }).privateKey, r.name).toBe("KEY-FROM-HOME\n");
+        } finally {
+            process.env.HOME = saved;
+        }
+    }, 120_000);
+});
+
 describe("what the hosts get is the plan `npm run render` writes", () => {
     it("every command of the lab stack is one plan step: same script, standard input, delete command and waits", async () => {
         const secrets: ClusterSecrets = {

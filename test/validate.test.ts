@@ -355,6 +355,35 @@ describe("PostgreSQL version and package source", () => {
     expect(issues.some((i) => i.setting === `${ROOT}.patroni.pgHba[0]`)).toBe(false);
   });
 
+  it("the method is the method field, wherever options follow: `trust map=x` is trust, a `trust` option value is not", () => {
+    const spec = specWith((s) => {
+      s.patroni = {
+        pgHba: [
+          "host all all 10.0.9.0/24 trust map=x",
+          "hostssl all all 10.0.8.0/24 cert clientname=trust",
+          "host all all 10.0.7.0 255.255.255.0 password",
+          "local all all peer map=trust",
+        ],
+      };
+    });
+    const issues = issuesOf(spec);
+    expectIssue(issues, `${ROOT}.patroni.pgHba[0]`, { value: "host all all 10.0.9.0/24 trust map=x", fix: "use scram-sha-256", rule: "trust" });
+    expectIssue(issues, `${ROOT}.patroni.pgHba[2]`, { value: "host all all 10.0.7.0 255.255.255.0 password", fix: "use scram-sha-256", rule: "clear-text password" });
+    expect(issues.filter((i) => i.setting.startsWith(`${ROOT}.patroni.pgHba`)).map((i) => i.setting)).toEqual([`${ROOT}.patroni.pgHba[0]`, `${ROOT}.patroni.pgHba[2]`]);
+  });
+
+  it.each([
+    ["host all all scram-sha-256", /unknown authentication method "scram-sha-256"|no authentication method/],
+    ["host all all 10.0.0.0/8 scram-sha256", /unknown authentication method "scram-sha256"/],
+    ["hots all all 10.0.0.0/8 md5", /the type must be one of/],
+    ["local all", /needs a database and a user/],
+  ])("%s is not a pg_hba line, and says why", (line, why) => {
+    const spec = specWith((s) => {
+      s.patroni = { pgHba: [line] };
+    });
+    expectIssue(issuesOf(spec), `${ROOT}.patroni.pgHba[0]`, { value: line, rule: why, fix: /e\.g\. "host all app/ });
+  });
+
   it("a line that is not pg_hba is rejected", () => {
     const spec = specWith((s) => {
       s.patroni = { pgHba: ["allow everyone"] };
