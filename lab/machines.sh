@@ -148,6 +148,8 @@ cmd_prereqs() {
   done
   if ((${#missing[@]})); then
     log "installing: ${missing[*]}"
+    # A fresh machine may have no package lists yet.
+    DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 || die "apt-get update failed"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 \
       || die "apt-get install ${missing[*]} failed"
     # The package's init script starts a system-wide apt-cacher-ng on *:3142;
