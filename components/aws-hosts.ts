@@ -54,7 +54,6 @@ export interface AwsHost {
     dependsOn: pulumi.Resource[];
 }
 
-
 export class AwsHosts extends pulumi.ComponentResource {
     /** The VPC the cluster lives in. */
     public readonly vpcId: pulumi.Output<string>;
@@ -327,7 +326,7 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
         }
         let dataVolume: DataVolume | undefined;
         const planned = awsDataVolumes(c)[h.name];
-        if (planned && (h.role === "etcd" || h.role === "patroni")) {
+        if (planned) {
             const gp3 = h.role === "patroni" ? { size: a.volumes.patroniGiB, iops: a.volumes.patroniIops, throughput: a.volumes.patroniThroughputMiBps } : { size: a.volumes.etcdGiB };
             const volume = new aws.ebs.Volume(
                 `${name}-data-${h.name}`,

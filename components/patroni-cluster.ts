@@ -2,8 +2,9 @@
  * PatroniCluster: installs PostgreSQL and Patroni, writes patroni.yml (validated on the host by
  * `patroni --validate-config`), starts the first member and waits for it to lead, then starts the
  * others together and waits until they stream (and a synchronous standby is chosen).
- * Children: `<name>-{ready,mount-data (with a data volume),install,patroni-yml,patroni-dropin,start}-<host>`, `<name>-leader`,
- * `<name>-dcs-config`, `<name>-replicas`.
+ * On a running cluster, changed superuser/replication/rewind passwords are set in PostgreSQL first.
+ * Children: `<name>-{ready,mount-data (with a data volume),install,patroni-yml,patroni-dropin,start}-<host>`,
+ * `<name>-credentials`, `<name>-leader`, `<name>-dcs-config`, `<name>-replicas`.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
