@@ -12,8 +12,9 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { Client } from "pg";
-import { hostNetns, machines, missingAcks, patroniMembers, PROXY_NODES, sleep, VIP, Writer } from "./failover-lib";
+import { hostNetns, labOutputs, machines, missingAcks, patroniMembers, PROXY_NODES, sleep, VIP, vipHolders, Writer } from "./failover-lib";
 import type { StepReport } from "../tools/engine";
+import { mergeConfig } from "../lab/cli";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const NS = "pulumi-patroni";
@@ -60,7 +61,7 @@ export interface Day2Change {
 export const ssh = (host: string, command: string): string => machines("ssh", host, command);
 
 function stackOutputs(): Outputs {
-    const outputs = JSON.parse(fs.readFileSync("/var/lib/pgha-lab/state.json", "utf8")).outputs as Record<string, unknown>;
+    const outputs = labOutputs();
     return { superuserPassword: String(outputs.superuserPassword), adminPassword: String(outputs.adminPassword) };
 }
 
@@ -111,8 +112,7 @@ async function expectNoPendingRestart(): Promise<void> {
 
 /** Exactly one balancer holds the VIP. */
 function expectOneVipHolder(): void {
-    const holders = PROXY_NODES.filter((lb) => ssh(lb, "ip -4 -o addr show dev eth0").includes(`${VIP}/`));
-    expectEqual("VIP holders", holders.length, 1);
+    expectEqual("VIP holders", vipHolders().length, 1);
 }
 
 /** Each balancer's HAProxy runs a worker started by this apply (a reload) and routes VIP:5000 to one server only. */
@@ -166,16 +166,9 @@ async function expectStreaming(password: string): Promise<void> {
     );
 }
 
+/** The overlay `base` with `cluster` merged into its cluster settings and `extra` keys set, as the lab merges an overlay. */
 function merged(base: Record<string, unknown>, cluster: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
-    const deep = (a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> => {
-        const out: Record<string, unknown> = { ...a };
-        for (const [k, v] of Object.entries(b)) {
-            out[k] = v && typeof v === "object" && !Array.isArray(v) && out[k] && typeof out[k] === "object" ? deep(out[k] as Record<string, unknown>, v as Record<string, unknown>) : v;
-        }
-        return out;
-    };
-    const prior = (base[`${NS}:cluster`] ?? {}) as Record<string, unknown>;
-    return { ...base, ...extra, [`${NS}:cluster`]: deep(prior, cluster) };
+    return mergeConfig(base, { ...extra, [`${NS}:cluster`]: cluster }) as Record<string, unknown>;
 }
 
 /** The matrix, in order. `synchronousMode` is the stack's own (quorum on Debian 13, true on Debian 12). */
@@ -314,7 +307,8 @@ export interface Day2Result {
     error?: string;
 }
 
-class ApplyFailed extends Error {
+/** A `lab apply` that failed, with what it printed on standard error. */
+export class ApplyFailed extends Error {
     constructor(
         message: string,
         readonly output: string,
@@ -324,7 +318,7 @@ class ApplyFailed extends Error {
 }
 
 /** `lab apply --overlay` with `config`, as JSON (asynchronous: the VIP sampler runs meanwhile). */
-async function applyOverlay(stack: string, config: Record<string, unknown>): Promise<{ steps: StepReport[]; summary: string }> {
+export async function applyOverlay(stack: string, config: Record<string, unknown>): Promise<{ steps: StepReport[]; summary: string }> {
     const overlay = path.join(os.tmpdir(), `pgha-day2-${process.pid}.yaml`);
     fs.writeFileSync(overlay, YAML.stringify({ config }), { mode: 0o600 });
     try {

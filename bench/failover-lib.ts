@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
 import { Client } from "pg";
-import { labLayout } from "../lab/cli";
+import { labLayout, STATE_FILE } from "../lab/cli";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const MACHINES = path.join(REPO_ROOT, "lab", "machines.sh");
@@ -24,8 +24,18 @@ export function hostNetns(host: string): string {
     return `pgha-${host}`;
 }
 
+/** The stack outputs of the lab's last run (passwords included). */
+export function labOutputs(): Record<string, unknown> {
+    return JSON.parse(fs.readFileSync(STATE_FILE, "utf8")).outputs as Record<string, unknown>;
+}
+
 export function superuserPassword(): string {
-    return String(JSON.parse(fs.readFileSync("/var/lib/pgha-lab/state.json", "utf8")).outputs.superuserPassword);
+    return String(labOutputs().superuserPassword);
+}
+
+/** The balancers that hold the VIP now. */
+export function vipHolders(): string[] {
+    return PROXY_NODES.filter((lb) => machines("ssh", lb, "ip -4 -o addr show dev eth0").includes(`${VIP}/`));
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -9,11 +9,21 @@ import { clusterPlan, type Component, type PlanStep, type PlannedVolume, type St
 import { remoteScript, type ClusterHost } from "./remote";
 import { hostByName } from "./hosts";
 
+/** Plans already made, by cluster and host list: the components of one cluster share one. */
+const plans = new WeakMap<ResolvedCluster, WeakMap<ClusterHost[], PlanStep[]>>();
+
 /** The plan of a cluster on these hosts: a host with a data volume mounts it before installing. */
 export function planFor(c: ResolvedCluster, hosts: ClusterHost[]): PlanStep[] {
-    const volumes: Record<string, PlannedVolume> = {};
-    for (const h of hosts) if (h.dataVolume) volumes[h.name] = { deviceName: h.dataVolume.deviceName, mountPoint: h.dataVolume.mountPoint };
-    return clusterPlan(c, volumes);
+    const forCluster = plans.get(c) ?? new WeakMap<ClusterHost[], PlanStep[]>();
+    plans.set(c, forCluster);
+    let plan = forCluster.get(hosts);
+    if (!plan) {
+        const volumes: Record<string, PlannedVolume> = {};
+        for (const h of hosts) if (h.dataVolume) volumes[h.name] = { deviceName: h.dataVolume.deviceName, mountPoint: h.dataVolume.mountPoint };
+        plan = clusterPlan(c, volumes);
+        forCluster.set(hosts, plan);
+    }
+    return plan;
 }
 
 export interface CreateStepsArgs {

@@ -78,11 +78,14 @@ function stackConfig(): ReturnType<typeof loadStackConfig> {
     if (!overlayFile) return loaded;
     const overlay = (YAML.parse(fs.readFileSync(overlayFile, "utf8")) as { config?: Record<string, unknown> } | null)?.config;
     if (!overlay || typeof overlay !== "object") throw new Error(`--overlay ${overlayFile}: expected a "config:" map like a stack file's`);
-    const merge = (base: unknown, over: unknown): unknown =>
-        base && over && typeof base === "object" && typeof over === "object" && !Array.isArray(base) && !Array.isArray(over)
-            ? Object.fromEntries([...new Set([...Object.keys(base), ...Object.keys(over)])].map((k) => [k, k in over ? merge((base as Record<string, unknown>)[k], (over as Record<string, unknown>)[k]) : (base as Record<string, unknown>)[k]]))
-            : over;
-    return { ...loaded, config: merge(loaded.config, overlay) as Record<string, unknown> };
+    return { ...loaded, config: mergeConfig(loaded.config, overlay) as Record<string, unknown> };
+}
+
+/** `over` merged over `base` as an overlay is: objects key by key, everything else (lists too) replaced. */
+export function mergeConfig(base: unknown, over: unknown): unknown {
+    return base && over && typeof base === "object" && typeof over === "object" && !Array.isArray(base) && !Array.isArray(over)
+        ? Object.fromEntries([...new Set([...Object.keys(base), ...Object.keys(over)])].map((k) => [k, k in over ? mergeConfig((base as Record<string, unknown>)[k], (over as Record<string, unknown>)[k]) : (base as Record<string, unknown>)[k]]))
+        : over;
 }
 
 /** The Debian suite of the stack's `cluster.os`: the lab makes hosts of that release. */

@@ -8,9 +8,9 @@
 import { stringify } from "yaml";
 import type { ClusterSecrets, HostRole, ResolvedCluster } from "../model/types";
 import type * as files from "./files";
-import { clusterPlan, stepText, type PlanStep } from "./plan";
+import { clusterPlan, placeholderSecrets, stepText, type PlanStep } from "./plan";
 
-export { placeholderSecrets } from "./plan";
+export { placeholderSecrets };
 
 export interface BundleEntry {
     /** Path inside the host's folder: an absolute host path without its leading `/`, or `steps/...`. */
@@ -74,4 +74,17 @@ export function renderHostBundle(c: ResolvedCluster, hostName: string, secrets: 
         validator: "none",
     });
     return entries;
+}
+
+/** Every host's bundle, keyed `<host>/<path>` (placeholder secrets unless given). */
+export function renderClusterFiles(c: ResolvedCluster, secrets: ClusterSecrets = placeholderSecrets(c), dataVolumes: Record<string, DataVolumeInfo> = {}): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const host of hostNames(c)) {
+        for (const entry of renderHostBundle(c, host, secrets, dataVolumes)) {
+            const key = `${host}/${entry.path}`;
+            if (out.has(key)) throw new Error(`${key} rendered twice`);
+            out.set(key, entry.content);
+        }
+    }
+    return out;
 }

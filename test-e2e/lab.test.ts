@@ -7,17 +7,14 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import * as os from "os";
-import * as YAML from "yaml";
-import { isFullRoleSet, machines, patroniMembers, runScenario } from "../bench/failover-lib";
-import { applyChange, day2Matrix } from "../bench/day2-lib";
+import { isFullRoleSet, labOutputs, patroniMembers, runScenario, VIP, vipHolders } from "../bench/failover-lib";
+import { applyChange, applyOverlay, ApplyFailed, day2Matrix, eventually, ssh } from "../bench/day2-lib";
 import { parseStackConfig } from "../model/config";
 import { readStackFile } from "../tools/render";
 import type { StepReport } from "../tools/engine";
-import { labLayout } from "../lab/cli";
+import { labLayout, STATE_FILE } from "../lab/cli";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
-const VIP = "10.251.17.50";
 /** The stack the lab runs: `lab` (Debian 13, the default) unless LAB_STACK names another, e.g. `lab-debian12`. */
 const STACK = process.env.LAB_STACK ?? "lab";
 
@@ -30,18 +27,6 @@ function lab(args: string[], inherit = true): { status: number; stdout: string }
     return { status: r.status ?? 1, stdout: `${r.stdout ?? ""}${r.stderr ?? ""}` };
 }
 
-const ssh = (host: string, command: string): string => machines("ssh", host, command);
-
-/** `lab apply` with the stack file changed by `config` (merged over it, as `--overlay`). */
-function applyChanged(config: Record<string, unknown>): { steps: StepReport[]; summary: string } {
-    const overlay = path.join(os.tmpdir(), `pgha-day2-${process.pid}.yaml`);
-    fs.writeFileSync(overlay, YAML.stringify({ config }));
-    try {
-        return labJson(["apply", "--overlay", overlay]);
-    } finally {
-        fs.rmSync(overlay, { force: true });
-    }
-}
 
 /** A lab command with --json: its steps and Pulumi-shaped summary. */
 function labJson(args: string[]): { steps: StepReport[]; summary: string } {
@@ -55,9 +40,7 @@ function labJson(args: string[]): { steps: StepReport[]; summary: string } {
     return JSON.parse(r.stdout) as { steps: StepReport[]; summary: string };
 }
 
-function labState(): Record<string, unknown> {
-    return JSON.parse(fs.readFileSync("/var/lib/pgha-lab/state.json", "utf8")).outputs;
-}
+const labState = labOutputs;
 
 function psql(port: number, sql: string, user = "postgres", password = String(labState().superuserPassword)): string {
     const r = spawnSync("psql", ["-h", VIP, "-p", String(port), "-U", user, "-d", "postgres", "-XAtqc", sql], {
@@ -66,22 +49,6 @@ function psql(port: number, sql: string, user = "postgres", password = String(la
     });
     if (r.status !== 0) throw new Error(`psql :${port} ${sql}: ${r.stderr}`);
     return r.stdout.trim();
-}
-
-async function eventually<T>(what: string, probe: () => T, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-        try {
-            const v = probe();
-            if (ok(v)) return v;
-            last = v;
-        } catch (err) {
-            last = (err as Error).message;
-        }
-        if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs / 1000}s; last: ${JSON.stringify(last)}`);
-        await new Promise((r) => setTimeout(r, 1000));
-    }
 }
 
 /** Every property a healthy lab cluster has, checked as a user would. */
@@ -114,7 +81,7 @@ async function expectHealthyCluster(marker: string): Promise<void> {
     const stats = spawnSync("curl", ["-s", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}", `http://${VIP}:7000/`], { encoding: "utf8" });
     expect(stats.stdout).toBe("200");
 
-    const holders = ["lb1", "lb2"].filter((lb) => ssh(lb, "ip -4 -o addr show dev eth0").includes(`${VIP}/`));
+    const holders = vipHolders();
     expect(holders.length, `VIP holders: ${holders.join(", ")}`).toBe(1);
     // Unicast VRRP elected the holder, and its notify_master action ran (the lab's stand-in for the AWS call).
     expect(ssh(holders[0], "cat /run/pgha-vip-notify.log")).toContain(`${holders[0]} became MASTER for the VIP`);
@@ -136,7 +103,7 @@ describe("the lab", () => {
         const outputs = labState();
         expect(outputs.writerEndpoint).toBe(`${VIP}:5000`);
         expect(outputs.readerEndpoint).toBe(`${VIP}:5001`);
-        expect(fs.statSync("/var/lib/pgha-lab/state.json").mode & 0o777).toBe(0o600);
+        expect(fs.statSync(STATE_FILE).mode & 0o777).toBe(0o600);
     }, 5 * 60_000);
 
     it("a second `pulumi up` with nothing changed runs no command, and the cluster stays as it was", async () => {
@@ -175,23 +142,23 @@ describe("the lab", () => {
         }, 15 * 60_000);
     }
 
-    it("changing cluster.os of the running cluster is refused by the first step on every host, naming the setting and the fix; nothing else runs", () => {
+    it("changing cluster.os of the running cluster is refused by the first step on every host, naming the setting and the fix; nothing else runs", async () => {
         const running = labLayout().release;
         const other = running === "debian13" ? "debian12" : "debian13";
         // The settings the cluster runs with now (the stack file: the day-2 matrix ends there), with os changed.
         const applied = {};
-        const withOs = { "pulumi-patroni:cluster": { os: other } };
-        const overlay = path.join(os.tmpdir(), `pgha-os-${process.pid}.yaml`);
-        fs.writeFileSync(overlay, YAML.stringify({ config: withOs }));
-        const r = spawnSync("npx", ["tsx", path.join(REPO_ROOT, "lab", "cli.ts"), "apply", "--stack", STACK, "--overlay", overlay], { cwd: REPO_ROOT, encoding: "utf8" });
-        fs.rmSync(overlay, { force: true });
-        expect(r.status).not.toBe(0);
-        expect(r.stderr).toMatch(new RegExp(`cluster\\.os: \\S+ runs Debian GNU/Linux \\d+ .*, not ${other}`));
-        expect(r.stderr).toContain("replacing its hosts one at a time, never by changing os in place");
+        const refused = await applyOverlay(STACK, { "pulumi-patroni:cluster": { os: other } }).then(
+            () => undefined,
+            (err: unknown) => err,
+        );
+        expect(refused).toBeInstanceOf(ApplyFailed);
+        const stderr = (refused as ApplyFailed).output;
+        expect(stderr).toMatch(new RegExp(`cluster\\.os: \\S+ runs Debian GNU/Linux \\d+ .*, not ${other}`));
+        expect(stderr).toContain("replacing its hosts one at a time, never by changing os in place");
         // Only the ready steps ran (and failed): no install, file or service step started.
-        expect(r.stderr).not.toMatch(/^done {3}lab-\S+-(install|start|patroni-yml|etcd-conf|haproxy-cfg)/m);
+        expect(stderr).not.toMatch(/^done {3}lab-\S+-(install|start|patroni-yml|etcd-conf|haproxy-cfg)/m);
         // The failed run kept the state: the next apply of the settings in force runs nothing.
-        expect(applyChanged(applied).steps.filter((s) => s.op !== "same")).toEqual([]);
+        expect((await applyOverlay(STACK, applied)).steps.filter((s) => s.op !== "same")).toEqual([]);
     }, 10 * 60_000);
 
     // The failover suite's CI subset asserts safety only; timings live in `npm run bench:failover`.
@@ -218,7 +185,7 @@ describe("the lab", () => {
         }
         expect(ssh("pg1", `ls -d ${pgDataDir}.destroyed-* | wc -l`).trim()).toBe("1");
         expect(ssh("lb1", "test -e /etc/haproxy/haproxy.cfg && echo present || echo removed").trim()).toBe("removed");
-        expect(["lb1", "lb2"].filter((lb) => ssh(lb, "ip -4 -o addr show dev eth0").includes(`${VIP}/`))).toEqual([]);
+        expect(vipHolders()).toEqual([]);
     }, 10 * 60_000);
 
     it("leaves nothing behind after lab down", () => {

@@ -12,7 +12,7 @@ import type { ClusterSpec } from "../model/types";
 import { resolveValidCluster } from "../model/validate";
 import { dcsConfig } from "../render/patroni";
 import { patroniDcsConfigScript } from "../render/files";
-import { freePort } from "./helpers/realtools";
+import { freePort, LOCAL_PG_BIN_DIR } from "./helpers/realtools";
 
 const PASSWORD = "rest-api-secret";
 const NAMES = ["pg1", "pg2", "pg3"];
@@ -155,8 +155,6 @@ function runScript(script: string, password = PASSWORD): Promise<{ status: numbe
     });
 }
 
-/** PostgreSQL of this (Debian 12) test machine: the step checks new parameters with its server binary. */
-const LOCAL_PG_BIN_DIR = "/usr/lib/postgresql/15/bin";
 
 /** A data directory the step's `postgres -C` can read (an empty postgresql.conf), owned by postgres. */
 function scratchDataDir(): string {

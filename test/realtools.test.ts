@@ -7,16 +7,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ResolvedCluster } from "../model/types";
 import { resolveValidCluster } from "../model/validate";
-import { hostNames, placeholderSecrets, renderHostBundle, type DataVolumeInfo } from "../render/bundle";
-import { parseStackConfig } from "../model/config";
-import { dataMountPoint } from "../render/files";
-import { readStackFile, renderStack } from "../tools/render";
+import { renderClusterFiles } from "../render/bundle";
+import { readStackFile, renderStack, writeRendered } from "../tools/render";
 import {
   freePort,
   interfaceExists,
   listFiles,
+  LOCAL_PG_BIN_DIR,
   localInterface,
   openEtcdStandIn,
   patroniCheckCopy,
@@ -26,8 +24,6 @@ import {
   withInstalledFiles,
 } from "./helpers/realtools";
 
-/** PostgreSQL binaries of this (Debian 12) test machine: package postgresql-15. */
-const LOCAL_PG_BIN_DIR = "/usr/lib/postgresql/15/bin";
 
 /** Patroni's validator wants bin_dir to hold pg_ctl, initdb, postgres, ...: the lab stack's is this one. */
 function requireLocalPostgres(): void {
@@ -42,16 +38,6 @@ let outDir: string;
 /** Rendered trees by name: the example stacks, the lab stack with keepalived.notifyMasterCommand, the AWS stacks with data volumes. */
 const trees: Record<string, string> = {};
 
-/** Writes every host's files like `npm run render` does, for a cluster no stack file describes. */
-function writeBundles(c: ResolvedCluster, dir: string, dataVolumes: Record<string, DataVolumeInfo> = {}): void {
-  for (const host of hostNames(c)) {
-    for (const entry of renderHostBundle(c, host, placeholderSecrets(c), dataVolumes)) {
-      fs.mkdirSync(path.dirname(path.join(dir, host, entry.path)), { recursive: true });
-      fs.writeFileSync(path.join(dir, host, entry.path), entry.content);
-    }
-  }
-}
-
 beforeAll(() => {
   outDir = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-patroni-realtools-"));
   for (const stack of ["lab", "lab-debian12", "onprem-rhel"]) {
@@ -61,24 +47,17 @@ beforeAll(() => {
   const spec = JSON.parse(readStackFile("lab")["pulumi-patroni:cluster"]) as Parameters<typeof resolveValidCluster>[0] & { keepalived: Record<string, unknown> };
   spec.keepalived.notifyMasterCommand = "logger -t pgha \"VIP moved to $(hostname)\"";
   trees["lab+notify"] = path.join(outDir, "lab+notify");
-  writeBundles(resolveValidCluster(spec, "lab"), trees["lab+notify"]);
+  writeRendered(renderClusterFiles(resolveValidCluster(spec, "lab")), trees["lab+notify"]);
   // A single proxy host: no VRRP peer, so no unicast_peer block (keepalived refuses an empty one).
   const single = JSON.parse(readStackFile("lab")["pulumi-patroni:cluster"]) as typeof spec & { hosts: { haproxy: unknown[] } };
   single.hosts.haproxy = single.hosts.haproxy.slice(0, 1);
   trees["lab+single-proxy"] = path.join(outDir, "lab+single-proxy");
-  writeBundles(resolveValidCluster(single, "lab"), trees["lab+single-proxy"]);
-  // The AWS stacks, with a placeholder EBS volume per etcd and Patroni host (ids exist once created):
+  writeRendered(renderClusterFiles(resolveValidCluster(single, "lab")), trees["lab+single-proxy"]);
+  // The AWS stacks as `npm run render` writes them, a placeholder EBS volume per etcd and Patroni host:
   // the notify_master script that moves the VIP, the mount-data step, the AWS CLI install.
   for (const stack of ["dev", "staging"]) {
-    const c = parseStackConfig(readStackFile(stack), stack).cluster;
-    const volumes = Object.fromEntries(
-      [...c.hosts.etcd.map((h) => [h.name, "etcd"] as const), ...c.hosts.patroni.map((h) => [h.name, "patroni"] as const)].map(([name, role], i) => [
-        name,
-        { volumeId: `vol-0123456789abcde${i.toString(16).padStart(2, "0")}`, deviceName: "/dev/sdf", mountPoint: dataMountPoint(c, role) },
-      ]),
-    );
     trees[`aws-${stack}`] = path.join(outDir, `aws-${stack}`);
-    writeBundles(c, trees[`aws-${stack}`], volumes);
+    renderStack(stack, trees[`aws-${stack}`]);
   }
 });
 

@@ -9,7 +9,7 @@ import { parse } from "yaml";
 import { parseStackConfig } from "../model/config";
 import type { ClusterSecrets, ClusterSpec, ResolvedCluster } from "../model/types";
 import { resolveValidCluster } from "../model/validate";
-import { hostNames, placeholderSecrets, renderHostBundle } from "../render/bundle";
+import { renderClusterFiles } from "../render/bundle";
 import { renderPgHba } from "../render/patroni";
 import { scramSha256Verifier } from "../render/roles";
 import { readStackFile, renderStackFiles } from "../tools/render";
@@ -26,17 +26,7 @@ function stackSpec(stack: string): ClusterSpec {
 }
 
 /** Every file of every host, keyed `<host>/<path>`. */
-function renderAll(c: ResolvedCluster, secrets: ClusterSecrets = placeholderSecrets(c)): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const host of hostNames(c)) {
-    for (const entry of renderHostBundle(c, host, secrets)) {
-      const key = `${host}/${entry.path}`;
-      expect(out.has(key), `${key} rendered twice`).toBe(false);
-      out.set(key, entry.content);
-    }
-  }
-  return out;
-}
+const renderAll = renderClusterFiles;
 
 function file(rendered: Map<string, string>, key: string): string {
   const content = rendered.get(key);

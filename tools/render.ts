@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { loadStackConfig, toRuntimeConfig } from "./engine/stackConfig";
 import { parseStackConfig } from "../model/config";
-import { hostNames, placeholderSecrets, renderHostBundle, type DataVolumeInfo } from "../render/bundle";
+import { placeholderSecrets, renderClusterFiles, type DataVolumeInfo } from "../render/bundle";
 import { awsDataVolumes } from "../render/plan";
 
 /**
@@ -22,33 +22,27 @@ export function readStackFile(stack: string): Record<string, string> {
 export function renderStackFiles(stack: string): Map<string, string> {
     const settings = parseStackConfig(readStackFile(stack), stack);
     const c = settings.cluster;
-    const secrets = placeholderSecrets(c);
     // On AWS, the etcd and Patroni hosts mount an EBS volume first; its id exists only once created.
     const volumes: Record<string, DataVolumeInfo> = {};
     if (settings.provider === "aws") {
         for (const [host, v] of Object.entries(awsDataVolumes(c))) volumes[host] = { ...v, volumeId: `vol-0${host.replace(/[^0-9a-f]/g, "").padStart(16, "0")}` };
     }
-    const out = new Map<string, string>();
-    for (const host of hostNames(c)) {
-        for (const entry of renderHostBundle(c, host, secrets, volumes)) {
-            const key = `${host}/${entry.path}`;
-            if (out.has(key)) throw new Error(`${key} rendered twice`);
-            out.set(key, entry.content);
-        }
-    }
-    return out;
+    return renderClusterFiles(c, placeholderSecrets(c), volumes);
 }
 
-export function renderStack(stack: string, outDir: string): string[] {
+/** Writes rendered files (keyed `<host>/<path>`) under `outDir`, replacing what was there; step scripts executable. */
+export function writeRendered(files: Map<string, string>, outDir: string): string[] {
     fs.rmSync(outDir, { recursive: true, force: true });
-    const written: string[] = [];
-    for (const [key, content] of renderStackFiles(stack)) {
+    for (const [key, content] of files) {
         const target = path.join(outDir, key);
         fs.mkdirSync(path.dirname(target), { recursive: true });
         fs.writeFileSync(target, content, { mode: key.includes("/steps/") && key.endsWith(".sh") ? 0o755 : 0o644 });
-        written.push(key);
     }
-    return written;
+    return [...files.keys()];
+}
+
+export function renderStack(stack: string, outDir: string): string[] {
+    return writeRendered(renderStackFiles(stack), outDir);
 }
 
 function main(argv: string[]): void {

@@ -6,6 +6,9 @@ import * as net from "net";
 import * as path from "path";
 import { parse, stringify } from "yaml";
 
+/** PostgreSQL binaries of this (Debian 12) test machine: package postgresql-15 (tools/test-prereqs.sh installs it). */
+export const LOCAL_PG_BIN_DIR = "/usr/lib/postgresql/15/bin";
+
 export interface RunResult {
   status: number | null;
   /** stdout and stderr together, for failure messages. */
