@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { ClusterSpec } from "../model/types";
 import { resolveValidCluster } from "../model/validate";
 import { dcsConfig } from "../render/patroni";
@@ -156,13 +156,16 @@ function runScript(script: string, password = PASSWORD): Promise<{ status: numbe
 }
 
 
-/** A data directory the step's `postgres -C` can read (an empty postgresql.conf), owned by postgres. */
+/** A data directory the step's `postgres -C` can read (an empty postgresql.conf), owned by postgres; one for the file. */
+let scratch: string | undefined;
 function scratchDataDir(): string {
+    if (scratch) return scratch;
     if (!fs.existsSync(`${LOCAL_PG_BIN_DIR}/postgres`)) throw new Error(`${LOCAL_PG_BIN_DIR}/postgres is missing: install it with \`apt-get install postgresql-15\``);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dcs-config-pgdata-"));
     fs.writeFileSync(path.join(dir, "postgresql.conf"), "");
     const [uid, gid] = ["-u", "-g"].map((flag) => Number(spawnSync("id", [flag, "postgres"], { encoding: "utf8" }).stdout.trim()));
     for (const p of [dir, path.join(dir, "postgresql.conf")]) fs.chownSync(p, uid, gid);
+    scratch = dir;
     return dir;
 }
 
@@ -190,6 +193,10 @@ async function apply(before: Record<string, string | number>, after: Record<stri
 const opened: Array<{ close: () => Promise<unknown> }> = [];
 afterEach(async () => {
     await Promise.all(opened.splice(0).map((c) => c.close()));
+});
+
+afterAll(() => {
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
 
 describe("the dcs-config step against a fake Patroni", () => {
