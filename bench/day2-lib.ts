@@ -12,14 +12,13 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { Client } from "pg";
-import { hostNetns, labOutputs, machines, missingAcks, patroniMembers, PROXY_NODES, sleep, VIP, vipHolders, Writer } from "./failover-lib";
+import { etcdNodes, hostNetns, labOutputs, machines, missingAcks, patroniMembers, patroniNodes, proxyNodes, sleep, vip, vipHolders, Writer } from "./failover-lib";
 import type { StepReport } from "../tools/engine";
 import { mergeConfig } from "../lab/cli";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const NS = "pulumi-patroni";
 const CLIENT = "10.251.17.99";
-const ETCD_ENDPOINTS = "http://10.251.17.11:2379,http://10.251.17.12:2379,http://10.251.17.13:2379";
 
 /** The passwords a rotation supplies (replacing the generated ones), and the stack key of each. */
 const ROTATED: Record<string, string> = {
@@ -66,7 +65,7 @@ function stackOutputs(): Outputs {
 }
 
 export async function query(port: number, sql: string, user: string, password: string): Promise<string> {
-    const c = new Client({ host: VIP, port, user, password, database: "postgres", connectionTimeoutMillis: 5000 });
+    const c = new Client({ host: vip(), port, user, password, database: "postgres", connectionTimeoutMillis: 5000 });
     await c.connect();
     try {
         const r = await c.query(sql);
@@ -97,7 +96,8 @@ function expectEqual<T>(what: string, actual: T, expected: T): void {
 }
 
 function dcs(): Record<string, unknown> & { postgresql: { parameters: Record<string, unknown> } } {
-    return JSON.parse(ssh("pg1", "curl -s --max-time 5 http://10.251.17.21:8008/config"));
+    const [name, address] = Object.entries(patroniNodes())[0];
+    return JSON.parse(ssh(name, `curl -s --max-time 5 http://${address}:8008/config`));
 }
 
 /** SHOW on the primary (VIP:5000) and on a replica (VIP:5001), once both agree with `expected`. */
@@ -117,7 +117,7 @@ function expectOneVipHolder(): void {
 
 /** Each balancer's HAProxy runs a worker started by this apply (a reload) and routes VIP:5000 to one server only. */
 function expectHaproxyReloaded(ctx: LiveContext): void {
-    for (const lb of PROXY_NODES) {
+    for (const lb of proxyNodes()) {
         const uptime = Number(ssh(lb, "echo 'show info' | socat stdio /run/haproxy/admin.sock | sed -n 's/^Uptime_sec: //p'").trim());
         if (!(uptime <= ctx.applySec + 5)) throw new Error(`${lb}: HAProxy worker up ${uptime} s, but the apply took ${ctx.applySec} s: not reloaded`);
         // show servers state: one line per server; field 6 is the operational state (2 = running).
@@ -134,11 +134,13 @@ function keepalivedAdvertInterval(lb: string): string {
 
 /** Seconds each etcd member's process has been running. */
 function etcdUptimes(): number[] {
-    return ["etcd1", "etcd2", "etcd3"].map((h) => Number(ssh(h, "ps -o etimes= -C etcd | head -1").trim()));
+    return Object.keys(etcdNodes()).map((h) => Number(ssh(h, "ps -o etimes= -C etcd | head -1").trim()));
 }
 
 function etcdHealthy(): void {
-    const health = ssh("etcd1", `ETCDCTL_API=3 etcdctl --endpoints=${ETCD_ENDPOINTS} endpoint health 2>&1`);
+    const etcd = etcdNodes();
+    const endpoints = Object.values(etcd).map((a) => `http://${a}:2379`).join(",");
+    const health = ssh(Object.keys(etcd)[0], `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} endpoint health 2>&1`);
     expectEqual("etcd members healthy", health.match(/is healthy/g)?.length, 3);
 }
 
@@ -237,22 +239,22 @@ export function day2Matrix(synchronousMode: boolean | "quorum"): Day2Change[] {
     add("maximumLagOnFailoverBytes 1 MiB→2 MiB", "reload", { patroni: { maximumLagOnFailoverBytes: 2097152 } }, async (ctx) => {
         expectEqual("DCS maximum_lag_on_failover", dcs().maximum_lag_on_failover, 2097152);
         // HAProxy's replica check uses the same limit.
-        for (const lb of PROXY_NODES) expectEqual(`${lb}: replica check lag`, ssh(lb, "grep -c 'replica?lag=2097152' /etc/haproxy/haproxy.cfg").trim(), "1");
+        for (const lb of proxyNodes()) expectEqual(`${lb}: replica check lag`, ssh(lb, "grep -c 'replica?lag=2097152' /etc/haproxy/haproxy.cfg").trim(), "1");
         expectHaproxyReloaded(ctx);
     });
     add("HAProxy check interval 1000→1500 ms", "reload", { haproxy: { checkIntervalMs: 1500 } }, async (ctx) => {
-        for (const lb of PROXY_NODES) if (ssh(lb, "grep -c 'inter 1500' /etc/haproxy/haproxy.cfg").trim() === "0") throw new Error(`${lb}: haproxy.cfg without inter 1500`);
+        for (const lb of proxyNodes()) if (ssh(lb, "grep -c 'inter 1500' /etc/haproxy/haproxy.cfg").trim() === "0") throw new Error(`${lb}: haproxy.cfg without inter 1500`);
         expectHaproxyReloaded(ctx);
         expectOneVipHolder();
     });
     add("Keepalived advert interval 1→2 s", "reload", { keepalived: { advertIntervalSec: 2 } }, async () => {
-        for (const lb of PROXY_NODES) expectEqual(`${lb}: Keepalived's advert interval`, keepalivedAdvertInterval(lb), "2 sec");
+        for (const lb of proxyNodes()) expectEqual(`${lb}: Keepalived's advert interval`, keepalivedAdvertInterval(lb), "2 sec");
         expectOneVipHolder();
     });
     add("etcd heartbeat 100→150 ms", "restart", { etcd: { heartbeatIntervalMs: 150 } }, async (ctx) => {
         const uptimes = etcdUptimes();
         if (!uptimes.every((u) => u <= ctx.applySec + 5)) throw new Error(`etcd members up for ${uptimes.join(", ")} s, but the apply took ${ctx.applySec} s: not every member restarted`);
-        for (const h of ["etcd1", "etcd2", "etcd3"]) expectEqual(`${h}: heartbeat in its environment`, ssh(h, "grep -c ETCD_HEARTBEAT_INTERVAL=.150. /etc/default/etcd").trim(), "1");
+        for (const h of Object.keys(etcdNodes())) expectEqual(`${h}: heartbeat in its environment`, ssh(h, "grep -c ETCD_HEARTBEAT_INTERVAL=.150. /etc/default/etcd").trim(), "1");
         etcdHealthy();
     });
     add(
@@ -266,7 +268,7 @@ export function day2Matrix(synchronousMode: boolean | "quorum"): Day2Change[] {
             await expectLogin("app", ROTATED_APP);
             await expectStreaming(ROTATED[`${NS}:superuserPassword`]);
             expectOneVipHolder();
-            for (const lb of PROXY_NODES) expectEqual(`${lb}: VRRP password`, ssh(lb, "sed -n 's/^ *auth_pass //p' /etc/keepalived/keepalived.conf").trim(), ROTATED[`${NS}:keepalivedPassword`]);
+            for (const lb of proxyNodes()) expectEqual(`${lb}: VRRP password`, ssh(lb, "sed -n 's/^ *auth_pass //p' /etc/keepalived/keepalived.conf").trim(), ROTATED[`${NS}:keepalivedPassword`]);
         },
         { ...ROTATED, [`${NS}:userPasswords`]: { app: ROTATED_APP } },
     );
@@ -338,18 +340,23 @@ export async function applyOverlay(stack: string, config: Record<string, unknown
     }
 }
 
-/** How many balancers hold the VIP, sampled every ~250 ms (from each one's own network namespace) until stopped. */
+/**
+ * How many hosts hold the VIP, sampled every ~250 ms from each lab host's own network namespace
+ * (every host the lab has at that moment: balancers come and go during a topology change) until stopped.
+ */
 class VipSampler {
     readonly counts: number[] = [];
     private running = true;
     private done: Promise<void> = Promise.resolve();
 
     start(): void {
-        const holds = (lb: string) =>
-            new Promise<boolean>((resolve) => execFile("ip", ["netns", "exec", hostNetns(lb), "ip", "-4", "-o", "addr", "show", "dev", "eth0"], (err, out) => resolve(!err && out.includes(`${VIP}/`))));
+        const address = vip();
+        const holds = (netns: string) =>
+            new Promise<boolean>((resolve) => execFile("ip", ["netns", "exec", netns, "ip", "-4", "-o", "addr", "show", "dev", "eth0"], (err, out) => resolve(!err && out.includes(`${address}/`))));
         this.done = (async () => {
             while (this.running) {
-                const held = await Promise.all(PROXY_NODES.map(holds));
+                const namespaces = fs.existsSync("/run/netns") ? fs.readdirSync("/run/netns").filter((n) => n.startsWith(hostNetns(""))) : [];
+                const held = await Promise.all(namespaces.map(holds));
                 this.counts.push(held.filter(Boolean).length);
                 await sleep(250);
             }

@@ -10,14 +10,22 @@ import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
 import { Client } from "pg";
-import { labLayout, STATE_FILE } from "../lab/cli";
+import { labLayout, runningHosts, STATE_FILE } from "../lab/cli";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const MACHINES = path.join(REPO_ROOT, "lab", "machines.sh");
-export const VIP = "10.251.17.50";
-export const PATRONI_NODES: Record<string, string> = { pg1: "10.251.17.21", pg2: "10.251.17.22", pg3: "10.251.17.23" };
-export const ETCD_NODES: Record<string, string> = { etcd1: "10.251.17.11", etcd2: "10.251.17.12", etcd3: "10.251.17.13" };
-export const PROXY_NODES = ["lb1", "lb2"];
+/** The running lab's machines of a role (lab/machines.sh's table, made from the stack): name → address. */
+function nodesOf(role: string): Record<string, string> {
+    return Object.fromEntries(runningHosts().filter((h) => h.roles.includes(role)).map((h) => [h.name, h.address]));
+}
+export const patroniNodes = () => nodesOf("patroni");
+export const etcdNodes = () => nodesOf("etcd");
+export const proxyNodes = () => Object.keys(nodesOf("haproxy"));
+
+/** The VIP of the lab's last run (its writer endpoint is VIP:5000). */
+export function vip(): string {
+    return String(labOutputs().writerEndpoint).split(":")[0];
+}
 
 /** The network namespace of a lab host (lab/machines.sh's netns()). */
 export function hostNetns(host: string): string {
@@ -35,7 +43,8 @@ export function superuserPassword(): string {
 
 /** The balancers that hold the VIP now. */
 export function vipHolders(): string[] {
-    return PROXY_NODES.filter((lb) => machines("ssh", lb, "ip -4 -o addr show dev eth0").includes(`${VIP}/`));
+    const address = vip();
+    return proxyNodes().filter((lb) => machines("ssh", lb, "ip -4 -o addr show dev eth0").includes(`${address}/`));
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -96,7 +105,7 @@ export class Writer {
      * Needs the superuser's password as it is now.
      */
     static async prepare(superuserPassword: string): Promise<void> {
-        const c = new Client({ host: VIP, port: 5000, user: "postgres", database: "postgres", password: superuserPassword, connectionTimeoutMillis: 5000 });
+        const c = new Client({ host: vip(), port: 5000, user: "postgres", database: "postgres", password: superuserPassword, connectionTimeoutMillis: 5000 });
         await c.connect();
         await c.query("create table if not exists failover_writes_v2 (run text not null, id bigint not null, acked_by_client timestamptz not null default now(), primary key (run, id))");
         await c.query(`do $$ begin if not exists (select from pg_roles where rolname = '${WRITER_ROLE}') then create role ${WRITER_ROLE} login; end if; end $$`);
@@ -108,7 +117,7 @@ export class Writer {
     start(run: string): void {
         this.stoppedAt = undefined;
         const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "writer.ts"), run, String(this.intervalMs)], {
-            env: { ...process.env, PGUSER: WRITER_ROLE, PGPASSWORD: WRITER_PASSWORD },
+            env: { ...process.env, PGHOST: vip(), PGUSER: WRITER_ROLE, PGPASSWORD: WRITER_PASSWORD },
             stdio: ["ignore", "pipe", "inherit"],
             cwd: REPO_ROOT,
         });
@@ -142,7 +151,7 @@ export class Writer {
 
 /** Acknowledged ids not found in the table, read through the primary once the cluster is healthy. */
 export async function missingAcks(password: string, run: string, acks: Ack[]): Promise<number[]> {
-    const c = new Client({ host: VIP, port: 5000, user: "postgres", database: "postgres", password, connectionTimeoutMillis: 5000 });
+    const c = new Client({ host: vip(), port: 5000, user: "postgres", database: "postgres", password, connectionTimeoutMillis: 5000 });
     await c.connect();
     const r = await c.query<{ id: string }>("select id from failover_writes_v2 where run = $1", [run]);
     await c.end();
@@ -169,7 +178,7 @@ export class SplitBrainProbes {
     constructor(private readonly password: string) {}
 
     start(): void {
-        for (const [node, address] of Object.entries(PATRONI_NODES)) {
+        for (const [node, address] of Object.entries(patroniNodes())) {
             const child = spawn("ip", ["netns", "exec", hostNetns(node), process.execPath, "--import", "tsx", path.join(__dirname, "probe.ts"), address], {
                 env: { ...process.env, PGPASSWORD: this.password },
                 stdio: ["ignore", "pipe", "ignore"],
@@ -215,7 +224,7 @@ export interface Member {
 
 /** Patroni's view, asked of any member that answers. */
 export function patroniMembers(): Member[] | undefined {
-    for (const [node, address] of Object.entries(PATRONI_NODES)) {
+    for (const [node, address] of Object.entries(patroniNodes())) {
         const out = trySsh(node, `curl -s --max-time 2 http://${address}:8008/cluster`, 4);
         if (out) {
             try {
@@ -246,17 +255,19 @@ export function syncStandbyName(): string | undefined {
 }
 
 export function vipHolder(): string | undefined {
-    return PROXY_NODES.find((lb) => trySsh(lb, "ip -4 -o addr show dev eth0")?.includes(`${VIP}/`));
+    const address = vip();
+    return proxyNodes().find((lb) => trySsh(lb, "ip -4 -o addr show dev eth0")?.includes(`${address}/`));
 }
 
 export function etcdLeader(): string | undefined {
-    const endpoints = Object.values(ETCD_NODES).map((a) => `http://${a}:2379`).join(",");
-    for (const node of Object.keys(ETCD_NODES)) {
+    const etcd = etcdNodes();
+    const endpoints = Object.values(etcd).map((a) => `http://${a}:2379`).join(",");
+    for (const node of Object.keys(etcd)) {
         const out = trySsh(node, `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} endpoint status -w json 2>/dev/null`, 6);
         if (!out) continue;
         const all = JSON.parse(out) as Array<{ Endpoint: string; Status: { header: { member_id: number }; leader: number } }>;
         const leader = all.find((s) => s.Status.header.member_id === s.Status.leader);
-        const name = leader && Object.entries(ETCD_NODES).find(([, a]) => leader.Endpoint.includes(`//${a}:`))?.[0];
+        const name = leader && Object.entries(etcd).find(([, a]) => leader.Endpoint.includes(`//${a}:`))?.[0];
         if (name) return name;
     }
     return undefined;
@@ -342,7 +353,7 @@ export const SCENARIOS: Record<string, Scenario> = {
         name: "loss of etcd quorum (two of three powered off)",
         holdSec: 40,
         inject: async () => {
-            const victims = Object.keys(ETCD_NODES).slice(0, 2);
+            const victims = Object.keys(etcdNodes()).slice(0, 2);
             for (const v of victims) machines("poweroff", v);
             return async () => {
                 for (const v of victims) machines("poweron", v);

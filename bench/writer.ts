@@ -3,11 +3,10 @@
  * can stall it: inserts a row every ~`intervalMs` through VIP:5000 with synchronous commit, on one
  * connection while it lasts and on a fresh one after any error, and prints one JSON line per
  * acknowledged row (`{"id","at"}`) or error (`{"error","at"}`) until SIGTERM.
- * Usage: PGUSER=... PGPASSWORD=... node --import tsx bench/writer.ts <run tag> [intervalMs]
+ * Usage: PGHOST=<VIP> PGUSER=... PGPASSWORD=... node --import tsx bench/writer.ts <run tag> [intervalMs]
  */
 import { Client } from "pg";
 
-const VIP = "10.251.17.50";
 const [run, interval = "50"] = process.argv.slice(2);
 const intervalMs = Number(interval);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -20,7 +19,7 @@ async function main(): Promise<void> {
     while (!stopped) {
         try {
             if (!client) {
-                client = new Client({ host: VIP, port: 5000, user: process.env.PGUSER, database: "postgres", connectionTimeoutMillis: 2000, query_timeout: 5000 });
+                client = new Client({ host: process.env.PGHOST, port: 5000, user: process.env.PGUSER, database: "postgres", connectionTimeoutMillis: 2000, query_timeout: 5000 });
                 client.on("error", () => undefined);
                 await client.connect();
                 await client.query("set synchronous_commit = on");

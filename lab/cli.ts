@@ -41,7 +41,7 @@ export const STATE_FILE = path.join(STATE_DIR, "state.json");
 /** Each stack's engine state (a Pulumi checkpoint's stand-in) and its key; see tools/engine/state.ts. */
 const STACKS_DIR = path.join(STATE_DIR, "stacks");
 const stackStateFile = (name: string) => path.join(STACKS_DIR, `${name}.json`);
-/** The lab's hosts are fixed; a stack only changes settings (e.g. `lab-seeds`, the seed guides' timings). */
+/** The stack the lab runs: its `cluster.hosts` are the lab's machines (lab/machines.sh makes them). */
 let stack = "lab";
 
 const ENGINE_NOTICE =
@@ -99,6 +99,40 @@ function stackSuite(): string {
     return codename;
 }
 
+/** A lab host: one machine, with every role the stack gives it. */
+export interface LabHost {
+    name: string;
+    address: string;
+    roles: string[];
+}
+
+/** The machines a cluster spec asks for, one per host name (a host may play several roles). */
+export function labHosts(spec: ClusterSpec): LabHost[] {
+    const byName = new Map<string, LabHost>();
+    for (const role of ["etcd", "patroni", "haproxy"] as const) {
+        for (const h of spec.hosts?.[role] ?? []) {
+            const known = byName.get(h.name);
+            if (known) known.roles.push(role);
+            else byName.set(h.name, { name: h.name, address: h.address, roles: [role] });
+        }
+    }
+    return [...byName.values()];
+}
+
+/** The stack's hosts (overlay included) as lab/machines.sh takes them in PGHA_LAB_HOSTS. */
+function stackHostTable(): { hosts: LabHost[]; env: Record<string, string> } {
+    const spec = stackConfig().config["pulumi-patroni:cluster"] as ClusterSpec;
+    const hosts = labHosts(spec);
+    return { hosts, env: { PGHA_LAB_HOSTS: hosts.map((h) => `${h.name} ${h.address} ${h.roles.join(",")}`).join("\n") } };
+}
+
+/** The machines the lab has now (lab/machines.sh's table). */
+export function runningHosts(): LabHost[] {
+    const r = spawnSync("bash", [MACHINES, "hosts"], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`lab/machines.sh hosts: ${r.stderr}`);
+    return JSON.parse(r.stdout) as LabHost[];
+}
+
 export function readState(): LabState {
     if (!fs.existsSync(STATE_FILE)) throw new Error(`no lab state at ${STATE_FILE}: run \`npm run lab\` first`);
     return JSON.parse(fs.readFileSync(STATE_FILE, "utf8")) as LabState;
@@ -117,6 +151,11 @@ function report(result: Pick<RunResult, "resources" | "deleted">, preview: boole
  */
 export async function apply(options: { preview?: boolean; json?: boolean } = {}): Promise<LabState> {
     console.error(ENGINE_NOTICE);
+    // Hosts the stack has and the lab not yet: made before the program runs (as machines are
+    // created before a `pulumi up` on hosts you already have); hosts it left: removed after a
+    // successful run, once the program's delete steps have run on them.
+    const wanted = stackHostTable();
+    if (!options.preview && machines(["add"], true, wanted.env) !== 0) throw new Error("lab/machines.sh add failed");
     const { config, secretKeys } = stackConfig();
     const renderer = createProgressRenderer();
     const started = Date.now();
@@ -147,6 +186,8 @@ export async function apply(options: { preview?: boolean; json?: boolean } = {})
         outputs: result.outputs,
     };
     if (!options.preview) {
+        const left = runningHosts().filter((h) => !wanted.hosts.some((w) => w.name === h.name));
+        if (left.length && machines(["remove", ...left.map((h) => h.name)]) !== 0) throw new Error("lab/machines.sh remove failed");
         fs.mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
         fs.writeFileSync(STATE_FILE, JSON.stringify(state, null, 2) + "\n", { mode: 0o600 });
         fs.chmodSync(STATE_FILE, 0o600);
@@ -195,8 +236,10 @@ function psql(args: string[]): number {
 
 function status(): number {
     machines(["status"]);
-    const r = spawnSync("bash", [MACHINES, "ssh", "pg1", "patronictl -c /etc/patroni/config.yml list 2>/dev/null || echo 'patroni not configured yet'"], { stdio: "inherit" });
-    for (const lb of ["lb1", "lb2"]) {
+    const hosts = runningHosts();
+    const pg = hosts.find((h) => h.roles.includes("patroni"));
+    const r = pg ? spawnSync("bash", [MACHINES, "ssh", pg.name, "patronictl -c /etc/patroni/config.yml list 2>/dev/null || echo 'patroni not configured yet'"], { stdio: "inherit" }) : { status: 0 };
+    for (const lb of hosts.filter((h) => h.roles.includes("haproxy")).map((h) => h.name)) {
         spawnSync("bash", [MACHINES, "ssh", lb, "printf '%s: ' \"$(hostname)\"; ip -4 -o addr show dev eth0 | awk '{print $4}' | tr '\\n' ' '; echo"], { stdio: "inherit" });
     }
     return r.status ?? 1;
@@ -223,7 +266,7 @@ async function main(argv: string[]): Promise<number> {
     switch (cmd) {
         case "up": {
             const t0 = Date.now();
-            if (machines(["up"], true, { PGHA_LAB_SUITE: stackSuite() }) !== 0) return 1;
+            if (machines(["up"], true, { PGHA_LAB_SUITE: stackSuite(), ...stackHostTable().env }) !== 0) return 1;
             // New hosts: no stack's state describes them (generated secrets start afresh too).
             fs.rmSync(STACKS_DIR, { recursive: true, force: true });
             const hostsSec = (Date.now() - t0) / 1000;

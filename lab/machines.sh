@@ -37,24 +37,23 @@ readonly ACNG_PORT=3142
 readonly MIRROR=http://deb.debian.org/debian
 readonly BASE_INCLUDE=systemd,systemd-sysv,dbus,openssh-server,iproute2,ca-certificates,python3,procps,less
 
-# name address roles(comma separated)
-readonly HOST_TABLE="
-etcd1 10.251.17.11 etcd
-etcd2 10.251.17.12 etcd
-etcd3 10.251.17.13 etcd
-pg1 10.251.17.21 patroni
-pg2 10.251.17.22 patroni
-pg3 10.251.17.23 patroni
-lb1 10.251.17.31 haproxy
-lb2 10.251.17.32 haproxy
-"
+# The hosts come from the stack (lab/cli.ts reads its cluster.hosts): PGHA_LAB_HOSTS, one
+# "name address roles(comma separated)" line per host, for `up` and `add`. The running lab's table
+# is kept in $TABLE for every other command.
+readonly TABLE="$STATE/hosts.table"
 HOSTS=()
 declare -A ADDR=() ROLES=()
-while read -r _n _a _r; do
-  [[ -n "${_n:-}" ]] || continue
-  HOSTS+=("$_n"); ADDR[$_n]=$_a; ROLES[$_n]=$_r
-done <<<"$HOST_TABLE"
-unset _n _a _r
+load_table() { # text
+  HOSTS=(); ADDR=(); ROLES=()
+  local n a r
+  while read -r n a r; do
+    [[ -n "${n:-}" ]] || continue
+    [[ "$n" =~ ^[a-z][a-z0-9-]{0,9}$ ]] || die "host name '$n': lowercase letters, digits and '-', at most 10 characters (it names a veth)"
+    [[ "$a" =~ ^10\.251\.17\.([0-9]+)$ && ${BASH_REMATCH[1]} -ge 2 && ${BASH_REMATCH[1]} -le 254 ]] \
+      || die "host $n: address '$a' is not on the lab's bridge (10.251.17.2-254)"
+    HOSTS+=("$n"); ADDR[$n]=$a; ROLES[$n]=$r
+  done <<<"$1"
+}
 
 # Bounded waits (seconds).
 readonly BOOT_DEADLINE=120     # container start -> ssh works
@@ -272,6 +271,13 @@ delete_link() { # name : delete a link, retrying while the kernel still tears it
 
 teardown() { # everything except base cache, acng cache and ssh key
   kill_tree_pidfile "$DEBOOTSTRAP_PID" debootstrap
+  # Hosts of an earlier table (or of a run killed before it wrote one) are found by their directories.
+  local d
+  for d in "$HOSTS_DIR"/*/; do
+    [[ -d "$d" ]] || continue
+    d=$(basename "$d")
+    [[ -n "${ADDR[$d]:-}" ]] || { HOSTS+=("$d"); ADDR[$d]=; }
+  done
   stop_containers
   kill_tree_pidfile "$ACNG_PID" apt-cacher-ng
   unmount_all
@@ -291,7 +297,7 @@ teardown() { # everything except base cache, acng cache and ssh key
   done < <(ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); if ($2 ~ /^pgv-/) print $2 }')
   delete_link "$BRIDGE"
   rm -rf --one-file-system "$HOSTS_DIR" "$BASE_TMP"
-  rm -f "$STATE/apt-prewarm.log" "$STATE/lock" "$KNOWN_HOSTS"
+  rm -f "$STATE/apt-prewarm.log" "$STATE/lock" "$KNOWN_HOSTS" "$TABLE"
 }
 
 # ------------------------------------------------------------------- base --
@@ -478,7 +484,8 @@ start_container() { # host
   local h=$1 d extra=()
   d=$(hdir "$h")
   [[ -z "$(host_pid "$h")" ]] || die "$h is already running (pid $(host_pid "$h"))"
-  case "$h" in lb*) extra+=(--capability=CAP_NET_ADMIN) ;; esac
+  # Keepalived adds and removes the VIP.
+  [[ ",${ROLES[$h]}," == *,haproxy,* ]] && extra+=(--capability=CAP_NET_ADMIN)
   local envs=()
   [[ "$UNIFIED" == 1 ]] && envs+=(SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1)
   env "${envs[@]}" setsid systemd-nspawn -b -D "$d/root" -M "pgha-$h" --register=no --keep-unit \
@@ -539,11 +546,25 @@ write_known_hosts() {
 }
 
 # ------------------------------------------------------------- commands ----
+wanted_table() { # the stack's hosts, from PGHA_LAB_HOSTS
+  [[ -n "${PGHA_LAB_HOSTS:-}" ]] || die "PGHA_LAB_HOSTS is empty: the hosts come from a stack (run: npm run lab -- up --stack <name>)"
+  printf '%s\n' "$PGHA_LAB_HOSTS"
+}
+
+save_table() {
+  local h
+  for h in "${HOSTS[@]}"; do printf '%s %s %s\n' "$h" "${ADDR[$h]}" "${ROLES[$h]}"; done >"$TABLE.tmp"
+  mv -f "$TABLE.tmp" "$TABLE"
+}
+
 cmd_up() {
   local tup; tup=$(now)
+  local wanted; wanted=$(wanted_table)
   phase_start prereqs; cmd_prereqs; phase_end
   with_lock
   phase_start cleanup; teardown; phase_end
+  load_table "$wanted"
+  save_table
   phase_start base; ensure_base; echo "$SUITE" >"$SUITE_FILE"; phase_end
   phase_start key; ensure_key; phase_end
   phase_start network
@@ -570,6 +591,69 @@ cmd_up() {
   [[ -d "$ACNG_DIR/cache/debrep/dists" ]] || die "apt-get update worked but $ACNG_DIR/cache is empty: is another proxy answering on $GW:$ACNG_PORT?"
   phase_end
   log "lab up in $(since "$tup") s; ssh: bash $0 ssh <host>"
+}
+
+# Hosts of PGHA_LAB_HOSTS the lab does not have yet: made and booted as `up` makes them.
+cmd_add() {
+  local wanted; wanted=$(wanted_table)
+  with_lock
+  [[ -s "$KEY" && -f "$TABLE" ]] || die "lab is not up: run 'up' first"
+  base_ok || die "no base root for $SUITE: run 'up' first"
+  acng_running || die "apt-cacher-ng is not running: run 'up' first"
+  local n a r new=()
+  while read -r n a r; do
+    [[ -n "${n:-}" ]] || continue
+    if [[ -n "${ADDR[$n]:-}" ]]; then
+      [[ "${ADDR[$n]}" == "$a" ]] || die "host $n is at ${ADDR[$n]} in the lab, $a in the stack: a host at a new address is a new host (give it a new name)"
+      continue
+    fi
+    local o; for o in "${HOSTS[@]}"; do [[ "${ADDR[$o]}" != "$a" ]] || die "host $n: address $a is $o's"; done
+    load_table "$(cat "$TABLE"; echo "$n $a $r")"
+    new+=("$n")
+  done <<<"$wanted"
+  ((${#new[@]})) || { log "no new hosts"; return 0; }
+  local t; t=$(now)
+  ensure_bridge
+  local h
+  for h in "${new[@]}"; do host_net "$h"; mount_root "$h"; prepare_root "$h"; done
+  save_table
+  write_known_hosts
+  for h in "${new[@]}"; do start_container "$h"; done
+  wait_hosts "${new[@]}" || die "not all new hosts came up (consoles: $HOSTS_DIR/<host>/console.log)"
+  log "added ${new[*]} in $(since "$t") s"
+}
+
+# Hosts that left the stack: stopped, their root, namespace and link removed.
+cmd_remove() {
+  with_lock
+  local h
+  for h in "$@"; do
+    valid_host "$h"
+    local pid; pid=$(host_pid "$h")
+    if [[ -n "$pid" ]]; then
+      local init; init=$(container_init "$pid" || true)
+      if [[ -n "$init" ]]; then kill -KILL "$init" 2>/dev/null || true; fi
+      local deadline=$((SECONDS + 10))
+      while pid_is "$pid" systemd-nspawn && ((SECONDS < deadline)); do sleep 0.1; done
+      if pid_is "$pid" systemd-nspawn; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
+    fi
+    if [[ -e "/run/netns/$(netns "$h")" ]]; then
+      local left; left=$(ip netns pids "$(netns "$h")" 2>/dev/null || true)
+      # shellcheck disable=SC2086
+      if [[ -n "$left" ]]; then kill -KILL $left 2>/dev/null || true; fi
+    fi
+    local mp; mp="$(hdir "$h")/root"
+    if mountpoint -q "$mp"; then umount "$mp" 2>/dev/null || umount -l "$mp"; fi
+    delete_link "$(veth "$h")"
+    if [[ -e "/run/netns/$(netns "$h")" ]]; then ip netns del "$(netns "$h")" 2>/dev/null || true; fi
+    rm -rf --one-file-system "$(hdir "$h")"
+    local rest="" o
+    for o in "${HOSTS[@]}"; do [[ "$o" == "$h" ]] || rest+="$o ${ADDR[$o]} ${ROLES[$o]}"$'\n'; done
+    load_table "$rest"
+    save_table
+    write_known_hosts
+    log "$h removed"
+  done
 }
 
 cmd_down() {
@@ -667,7 +751,9 @@ usage() {
   cat >&2 <<EOF
 usage: bash $0 <command>
   prereqs               install host packages the lab needs
-  up                    (re)create the lab: bridge, apt-cacher-ng, 8 booted hosts with sshd
+  up                    (re)create the lab: bridge, apt-cacher-ng, the hosts of PGHA_LAB_HOSTS booted with sshd
+  add                   make and boot the hosts of PGHA_LAB_HOSTS the lab does not have yet
+  remove <host...>      stop hosts and remove their roots, namespaces and links
   down                  remove everything (keeps base cache, apt cache, ssh key)
   status                one line per host + apt-cacher-ng
   ssh <host> [cmd...]   ssh as root into a host
@@ -684,13 +770,16 @@ main() {
   [[ -n "$cmd" ]] || { usage; exit 2; }
   shift
   case "$cmd" in
-    hosts) cmd_hosts; return ;;
+    hosts) if [[ -f "$TABLE" ]]; then load_table "$(cat "$TABLE")"; fi; cmd_hosts; return ;;
     -h|--help|help) usage; return ;;
   esac
   need_root "$cmd"
+  if [[ -f "$TABLE" ]]; then load_table "$(cat "$TABLE")"; fi
   case "$cmd" in
     prereqs) cmd_prereqs ;;
     up) cmd_up ;;
+    add) cmd_add ;;
+    remove) cmd_remove "$@" ;;
     down) cmd_down ;;
     status) cmd_status ;;
     ssh) cmd_ssh "$@" ;;

@@ -29,6 +29,8 @@ export interface RenderedFile {
     secret: boolean;
     /** A systemd unit file or drop-in: `systemctl daemon-reload` after writing it. */
     reloadSystemd: boolean;
+    /** What the service re-reads of it, when not all of it (its hash re-runs the service's start step). */
+    appliedContent?: string;
 }
 
 /** Bounded waits of the health gates. */
@@ -61,26 +63,45 @@ function systemdDropIn(id: string, service: string, content: string): RenderedFi
     };
 }
 
+const etcdPeerUrl = (c: ResolvedCluster, host: ResolvedHost) => `http://${host.address}:${c.etcd.peerPort}`;
+
+/**
+ * Where a member that joins a running cluster keeps the cluster it joined (ETCD_INITIAL_CLUSTER,
+ * state existing): read after the configuration file, so it wins; only for the member's first start.
+ */
+export function etcdJoinEnvPath(c: ResolvedCluster): string {
+    return `${c.layout.etcdConfigPath}-join`;
+}
+
+/** The members the stack has, as "name peer-url" lines (how the start and health steps compare the running membership). */
+function etcdDesiredMembers(c: ResolvedCluster): string {
+    return c.hosts.etcd.map((e) => `${e.name} ${etcdPeerUrl(c, e)}`).join("\n");
+}
+
 export function etcdFiles(c: ResolvedCluster, host: ResolvedHost): RenderedFile[] {
-    const initialCluster = c.hosts.etcd.map((e) => `${e.name}=http://${e.address}:${c.etcd.peerPort}`).join(",");
+    const initialCluster = c.hosts.etcd.map((e) => `${e.name}=${etcdPeerUrl(c, e)}`).join(",");
+    const content = renderTemplate("etcd.conf", {
+        name: host.name,
+        address: host.address,
+        dataDir: c.layout.etcdDataDir,
+        initialCluster,
+        ...c.etcd,
+    });
     return [
         {
             id: "etcd-conf",
             path: c.layout.etcdConfigPath,
-            content: renderTemplate("etcd.conf", {
-                name: host.name,
-                address: host.address,
-                dataDir: c.layout.etcdDataDir,
-                initialCluster,
-                ...c.etcd,
-            }),
+            content,
             mode: "0644",
             owner: "root:root",
             validator: "envfile",
             secret: false,
             reloadSystemd: false,
+            // The initial cluster is read only at a member's first start: a member added or removed
+            // elsewhere rewrites the file but restarts no running member (quorum stays intact).
+            appliedContent: content.replace(/^ETCD_INITIAL_CLUSTER=.*\n/m, ""),
         },
-        systemdDropIn("etcd-dropin", c.layout.etcdService, renderTemplate("etcd.service.conf", { service: c.layout.etcdService })),
+        systemdDropIn("etcd-dropin", c.layout.etcdService, renderTemplate("etcd.service.conf", { service: c.layout.etcdService, joinEnvPath: etcdJoinEnvPath(c) })),
     ];
 }
 
@@ -231,16 +252,30 @@ export function removeFileScript(file: RenderedFile): string {
  * What a service's start step runs when deleted (`pulumi destroy`, or the host left the cluster):
  * stop and disable the services; with `data`, move the data directory aside (never delete it).
  */
-function stopServicesScript(hostName: string, services: string[], data?: { dir: string; postgresBinDir?: string }): string {
-    return renderTemplate("stop-services.sh", { hostName, services, dataDir: data?.dir ?? null, postgresBinDir: data?.postgresBinDir ?? null });
+function stopServicesScript(
+    hostName: string,
+    services: string[],
+    options: { data?: { dir: string; postgresBinDir?: string }; removeFiles?: string[]; patroni?: { configPath: string; service: string; restApiUrl: string; timeoutSec: number } } = {},
+): string {
+    return renderTemplate("stop-services.sh", {
+        hostName,
+        services,
+        dataDir: options.data?.dir ?? null,
+        postgresBinDir: options.data?.postgresBinDir ?? null,
+        removeFiles: options.removeFiles ?? [],
+        patroni: options.patroni ?? null,
+    });
 }
 
 export function etcdStopScript(c: ResolvedCluster, host: ResolvedHost): string {
-    return stopServicesScript(host.name, [c.layout.etcdService], { dir: c.layout.etcdDataDir });
+    return stopServicesScript(host.name, [c.layout.etcdService], { data: { dir: c.layout.etcdDataDir }, removeFiles: [etcdJoinEnvPath(c)] });
 }
 
 export function patroniStopScript(c: ResolvedCluster, host: ResolvedHost): string {
-    return stopServicesScript(host.name, [c.layout.patroniService], { dir: c.layout.pgDataDir, postgresBinDir: c.layout.pgBinDir });
+    return stopServicesScript(host.name, [c.layout.patroniService], {
+        data: { dir: c.layout.pgDataDir, postgresBinDir: c.layout.pgBinDir },
+        patroni: { configPath: c.layout.patroniConfigPath, service: c.layout.patroniService, restApiUrl: restApiUrl(c, host), timeoutSec: GATE_TIMEOUTS_SEC.patroniLeader },
+    });
 }
 
 /** Keepalived first, so the VIP leaves a node before its HAProxy does. */
@@ -305,15 +340,21 @@ export interface AppliedFile {
 }
 
 export function appliedFiles(files: RenderedFile[]): AppliedFile[] {
-    return files.map((f) => ({ path: f.path, sha256: sha256(f.content) }));
+    return files.map((f) => ({ path: f.path, sha256: sha256(f.appliedContent ?? f.content) }));
 }
 
 /** Starts the member, or (when its files changed) restarts it and waits until it is healthy. */
 export function etcdStartScript(c: ResolvedCluster, host: ResolvedHost, applies: AppliedFile[]): string {
     return renderTemplate("etcd-start.sh", {
         hostName: host.name,
+        name: host.name,
         service: c.layout.etcdService,
         endpoint: `http://${host.address}:${c.etcd.clientPort}`,
+        peerUrl: etcdPeerUrl(c, host),
+        configPath: c.layout.etcdConfigPath,
+        clientPort: c.etcd.clientPort,
+        joinEnvPath: etcdJoinEnvPath(c),
+        dataDir: c.layout.etcdDataDir,
         timeoutSec: GATE_TIMEOUTS_SEC.etcdHealthy,
         applies,
     });
@@ -326,13 +367,19 @@ export function etcdEndpoints(c: ResolvedCluster): string[] {
 export function etcdHealthScript(c: ResolvedCluster): string {
     return renderTemplate("etcd-health.sh", {
         endpoints: etcdEndpoints(c).join(","),
+        desiredMembers: etcdDesiredMembers(c),
         service: c.layout.etcdService,
         timeoutSec: GATE_TIMEOUTS_SEC.etcdHealthy,
     });
 }
 
-export function patroniStartScript(c: ResolvedCluster, host: ResolvedHost, applies: AppliedFile[]): string {
-    return renderTemplate("patroni-start.sh", { hostName: host.name, service: c.layout.patroniService, applies });
+export function patroniStartScript(c: ResolvedCluster, host: ResolvedHost): string {
+    return renderTemplate("patroni-start.sh", { hostName: host.name, service: c.layout.patroniService });
+}
+
+/** Reloads a running member when its files changed. */
+export function patroniReloadScript(c: ResolvedCluster, host: ResolvedHost, applies: AppliedFile[]): string {
+    return renderTemplate("patroni-reload.sh", { hostName: host.name, service: c.layout.patroniService, applies });
 }
 
 /**

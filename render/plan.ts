@@ -173,12 +173,29 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
         const written = files.patroniFiles(c, member, layoutOnly).map((file) =>
             fileStep("patroni", member, file, rendered, file.id === "patroni-yml" ? [installed.get(member.name)!, etcdHealthy, credentials] : [installed.get(member.name)!]),
         );
-        // The hashes of a secret-bearing file: the script stays secret.
-        const script = { secret: (s: ClusterSecrets) => files.patroniStartScript(c, member, files.appliedFiles(rendered(s))) };
-        return { member, written, script };
+        // A running member reloads a changed patroni.yml (the hashes of a secret-bearing file: the script stays secret).
+        const reload = add({
+            component: "patroni",
+            name: `reload-${member.name}`,
+            host: member.name,
+            script: { secret: (s: ClusterSecrets) => files.patroniReloadScript(c, member, files.appliedFiles(rendered(s))) },
+            dependsOn: written,
+            applies: written,
+        });
+        return { member, written, reload };
     });
+    // A member starts once every member's pg_hba admits it (each running member has reloaded its
+    // patroni.yml): a member added to a running cluster is never refused its base backup.
+    const reloads = members.map((m) => m.reload);
     const start = (m: (typeof members)[number], dependsOn: string[]): string =>
-        add({ component: "patroni", name: `start-${m.member.name}`, host: m.member.name, script: m.script, onDelete: files.patroniStopScript(c, m.member), dependsOn: [...m.written, ...dependsOn], applies: m.written });
+        add({
+            component: "patroni",
+            name: `start-${m.member.name}`,
+            host: m.member.name,
+            script: files.patroniStartScript(c, m.member),
+            onDelete: files.patroniStopScript(c, m.member),
+            dependsOn: [...m.written, ...reloads, ...dependsOn],
+        });
     const [first, ...others] = members;
     const firstStart = start(first, [etcdHealthy]);
     const leader = add({ component: "patroni", name: "leader", host: firstHost, script: files.patroniLeaderGateScript(c, first.member), after: [firstStart] });
@@ -191,7 +208,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
         host: firstHost,
         script: files.patroniDcsConfigScript(c),
         stdin: { secret: (s) => `${s.restApiPassword}\n` },
-        after: [leader, ...otherStarts],
+        after: [leader, ...otherStarts, ...reloads],
         timeout: "60m",
     });
     const replicas = add({ component: "patroni", name: "replicas", host: firstHost, script: files.patroniReplicasGateScript(c, first.member), after: [dcsConfig] });

@@ -7,12 +7,12 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isFullRoleSet, labOutputs, patroniMembers, runScenario, VIP, vipHolders } from "../bench/failover-lib";
+import { etcdNodes, isFullRoleSet, labOutputs, patroniMembers, patroniNodes, proxyNodes, runScenario, vip, vipHolders } from "../bench/failover-lib";
 import { applyChange, applyOverlay, ApplyFailed, day2Matrix, eventually, ssh } from "../bench/day2-lib";
 import { parseStackConfig } from "../model/config";
 import { readStackFile } from "../tools/render";
 import type { StepReport } from "../tools/engine";
-import { labLayout, STATE_FILE } from "../lab/cli";
+import { labLayout, runningHosts, STATE_FILE } from "../lab/cli";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 /** The stack the lab runs: `lab` (Debian 13, the default) unless LAB_STACK names another, e.g. `lab-debian12`. */
@@ -43,7 +43,7 @@ function labJson(args: string[]): { steps: StepReport[]; summary: string } {
 const labState = labOutputs;
 
 function psql(port: number, sql: string, user = "postgres", password = String(labState().superuserPassword)): string {
-    const r = spawnSync("psql", ["-h", VIP, "-p", String(port), "-U", user, "-d", "postgres", "-XAtqc", sql], {
+    const r = spawnSync("psql", ["-h", vip(), "-p", String(port), "-U", user, "-d", "postgres", "-XAtqc", sql], {
         encoding: "utf8",
         env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: "5" },
     });
@@ -53,8 +53,10 @@ function psql(port: number, sql: string, user = "postgres", password = String(la
 
 /** Every property a healthy lab cluster has, checked as a user would. */
 async function expectHealthyCluster(marker: string): Promise<void> {
-    const health = ssh("etcd1", "ETCDCTL_API=3 etcdctl --endpoints=http://10.251.17.11:2379,http://10.251.17.12:2379,http://10.251.17.13:2379 endpoint health 2>&1");
-    expect(health.match(/is healthy/g)?.length, health).toBe(3);
+    const etcd = etcdNodes();
+    const endpoints = Object.values(etcd).map((a) => `http://${a}:2379`).join(",");
+    const health = ssh(Object.keys(etcd)[0], `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} endpoint health 2>&1`);
+    expect(health.match(/is healthy/g)?.length, health).toBe(Object.keys(etcd).length);
 
     const members = await eventually("Leader + Sync Standby + Replica", () => patroniMembers() ?? [], (m) => {
         const roles = m.map((x) => x.role).sort();
@@ -78,7 +80,7 @@ async function expectHealthyCluster(marker: string): Promise<void> {
     // The admin role was created with a SCRAM verifier computed by the program: it can log in.
     expect(psql(5000, "select current_user", "admin", String(labState().adminPassword))).toBe("admin");
 
-    const stats = spawnSync("curl", ["-s", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}", `http://${VIP}:7000/`], { encoding: "utf8" });
+    const stats = spawnSync("curl", ["-s", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}", `http://${vip()}:7000/`], { encoding: "utf8" });
     expect(stats.stdout).toBe("200");
 
     const holders = vipHolders();
@@ -101,8 +103,9 @@ describe("the lab", () => {
     it("gives a working HA cluster behind the VIP", async () => {
         await expectHealthyCluster("first-run");
         const outputs = labState();
-        expect(outputs.writerEndpoint).toBe(`${VIP}:5000`);
-        expect(outputs.readerEndpoint).toBe(`${VIP}:5001`);
+        const stackVip = parseStackConfig(readStackFile(STACK), STACK).cluster.keepalived?.vip;
+        expect(outputs.writerEndpoint).toBe(`${stackVip}:5000`);
+        expect(outputs.readerEndpoint).toBe(`${stackVip}:5001`);
         expect(fs.statSync(STATE_FILE).mode & 0o777).toBe(0o600);
     }, 5 * 60_000);
 
@@ -179,12 +182,12 @@ describe("the lab", () => {
         expect(result.steps.every((s) => s.op === "delete" && s.status === "done")).toBe(true);
         expect(fs.existsSync(`/var/lib/pgha-lab/stacks/${STACK}.json`)).toBe(false);
         // (Debian's postgresql.service is an umbrella unit with no process of its own: the postmaster check covers it.)
-        for (const host of ["etcd1", "etcd2", "etcd3", "pg1", "pg2", "pg3", "lb1", "lb2"]) {
+        for (const host of runningHosts().map((h) => h.name)) {
             const active = ssh(host, "for u in etcd patroni haproxy keepalived; do systemctl is-active --quiet $u && echo $u; done; pgrep -x postgres >/dev/null && echo postmaster; true").trim();
             expect(active, `still running on ${host}`).toBe("");
         }
-        expect(ssh("pg1", `ls -d ${pgDataDir}.destroyed-* | wc -l`).trim()).toBe("1");
-        expect(ssh("lb1", "test -e /etc/haproxy/haproxy.cfg && echo present || echo removed").trim()).toBe("removed");
+        expect(ssh(Object.keys(patroniNodes())[0], `ls -d ${pgDataDir}.destroyed-* | wc -l`).trim()).toBe("1");
+        expect(ssh(proxyNodes()[0], "test -e /etc/haproxy/haproxy.cfg && echo present || echo removed").trim()).toBe("removed");
         expect(vipHolders()).toEqual([]);
     }, 10 * 60_000);
 

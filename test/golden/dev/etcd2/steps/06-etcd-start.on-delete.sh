@@ -16,6 +16,7 @@ for unit in "${units[@]}"; do
         echo "$unit stopped and disabled on etcd2"
     fi
 done
+rm -f '/etc/default/etcd-join'
 if [ -d '/var/lib/etcd/default' ]; then
     aside='/var/lib/etcd/default'.destroyed-$(date -u +%Y%m%dT%H%M%SZ)
     mv '/var/lib/etcd/default' "$aside"

@@ -1,5 +1,8 @@
 #!/bin/bash
-# Gate: every etcd member answers healthy and the cluster has a leader, within 180 s.
+# Gate: every etcd member of the stack answers healthy, within 180 s. Then members the
+# stack no longer has (a replaced or removed host) leave the cluster, one at a time and only while
+# every member the stack has is healthy (so quorum is never at risk), and the gate holds when every
+# member is a healthy voter and all agree on the raft term and applied index.
 set -euo pipefail
 export LC_ALL=C
 # Print the last lines of a unit's log to stderr, for the deployment's error message.
@@ -7,16 +10,52 @@ log_tail() {
     echo "--- last lines of $1 on $(hostname) ---" >&2
     journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
 }
+export ETCDCTL_API=3
 endpoints='http://10.251.17.11:2379,http://10.251.17.12:2379,http://10.251.17.13:2379'
+desired='etcd1 http://10.251.17.11:2380
+etcd2 http://10.251.17.12:2380
+etcd3 http://10.251.17.13:2380'
 deadline=$((SECONDS + 180))
-until out=$(ETCDCTL_API=3 etcdctl --endpoints="$endpoints" --command-timeout=3s endpoint health 2>&1); do
-    if [ "$SECONDS" -ge "$deadline" ]; then
-        echo "etcd is not healthy on every member after 180 s:" >&2
-        echo "$out" >&2
-        log_tail etcd
-        exit 1
+fail() {
+    echo "$1" >&2
+    log_tail etcd
+    exit 1
+}
+healthy() {
+    until out=$(etcdctl --endpoints="$endpoints" --command-timeout=3s endpoint health 2>&1); do
+        [ "$SECONDS" -lt "$deadline" ] || fail "etcd is not healthy on every member after 180 s:
+$out"
+        sleep 1
+    done
+}
+member_lines() {
+    etcdctl --endpoints="$endpoints" --command-timeout=5s member list -w json | python3 -c '
+import json, sys
+for m in json.load(sys.stdin).get("members", []):
+    print("%x" % m["ID"], m.get("name") or "-", (m.get("peerURLs") or ["-"])[0], "learner" if m.get("isLearner") else "voter")'
+}
+
+healthy
+while read -r id name peer _; do
+    if ! grep -qxF "$name $peer" <<<"$desired"; then
+        healthy
+        etcdctl --endpoints="$endpoints" member remove "$id" >/dev/null
+        echo "removed member $name ($peer): the stack no longer has it"
     fi
-    sleep 1
+done < <(member_lines)
+members=$(member_lines)
+if grep -q ' learner$' <<<"$members"; then fail "etcd members still learners (a join did not finish; its step runs again on the next up): $members"; fi
+# Every member on the same raft term and applied index: the cluster agrees (Patroni writes every
+# loop_wait, so a moment between two writes is waited for).
+until status=$(etcdctl --endpoints="$endpoints" --command-timeout=3s endpoint status -w json 2>/dev/null) \
+    && python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])
+terms = {m["Status"]["raftTerm"] for m in s}
+indexes = {m["Status"]["raftIndex"] for m in s}
+sys.exit(0 if len(terms) == 1 and len(indexes) == 1 else 1)' "$status"; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "etcd members do not agree on the raft term and index after 180 s: $status"
+    sleep 0.5
 done
 echo "$out"
-ETCDCTL_API=3 etcdctl --endpoints="$endpoints" endpoint status -w table
+etcdctl --endpoints="$endpoints" endpoint status -w table

@@ -3,9 +3,13 @@
 # run one after another: a first start is --no-block (the unit reports ready only at quorum, which
 # needs the other members, started right after); a restart waits until this member is healthy again
 # before the next member's step may restart that one, so quorum is never lost.
+# A new member of a running cluster (a member added or replaced, the others answering) joins it:
+# members that left the stack and are dead are removed first, then this one is added as a learner
+# (it does not count towards quorum while it catches up), started with initial-cluster-state
+# existing and a clean data directory, and promoted to a voting member once it has caught up.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/default/etcd sha256:f16981b7ce6e8621b23fb0c92b8e7a223a22225ab4b4765ab8b5ec4837442cc7
-#   /etc/systemd/system/etcd.service.d/pulumi-patroni.conf sha256:5caef93bd3b7d6433b910e7d2ea94c6adedba0b40ef0283693cf82cf543e9305
+#   /etc/default/etcd sha256:9b9b5063d9cd30f38d91c5c5508957f751cc5f43ee5a38a1148f18e47d96adfa
+#   /etc/systemd/system/etcd.service.d/pulumi-patroni.conf sha256:55983db3b3b5431c4ac064a0c31d187b358412ecab1c34436f10dc785e15e909
 set -euo pipefail
 export LC_ALL=C
 # Print the last lines of a unit's log to stderr, for the deployment's error message.
@@ -13,21 +17,90 @@ log_tail() {
     echo "--- last lines of $1 on $(hostname) ---" >&2
     journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
 }
-systemctl daemon-reload
-systemctl enable etcd >/dev/null 2>&1
-if systemctl is-active --quiet etcd; then
-    systemctl restart etcd
-    deadline=$((SECONDS + 180))
-    until ETCDCTL_API=3 etcdctl --endpoints='http://10.251.17.13:2379' --command-timeout=3s endpoint health >/dev/null 2>&1; do
+export ETCDCTL_API=3
+me='etcd3'
+my_peer_url='http://10.251.17.13:2380'
+my_endpoint='http://10.251.17.13:2379'
+# The members the stack has, from the configuration file (its initial cluster, which no running
+# member re-reads: a change there re-runs no member's start step), as "name peer-url" lines.
+desired=$(sed -n 's/^ETCD_INITIAL_CLUSTER="\(.*\)"$/\1/p' '/etc/default/etcd' | tr ',' '\n' | sed 's/=/ /')
+others=$(awk -v me="$me" '$1 != me { split($2, u, "[/:]"); printf "%shttp://%s:2379", (n++ ? "," : ""), u[4] }' <<<"$desired")
+join_env='/etc/default/etcd-join'
+data_dir='/var/lib/etcd/default'
+deadline=$((SECONDS + 180))
+
+wait_healthy() {
+    until etcdctl --endpoints="$my_endpoint" --command-timeout=3s endpoint health >/dev/null 2>&1; do
         if [ "$SECONDS" -ge "$deadline" ]; then
-            echo "etcd on etcd3 is not healthy 180 s after its restart" >&2
+            echo "etcd on etcd3 is not healthy 180 s after its $1" >&2
             log_tail etcd
             exit 1
         fi
         sleep 1
     done
+}
+
+systemctl daemon-reload
+systemctl enable etcd >/dev/null 2>&1
+if systemctl is-active --quiet etcd; then
+    systemctl restart etcd
+    wait_healthy restart
     echo "etcd restarted on etcd3 and healthy"
-else
-    systemctl start --no-block etcd
-    echo "etcd starting on etcd3"
+    exit 0
 fi
+if [ -d "$data_dir/member" ]; then
+    # A member with data (e.g. after a reboot): it knows its cluster.
+    systemctl start --no-block etcd
+    echo "etcd starting on etcd3 (existing member)"
+    exit 0
+fi
+if [ -z "$others" ] || ! etcdctl --endpoints="$others" --command-timeout=5s member list >/dev/null 2>&1; then
+    # Nobody answers: a new cluster, started by every member's step in turn.
+    rm -f "$join_env"
+    systemctl start --no-block etcd
+    echo "etcd starting on etcd3 (new cluster)"
+    exit 0
+fi
+
+# A running cluster: join it. Its members as "hex-id name peer-url client-url learner" lines.
+member_lines() {
+    etcdctl --endpoints="$others" --command-timeout=5s member list -w json | python3 -c '
+import json, sys
+for m in json.load(sys.stdin).get("members", []):
+    print("%x" % m["ID"], m.get("name") or "-", (m.get("peerURLs") or ["-"])[0], (m.get("clientURLs") or ["-"])[0], "learner" if m.get("isLearner") else "voter")'
+}
+# Members the stack no longer has (by name and peer address) that do not answer: removed first, so
+# that the cluster's quorum is counted over members that exist. One that still answers is removed by
+# the health step, after this member has joined.
+while read -r id name peer client _; do
+    if ! grep -qxF "$name $peer" <<<"$desired" && [ "$peer" != "$my_peer_url" ]; then
+        if [ "$client" = "-" ] || ! etcdctl --endpoints="$client" --command-timeout=3s endpoint health >/dev/null 2>&1; then
+            etcdctl --endpoints="$others" member remove "$id" >/dev/null
+            echo "removed member $name ($peer, not answering) that the stack no longer has"
+        fi
+    fi
+done < <(member_lines)
+mine=$(member_lines | awk -v p="$my_peer_url" '$3 == p')
+if [ -z "$mine" ]; then
+    etcdctl --endpoints="$others" member add "$me" --learner --peer-urls="$my_peer_url" >/dev/null
+    echo "added etcd3 as a learner"
+    mine=$(member_lines | awk -v p="$my_peer_url" '$3 == p')
+fi
+id=${mine%% *}
+# The cluster as it is now, this member included: etcd reads it only for its first start.
+initial=$(member_lines | awk -v me="$me" -v p="$my_peer_url" '{ print ($3 == p ? me : $2) "=" $3 }' | paste -sd, -)
+umask 022
+printf 'ETCD_INITIAL_CLUSTER="%s"\nETCD_INITIAL_CLUSTER_STATE="existing"\n' "$initial" >"$join_env"
+find "$data_dir" -mindepth 1 -delete
+systemctl start --no-block etcd
+wait_healthy join
+until member_lines | grep -q "^$id .* voter$"; do
+    out=$(etcdctl --endpoints="$others" member promote "$id" 2>&1) && continue
+    if [ "$SECONDS" -ge "$deadline" ]; then
+        echo "etcd member etcd3 did not catch up with the leader within 180 s: $out" >&2
+        log_tail etcd
+        exit 1
+    fi
+    sleep 1
+done
+echo "etcd on etcd3 joined the running cluster and is a voting member"

@@ -1,0 +1,56 @@
+#!/bin/bash
+# Runs when the step that started patroni on db2 is deleted (`pulumi destroy`, or the
+# host left the cluster): stop and disable them, then move the data directory aside — kept,
+# never deleted, so nothing is lost and a later deployment on this host starts clean. Safe to run twice.
+set -euo pipefail
+export LC_ALL=C
+# Print the last lines of a unit's log to stderr, for the deployment's error message.
+log_tail() {
+    echo "--- last lines of $1 on $(hostname) ---" >&2
+    journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
+}
+# A member leaving a running cluster: the leader hands over first (a switchover to a healthy member,
+# Patroni's choice), so writes move with one switchover's gap instead of a failover's. The last member
+# (a destroy) just stops. The balancers have already stopped sending it traffic (their configuration
+# no longer lists it: updates run before deletes).
+patronictl=(patronictl -c '/etc/patroni/patroni.yml')
+if systemctl is-active --quiet 'patroni'; then
+    deadline=$((SECONDS + 300))
+    role() { curl -s --max-time 3 'http://10.20.2.22:8008'/patroni | python3 -c 'import json, sys; print(json.load(sys.stdin).get("role", ""))' 2>/dev/null || true; }
+    others() {
+        "${patronictl[@]}" list -f json 2>/dev/null | python3 -c '
+import json, sys
+print(" ".join(m["Member"] for m in json.load(sys.stdin) if m["Member"] != sys.argv[1] and m.get("State") in ("running", "streaming")))' 'db2' || true
+    }
+    if [[ "$(role)" =~ ^(master|primary)$ ]]; then
+        if [ -n "$(others)" ]; then
+            until "${patronictl[@]}" switchover --leader 'db2' --force; do
+                [ "$SECONDS" -lt "$deadline" ] || { echo "db2 leads and no member took over within 300 s: not stopped (a stop would fail over with a write outage). Fix: make another member healthy (${patronictl[*]} list), then run the update again." >&2; exit 1; }
+                sleep 2
+            done
+            until [[ ! "$(role)" =~ ^(master|primary)$ ]]; do
+                [ "$SECONDS" -lt "$deadline" ] || { echo "db2 still leads 300 s after the switchover" >&2; exit 1; }
+                sleep 1
+            done
+            echo "db2 handed over the leader role"
+        else
+            echo "db2 is the last running member: stopped without a switchover"
+        fi
+    fi
+fi
+units=('patroni' )
+for unit in "${units[@]}"; do
+    if systemctl cat "$unit.service" >/dev/null 2>&1; then
+        systemctl disable --now "$unit" >/dev/null 2>&1 || systemctl stop "$unit"
+        echo "$unit stopped and disabled on db2"
+    fi
+done
+# Patroni stops PostgreSQL when it stops; make sure no postmaster outlives it.
+if [ -f '/var/lib/pgsql/16/data'/postmaster.pid ] && runuser -u postgres -- '/usr/pgsql-16/bin'/pg_ctl -D '/var/lib/pgsql/16/data' status >/dev/null 2>&1; then
+    runuser -u postgres -- '/usr/pgsql-16/bin'/pg_ctl -D '/var/lib/pgsql/16/data' stop -m fast -w
+fi
+if [ -d '/var/lib/pgsql/16/data' ]; then
+    aside='/var/lib/pgsql/16/data'.destroyed-$(date -u +%Y%m%dT%H%M%SZ)
+    mv '/var/lib/pgsql/16/data' "$aside"
+    echo "/var/lib/pgsql/16/data moved aside to $aside on db2"
+fi
