@@ -48,13 +48,15 @@ export interface LiveContext {
 export interface Day2Change {
     name: string;
     /** What the change needs from the services: a reload, a rolling restart, a password rotation. */
-    kind: "reload" | "restart" | "dcs" | "rotation" | "revert" | "refused";
+    kind: "reload" | "restart" | "dcs" | "rotation" | "revert" | "refused" | "topology";
     /** The apply must fail, its output matching this (a change refused before anything changes). */
     refusedWith?: RegExp;
     /** The overlay after this change (the matrix's changes so far), as `config:` keys. */
     config: Record<string, unknown>;
     /** Checks on the live services; throws, naming what differs. */
     verify(ctx: LiveContext): Promise<void>;
+    /** Run before the writer starts (e.g. make a member the leader before it is removed). */
+    before?(): Promise<void>;
 }
 
 export const ssh = (host: string, command: string): string => machines("ssh", host, command);
@@ -290,6 +292,129 @@ export function day2Matrix(synchronousMode: boolean | "quorum"): Day2Change[] {
     return changes;
 }
 
+type HostList = Array<{ name: string; address: string }>;
+
+/** The members etcd has (name, peer URL, learner or not), read from the first member the lab has. */
+function etcdMembers(): Array<{ name: string; peer: string; learner: boolean }> {
+    const etcd = etcdNodes();
+    const endpoints = Object.values(etcd).map((a) => `http://${a}:2379`).join(",");
+    const out = JSON.parse(ssh(Object.keys(etcd)[0], `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} member list -w json`)) as { members: Array<{ name?: string; peerURLs: string[]; isLearner?: boolean }> };
+    return out.members.map((m) => ({ name: m.name ?? "", peer: m.peerURLs[0], learner: m.isLearner === true }));
+}
+
+/** Every etcd member healthy, on one raft term and index (sampled until a moment between Patroni's writes). */
+async function expectEtcdAgrees(): Promise<void> {
+    const etcd = etcdNodes();
+    const endpoints = Object.values(etcd).map((a) => `http://${a}:2379`).join(",");
+    await eventually(
+        "every etcd member on one raft term and index",
+        () => JSON.parse(ssh(Object.keys(etcd)[0], `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} endpoint status -w json`)) as Array<{ Status: { raftTerm: number; raftIndex: number } }>,
+        (s) => s.length === Object.keys(etcd).length && new Set(s.map((m) => m.Status.raftTerm)).size === 1 && new Set(s.map((m) => m.Status.raftIndex)).size === 1,
+        30_000,
+    );
+}
+
+/** The servers of a HAProxy backend (`primary` or `replicas`) on a balancer, from its admin socket. */
+function backendServers(lb: string, backend: string): string[] {
+    const state = ssh(lb, "echo 'show servers state' | socat stdio /run/haproxy/admin.sock");
+    return state
+        .split("\n")
+        .map((l) => l.split(" "))
+        .filter((f) => (f[1] ?? "").endsWith(`-${backend}`))
+        .map((f) => f[3])
+        .sort();
+}
+
+/** The Patroni members, the balancers' backends and the primary's pg_hba and slots agree on `members`. */
+async function expectPatroniMembers(ctx: LiveContext, members: HostList): Promise<void> {
+    const names = members.map((m) => m.name).sort();
+    await eventually(
+        `Patroni members ${names.join(", ")}, all running or streaming`,
+        () => patroniMembers() ?? [],
+        (m) => JSON.stringify(m.map((x) => x.name).sort()) === JSON.stringify(names) && m.every((x) => ["running", "streaming"].includes(x.state)),
+        120_000,
+    );
+    for (const lb of proxyNodes()) for (const backend of ["primary", "replicas"]) expectEqual(`${lb}: HAProxy ${backend} servers`, backendServers(lb, backend), names);
+    const password = ctx.outputs.superuserPassword;
+    const replicaAddresses = await query(5000, "select string_agg(host(client_addr), ',' order by client_addr) from pg_stat_replication where state = 'streaming'", "postgres", password);
+    expectEqual("replicas streaming from the primary", replicaAddresses.split(",").filter(Boolean).length, members.length - 1);
+    // Every member's address may replicate, and no other: pg_hba as PostgreSQL parsed it.
+    const hba = await query(5000, "select string_agg(distinct address, ',' order by address) from pg_hba_file_rules where 'replication' = any(database) and address like '10.%'", "postgres", password);
+    expectEqual("replication pg_hba addresses", hba.split(","), members.map((m) => m.address).sort());
+    await eventually(
+        "a replication slot per replica, none for a member that left",
+        () => query(5000, "select string_agg(slot_name, ',' order by slot_name) from pg_replication_slots where slot_type = 'physical'", "postgres", password),
+        (v) => v.split(",").length === members.length - 1 && v.split(",").every((s) => names.includes(s)),
+        120_000,
+    );
+}
+
+/**
+ * Topology changes, in order, from the stack file's hosts: a fourth Patroni member (cloned from a
+ * replica), that member removed again while it leads (it hands over first), etcd2 replaced by etcd4
+ * (a new name and address), then back to the stack file (etcd4 replaced by a new etcd2).
+ */
+export function topologyMatrix(stackHosts: Record<"etcd" | "patroni" | "haproxy", HostList>): Day2Change[] {
+    const hosts = (patroni: HostList, etcd: HostList) => ({ [`${NS}:cluster`]: { hosts: { ...stackHosts, patroni, etcd } } });
+    const pg4 = { name: "pg4", address: "10.251.17.24" };
+    const four = [...stackHosts.patroni, pg4];
+    const etcd4 = stackHosts.etcd.map((m) => (m.name === "etcd2" ? { name: "etcd4", address: "10.251.17.14" } : m));
+    return [
+        {
+            name: "add Patroni member pg4 (3→4)",
+            kind: "topology",
+            config: hosts(four, stackHosts.etcd),
+            async verify(ctx) {
+                await expectPatroniMembers(ctx, four);
+                // Patroni logs where it cloned from: a running replica, never the primary while one streams.
+                const log = ssh("pg4", "journalctl -u patroni --no-pager -o cat | grep -m1 'trying to bootstrap' || true");
+                if (!/from replica/.test(log)) throw new Error(`pg4 did not clone from a replica: ${log || "no bootstrap line in its log"}`);
+                expectOneVipHolder();
+            },
+        },
+        {
+            name: "remove pg4 while it leads (4→3: switchover, then stop)",
+            kind: "topology",
+            config: hosts(stackHosts.patroni, stackHosts.etcd),
+            async before() {
+                // Make the member that leaves the leader, so that its removal must hand over first.
+                const leader = (patroniMembers() ?? []).find((m) => m.role === "leader")?.name;
+                if (leader !== "pg4") ssh("pg1", "patronictl -c /etc/patroni/config.yml switchover --leader " + leader + " --candidate pg4 --force");
+                await eventually("pg4 leads", () => (patroniMembers() ?? []).find((m) => m.role === "leader")?.name, (v) => v === "pg4", 60_000);
+            },
+            async verify(ctx) {
+                await expectPatroniMembers(ctx, stackHosts.patroni);
+                expectOneVipHolder();
+            },
+        },
+        {
+            name: "replace etcd2 with etcd4 (new name and address)",
+            kind: "topology",
+            config: hosts(stackHosts.patroni, etcd4),
+            async verify(ctx) {
+                const members = etcdMembers();
+                expectEqual("etcd members", members.map((m) => m.name).sort(), etcd4.map((m) => m.name).sort());
+                expectEqual("etcd learners", members.filter((m) => m.learner).length, 0);
+                etcdHealthy();
+                await expectEtcdAgrees();
+                await expectPatroniMembers(ctx, stackHosts.patroni);
+            },
+        },
+        {
+            name: "back to the stack file (etcd4 replaced by a new etcd2)",
+            kind: "topology",
+            config: hosts(stackHosts.patroni, stackHosts.etcd),
+            async verify(ctx) {
+                expectEqual("etcd members", etcdMembers().map((m) => m.name).sort(), stackHosts.etcd.map((m) => m.name).sort());
+                etcdHealthy();
+                await expectEtcdAgrees();
+                await expectPatroniMembers(ctx, stackHosts.patroni);
+                expectOneVipHolder();
+            },
+        },
+    ];
+}
+
 /** The superuser password before the rotation (the stack's generated one), for the refusal check. */
 let previousSuperuser = "";
 
@@ -374,6 +499,7 @@ class VipSampler {
 export async function applyChange(stack: string, change: Day2Change): Promise<Day2Result> {
     const before = stackOutputs();
     if (change.kind === "rotation") previousSuperuser = before.superuserPassword;
+    await change.before?.();
 
     await Writer.prepare(before.superuserPassword);
     const writer = new Writer();

@@ -53,7 +53,9 @@ export function resolveHost(host: HostSpec): ResolvedHost {
             nofailover: host.tags?.nofailover ?? false,
             noloadbalance: host.tags?.noloadbalance ?? false,
             nosync: host.tags?.nosync ?? false,
-            clonefrom: host.tags?.clonefrom ?? false,
+            // A new member clones from a running replica (Patroni picks one at random among those tagged),
+            // the leader only when none runs: every member is a clone source unless told otherwise.
+            clonefrom: host.tags?.clonefrom ?? true,
         },
     };
 }

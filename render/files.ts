@@ -255,7 +255,11 @@ export function removeFileScript(file: RenderedFile): string {
 function stopServicesScript(
     hostName: string,
     services: string[],
-    options: { data?: { dir: string; postgresBinDir?: string }; removeFiles?: string[]; patroni?: { configPath: string; service: string; restApiUrl: string; timeoutSec: number } } = {},
+    options: {
+        data?: { dir: string; postgresBinDir?: string };
+        removeFiles?: string[];
+        patroni?: { configPath: string; service: string; restApiUrl: string; timeoutSec: number; slotName: string; postgresPort: number; superuserName: string };
+    } = {},
 ): string {
     return renderTemplate("stop-services.sh", {
         hostName,
@@ -274,7 +278,16 @@ export function etcdStopScript(c: ResolvedCluster, host: ResolvedHost): string {
 export function patroniStopScript(c: ResolvedCluster, host: ResolvedHost): string {
     return stopServicesScript(host.name, [c.layout.patroniService], {
         data: { dir: c.layout.pgDataDir, postgresBinDir: c.layout.pgBinDir },
-        patroni: { configPath: c.layout.patroniConfigPath, service: c.layout.patroniService, restApiUrl: restApiUrl(c, host), timeoutSec: GATE_TIMEOUTS_SEC.patroniLeader },
+        patroni: {
+            configPath: c.layout.patroniConfigPath,
+            service: c.layout.patroniService,
+            restApiUrl: restApiUrl(c, host),
+            timeoutSec: GATE_TIMEOUTS_SEC.patroniLeader,
+            // Patroni's slot_name_from_member_name: lower case, anything but [a-z0-9_] as "_".
+            slotName: host.name.toLowerCase().replace(/[^a-z0-9_]/g, "_"),
+            postgresPort: c.patroni.postgresPort,
+            superuserName: c.patroni.superuserName,
+        },
     });
 }
 
