@@ -13,7 +13,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { Client } from "pg";
 import { etcdNodes, hostNetns, labOutputs, machines, missingAcks, patroniMembers, patroniNodes, proxyNodes, sleep, vip, vipHolders, Writer } from "./failover-lib";
-import type { StepReport } from "../tools/engine";
+import { loadStackConfig, type StepReport } from "../tools/engine";
 import { mergeConfig } from "../lab/cli";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -354,7 +354,10 @@ async function expectPatroniMembers(ctx: LiveContext, members: HostList): Promis
  * replica), that member removed again while it leads (it hands over first), etcd2 replaced by etcd4
  * (a new name and address), then back to the stack file (etcd4 replaced by a new etcd2).
  */
-export function topologyMatrix(stackHosts: Record<"etcd" | "patroni" | "haproxy", HostList>): Day2Change[] {
+export function topologyMatrix(stack: string): Day2Change[] {
+    const spec = loadStackConfig(stack).config[`${NS}:cluster`] as { hosts: Record<"etcd" | "patroni" | "haproxy", HostList> };
+    const only = (list: HostList) => list.map(({ name, address }) => ({ name, address }));
+    const stackHosts = { etcd: only(spec.hosts.etcd), patroni: only(spec.hosts.patroni), haproxy: only(spec.hosts.haproxy) };
     const hosts = (patroni: HostList, etcd: HostList) => ({ [`${NS}:cluster`]: { hosts: { ...stackHosts, patroni, etcd } } });
     const pg4 = { name: "pg4", address: "10.251.17.24" };
     const four = [...stackHosts.patroni, pg4];

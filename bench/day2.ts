@@ -1,13 +1,13 @@
 /**
- * `npm run bench:day2 -- [--stack lab] [--rounds N] [--out day2]`: the day-2 change matrix
- * (bench/day2-lib.ts) on the running lab (brought up first when it is down), each change applied with
+ * `npm run bench:day2 -- [--stack lab] [--rounds N] [--out day2] [--matrix all|settings|topology]`: the
+ * day-2 change matrix and the topology changes (bench/day2-lib.ts) on the running lab (brought up first when it is down), each change applied with
  * the writer running through VIP:5000: apply time, the longest write gap, acknowledged-but-missing
  * rows, and whether the live checks passed; medians over the rounds. Writes bench/results/<out>.{json,md}.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { applyChange, day2Matrix, type Day2Change, type Day2Result } from "./day2-lib";
+import { applyChange, day2Matrix, topologyMatrix, type Day2Change, type Day2Result } from "./day2-lib";
 import { lab, median } from "./failover-lib";
 import { parseStackConfig } from "../model/config";
 import { readStackFile } from "../tools/render";
@@ -21,12 +21,16 @@ async function main(argv: string[]): Promise<void> {
     const stack = arg(argv, "--stack", "lab");
     const rounds = Number(arg(argv, "--rounds", "1"));
     const out = arg(argv, "--out", "day2");
+    const which = arg(argv, "--matrix", "all");
     const cluster = parseStackConfig(readStackFile(stack), stack).cluster;
     // The lab's hosts must run the stack already (lab up); otherwise bring it up first.
     const status = spawnSync("npx", ["tsx", path.join(__dirname, "..", "lab", "cli.ts"), "status"], { encoding: "utf8" });
-    if (status.status !== 0 || (status.stdout.match(/running=yes/g)?.length ?? 0) < 8) lab("up", "--stack", stack);
+    if (status.status !== 0 || /running=no/.test(status.stdout) || !/running=yes/.test(status.stdout)) lab("up", "--stack", stack);
     const baseline: Day2Change = { name: "the stack file as it is", kind: "revert", config: {}, verify: async () => undefined };
-    const matrix = day2Matrix(cluster.patroni.synchronousMode);
+    const matrix = [
+        ...(which === "topology" ? [] : day2Matrix(cluster.patroni.synchronousMode)),
+        ...(which === "settings" ? [] : topologyMatrix(stack)),
+    ];
     const results: Day2Result[][] = [];
     for (let round = 1; round <= rounds; round++) {
         for (const change of [baseline, ...matrix]) {

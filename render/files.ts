@@ -415,14 +415,28 @@ export function patroniDcsConfigScript(c: ResolvedCluster): string {
     });
 }
 
+/** Every member's REST API, space-separated (for a shell loop). */
+function restApiUrls(c: ResolvedCluster): string {
+    return c.hosts.patroni.map((h) => restApiUrl(c, h)).join(" ");
+}
+
 function restApiUrl(c: ResolvedCluster, host: ResolvedHost): string {
     return `http://${host.address}:${c.patroni.restApiPort}`;
+}
+
+/** Hands the leader role over when the leader is a member the stack no longer has; see templates/patroni-handover.sh.hbs. */
+export function patroniHandoverScript(c: ResolvedCluster): string {
+    return renderTemplate("patroni-handover.sh", {
+        configPath: c.layout.patroniConfigPath,
+        memberNames: c.hosts.patroni.map((h) => h.name).join(","),
+        timeoutSec: GATE_TIMEOUTS_SEC.patroniLeader,
+    });
 }
 
 /** Changes the passwords of the roles Patroni logs in with on a running cluster; see templates/patroni-credentials.sh.hbs. */
 export function patroniCredentialsScript(c: ResolvedCluster): string {
     return renderTemplate("patroni-credentials.sh", {
-        restApiUrls: c.hosts.patroni.map((h) => restApiUrl(c, h)).join(" "),
+        restApiUrls: restApiUrls(c),
         dataDir: c.layout.pgDataDir,
         configPath: c.layout.patroniConfigPath,
         service: c.layout.patroniService,
@@ -448,6 +462,7 @@ export function patroniReplicasGateScript(c: ResolvedCluster, host: ResolvedHost
         restApiUrl: restApiUrl(c, host),
         memberNames: c.hosts.patroni.map((h) => h.name).join(","),
         synchronousMode: c.patroni.synchronousMode !== false,
+        maxLagBytes: c.patroni.maximumLagOnFailoverBytes,
         service: c.layout.patroniService,
         timeoutSec: GATE_TIMEOUTS_SEC.patroniReplicas,
     });
@@ -469,7 +484,7 @@ export function vipGateScript(c: ResolvedCluster): string {
 }
 
 export function rolesScript(c: ResolvedCluster): string {
-    return renderTemplate("roles.sh", { ...libpqMembers(c), superuserName: c.patroni.superuserName });
+    return renderTemplate("roles.sh", { ...libpqMembers(c), restApiUrls: restApiUrls(c), superuserName: c.patroni.superuserName });
 }
 
 /** A libpq multi-host list over every member (with target_session_attrs=read-write: the primary), no dependency on the front door. */

@@ -200,6 +200,8 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
     const firstStart = start(first, [etcdHealthy]);
     const leader = add({ component: "patroni", name: "leader", host: firstHost, script: files.patroniLeaderGateScript(c, first.member), after: [firstStart] });
     const otherStarts = others.map((m) => start(m, [leader]));
+    // A leader the stack no longer has hands over before anything else changes the front door.
+    const handover = add({ component: "patroni", name: "handover", host: firstHost, script: files.patroniHandoverScript(c), after: [leader, ...otherStarts, ...reloads] });
     // On a fresh cluster (bootstrap.dcs already holds the settings: nothing to patch) as on a running
     // one (bootstrap.dcs is never read again); after every member applied its patroni.yml.
     const dcsConfig = add({
@@ -208,7 +210,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
         host: firstHost,
         script: files.patroniDcsConfigScript(c),
         stdin: { secret: (s) => `${s.restApiPassword}\n` },
-        after: [leader, ...otherStarts, ...reloads],
+        after: [handover],
         timeout: "60m",
     });
     const replicas = add({ component: "patroni", name: "replicas", host: firstHost, script: files.patroniReplicasGateScript(c, first.member), after: [dcsConfig] });

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { etcdNodes, isFullRoleSet, labOutputs, patroniMembers, patroniNodes, proxyNodes, runScenario, vip, vipHolders } from "../bench/failover-lib";
-import { applyChange, applyOverlay, ApplyFailed, day2Matrix, eventually, ssh } from "../bench/day2-lib";
+import { applyChange, applyOverlay, ApplyFailed, day2Matrix, eventually, ssh, topologyMatrix } from "../bench/day2-lib";
 import { parseStackConfig } from "../model/config";
 import { readStackFile } from "../tools/render";
 import type { StepReport } from "../tools/engine";
@@ -143,6 +143,20 @@ describe("the lab", () => {
             expect(r.acknowledged).toBeGreaterThan(50);
             expect(r.missing).toEqual([]);
         }, 15 * 60_000);
+    }
+
+    // Topology changes from git (bench/day2-lib.ts topologyMatrix): a fourth member and back (removed
+    // while it leads), etcd2 replaced by etcd4 and back; the lab makes and removes the machines.
+    for (const change of topologyMatrix(STACK)) {
+        it(`topology with writes flowing: ${change.name}; 0 acknowledged writes lost`, async () => {
+            const r = await applyChange(STACK, change);
+            console.log(`${change.name}: apply ${r.applySec} s, ${r.ran.length} steps, longest write gap ${r.maxGapSec} s, ${r.acknowledged} acknowledged, ${r.writerErrors} writer errors`);
+            expect(r.error).toBeUndefined();
+            expect(r.verified).toBe(true);
+            expect(r.maxVipHolders, "balancers holding the VIP at once during the apply").toBe(1);
+            expect(r.acknowledged).toBeGreaterThan(50);
+            expect(r.missing).toEqual([]);
+        }, 20 * 60_000);
     }
 
     it("changing cluster.os of the running cluster is refused by the first step on every host, naming the setting and the fix; nothing else runs", async () => {
