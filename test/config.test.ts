@@ -61,7 +61,7 @@ describe("the onprem-rhel stack file", () => {
     expect(settings.cluster.layout.packageManager).toBe("dnf");
     expect(settings.cluster.keepalived).toMatchObject({ interface: "ens192", virtualRouterId: 77, priorities: [150, 100] });
     expect(settings.cluster.patroni.parameters).toMatchObject({ shared_buffers: "4GB", max_connections: 400, wal_log_hints: "on" });
-    expect(settings.cluster.hosts.patroni[2].tags).toEqual({ nofailover: true, noloadbalance: true, nosync: false, clonefrom: false });
+    expect(settings.cluster.hosts.patroni[2].tags).toEqual({ nofailover: true, noloadbalance: true, nosync: false, clonefrom: true });
   });
 
   it("reads the bastion, its user given and its port defaulted", () => {

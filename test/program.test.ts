@@ -115,6 +115,11 @@ describe("the lab stack under a slow mock", () => {
         const [a, b] = [get(run.resources, "lab-patroni-start-pg2"), get(run.resources, "lab-patroni-start-pg3")];
         expect(Math.max(a.startedAt, b.startedAt)).toBeLessThan(Math.min(a.finishedAt!, b.finishedAt!));
         expectOrder(["lab-patroni-start-pg2", "lab-patroni-start-pg3"], ["lab-patroni-replicas"]);
+        // A member starts only once every member's pg_hba admits it (a running member reloads first).
+        expectOrder(PG.map((h) => `lab-patroni-reload-${h}`), PG.map((h) => `lab-patroni-start-${h}`));
+        // A leader the stack no longer has hands over before the settings and the front door change.
+        expectOrder(["lab-patroni-start-pg2", "lab-patroni-start-pg3"], ["lab-patroni-handover"]);
+        expectOrder(["lab-patroni-handover"], ["lab-patroni-dcs-config"]);
     });
 
     it("starts HAProxy and Keepalived after the replicas gate, then checks the VIP, then creates roles", () => {
@@ -315,6 +320,7 @@ describe("a later pulumi up of the lab stack, under the engine stand-in's state"
                 "update lab-patroni-reload-pg1 (create, update)",
                 "update lab-patroni-reload-pg2 (create, update)",
                 "update lab-patroni-reload-pg3 (create, update)",
+                "update lab-patroni-handover (create, update)",
                 "update lab-patroni-dcs-config (create, update)",
                 "update lab-patroni-replicas (create, update)",
                 "update lab-proxy-vip (create, stdin, update)",
@@ -347,6 +353,7 @@ describe("a later pulumi up of the lab stack, under the engine stand-in's state"
             "update lab-patroni-reload-pg1 (create, update)",
             "update lab-patroni-reload-pg2 (create, update)",
             "update lab-patroni-reload-pg3 (create, update)",
+            "update lab-patroni-handover (create, update)",
             "update lab-proxy-vip (create, update)",
         ].sort());
         const dcs = get(changed.resources, "lab-patroni-dcs-config");

@@ -321,9 +321,9 @@ describe("RHEL layout (onprem-rhel: Rocky 9, PGDG 16)", () => {
     expect(stepFile(rendered, "db1", "patroni-install")).toContain("pgdg-redhat-repo");
   });
 
-  it("carries the member tags", () => {
+  it("carries the member tags (clonefrom on unless the host says otherwise)", () => {
     const yml = parse(file(rendered, "db3/etc/patroni/patroni.yml"), { version: "1.1" }) as Record<string, any>;
-    expect(yml.tags).toEqual({ nofailover: true, noloadbalance: true, nosync: false, clonefrom: false });
+    expect(yml.tags).toEqual({ nofailover: true, noloadbalance: true, nosync: false, clonefrom: true });
   });
 });
 

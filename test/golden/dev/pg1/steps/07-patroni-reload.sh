@@ -2,7 +2,7 @@
 # Applies a changed patroni.yml on pg1 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/config.yml sha256:2ad6570313fe56812d0edb3f5b92c3cd31521625f2db233e50b29cb5d52c7efc
+#   /etc/patroni/config.yml sha256:dc47051c272c77c5fab1192ec2fee0933ecd09e19a0615fda9b52e94dd371c2b
 #   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
 set -euo pipefail
 export LC_ALL=C

@@ -14,16 +14,18 @@ log_tail() {
 # (a destroy) just stops. The balancers have already stopped sending it traffic (their configuration
 # no longer lists it: updates run before deletes).
 patronictl=(patronictl -c '/etc/patroni/config.yml')
+remaining=""
+deadline=$((SECONDS + 300))
 if systemctl is-active --quiet 'patroni'; then
-    deadline=$((SECONDS + 300))
     role() { curl -s --max-time 3 'http://10.40.0.20:8008'/patroni | python3 -c 'import json, sys; print(json.load(sys.stdin).get("role", ""))' 2>/dev/null || true; }
     others() {
         "${patronictl[@]}" list -f json 2>/dev/null | python3 -c '
 import json, sys
 print(" ".join(m["Member"] for m in json.load(sys.stdin) if m["Member"] != sys.argv[1] and m.get("State") in ("running", "streaming")))' 'pg1' || true
     }
+    remaining=$(others)
     if [[ "$(role)" =~ ^(master|primary)$ ]]; then
-        if [ -n "$(others)" ]; then
+        if [ -n "$remaining" ]; then
             until "${patronictl[@]}" switchover --leader 'pg1' --force; do
                 [ "$SECONDS" -lt "$deadline" ] || { echo "pg1 leads and no member took over within 300 s: not stopped (a stop would fail over with a write outage). Fix: make another member healthy (${patronictl[*]} list), then run the update again." >&2; exit 1; }
                 sleep 2
@@ -45,6 +47,34 @@ for unit in "${units[@]}"; do
         echo "$unit stopped and disabled on pg1"
     fi
 done
+if [ -n "$remaining" ]; then
+    # The member left a running cluster: its replication slot goes (else the primary keeps WAL for it).
+    # Patroni drops it once the member's key has expired; Patroni 4 keeps slots of absent members
+    # for member_slots_ttl (30 min by default) more, so that one is set to 0 until the slot is gone.
+    slot='pg1'
+    PGPASSWORD=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["postgresql"]["authentication"]["superuser"]["password"])' '/etc/patroni/config.yml')
+    export PGPASSWORD
+    slot_on_leader() {
+        local leader
+        leader=$("${patronictl[@]}" list -f json 2>/dev/null | python3 -c 'import json, sys; print(next((m["Host"] for m in json.load(sys.stdin) if m["Role"] == "Leader"), ""))' || true)
+        [ -n "$leader" ] || { echo "?"; return; }
+        psql -h "$leader" -p 5432 -U 'postgres' -d postgres -XAtc "select count(*) from pg_replication_slots where slot_name = '$slot'" 2>/dev/null || echo "?"
+    }
+    restore=""
+    if [ "$(patroni --version | awk '{ split($2, v, "."); print v[1] }')" -ge 4 ]; then
+        restore=$("${patronictl[@]}" show-config | python3 -c 'import sys, yaml; v = (yaml.safe_load(sys.stdin) or {}).get("member_slots_ttl"); print("null" if v is None else v)')
+        "${patronictl[@]}" edit-config -s member_slots_ttl=0 --force >/dev/null
+    fi
+    until [ "$(slot_on_leader)" = 0 ]; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "warning: the primary still has replication slot $slot 300 s after pg1 stopped (drop it once no member uses it)" >&2
+            break
+        fi
+        sleep 2
+    done
+    if [ -n "$restore" ]; then "${patronictl[@]}" edit-config -s "member_slots_ttl=$restore" --force >/dev/null; fi
+    echo "replication slot $slot of pg1 dropped on the primary"
+fi
 # Patroni stops PostgreSQL when it stops; make sure no postmaster outlives it.
 if [ -f '/var/lib/postgresql/17/main'/postmaster.pid ] && runuser -u postgres -- '/usr/lib/postgresql/17/bin'/pg_ctl -D '/var/lib/postgresql/17/main' status >/dev/null 2>&1; then
     runuser -u postgres -- '/usr/lib/postgresql/17/bin'/pg_ctl -D '/var/lib/postgresql/17/main' stop -m fast -w

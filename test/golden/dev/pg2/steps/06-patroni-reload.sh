@@ -2,7 +2,7 @@
 # Applies a changed patroni.yml on pg2 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/config.yml sha256:7384dd29cba45802962659972919c0a6be780a43ba89d7cdb206c981bb8162d7
+#   /etc/patroni/config.yml sha256:49c6218ecc0db7492fb0769e2fa079f45a79caf85441b6a81519279b9d7932e5
 #   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
 set -euo pipefail
 export LC_ALL=C

@@ -2,7 +2,7 @@
 # Applies a changed patroni.yml on pg3 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/config.yml sha256:fc1c304816905e9889d1b104654139919b81d6685a567313f15a49c04dbe23b2
+#   /etc/patroni/config.yml sha256:e0fe58b606f3620d71195ff2225303ba3a3a6f1679b3eefcde08b9631135d30b
 #   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
 set -euo pipefail
 export LC_ALL=C

@@ -2,7 +2,7 @@
 # Applies a changed patroni.yml on pg1 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/config.yml sha256:a0f8584bcafcf1afcee6ad44d853d5eabee0f804fcfc3d4a2253608f1bdc676b
+#   /etc/patroni/config.yml sha256:560fdd9d3c963d293e0d3cd550cd8a98242dfe902b00fde96ebbe88094f71cc6
 #   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
 set -euo pipefail
 export LC_ALL=C

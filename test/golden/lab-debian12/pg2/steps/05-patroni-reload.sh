@@ -2,7 +2,7 @@
 # Applies a changed patroni.yml on pg2 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/config.yml sha256:967305fa7ef2ee151e4349c7898274961a9826f6b5cf7c8c3d26ffccf3a08cfd
+#   /etc/patroni/config.yml sha256:9f6a47a7fa03400ba904a0f62f6387522d921ec60a19f987bf78e1f9b364e081
 #   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
 set -euo pipefail
 export LC_ALL=C

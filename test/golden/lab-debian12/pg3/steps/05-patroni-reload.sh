@@ -2,7 +2,7 @@
 # Applies a changed patroni.yml on pg3 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/config.yml sha256:88e2e62ca2133cd3236a1c5213d80d9f296c4c19fb3bdaf9e9cd2099643c90dc
+#   /etc/patroni/config.yml sha256:9aa0a55bac26aceea614eddc65b0f7a251659d1cb99ec5186f7638ecc2239ed4
 #   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
 set -euo pipefail
 export LC_ALL=C

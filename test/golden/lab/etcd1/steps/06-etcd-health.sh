@@ -38,8 +38,12 @@ for m in json.load(sys.stdin).get("members", []):
 healthy
 while read -r id name peer _; do
     if ! grep -qxF "$name $peer" <<<"$desired"; then
-        healthy
-        etcdctl --endpoints="$endpoints" member remove "$id" >/dev/null
+        # etcd refuses the removal while the members left would not have been connected to a quorum
+        # for 5 s (e.g. right after a member joined): it is asked again until then.
+        until healthy && out=$(etcdctl --endpoints="$endpoints" member remove "$id" 2>&1); do
+            [ "$SECONDS" -lt "$deadline" ] || fail "etcd did not remove member $name ($peer) within 180 s: $out"
+            sleep 1
+        done
         echo "removed member $name ($peer): the stack no longer has it"
     fi
 done < <(member_lines)

@@ -29,10 +29,12 @@ join_env='/etc/default/etcd-join'
 data_dir='/var/lib/etcd/default'
 deadline=$((SECONDS + 180))
 
-wait_healthy() {
-    until etcdctl --endpoints="$my_endpoint" --command-timeout=3s endpoint health >/dev/null 2>&1; do
+# Healthy needs a voting member ("health" is a linearizable read, which a learner refuses); "up"
+# only needs the member to answer.
+wait_for() { # health|status, what just happened
+    until etcdctl --endpoints="$my_endpoint" --command-timeout=3s endpoint "$1" >/dev/null 2>&1; do
         if [ "$SECONDS" -ge "$deadline" ]; then
-            echo "etcd on etcd3 is not healthy 180 s after its $1" >&2
+            echo "etcd on etcd3 does not answer $1 180 s after its $2" >&2
             log_tail etcd
             exit 1
         fi
@@ -40,21 +42,60 @@ wait_healthy() {
     done
 }
 
+# The running cluster's members as "hex-id name peer-url client-url learner|voter" lines.
+member_lines() {
+    etcdctl --endpoints="$others" --command-timeout=5s member list -w json | python3 -c '
+import json, sys
+for m in json.load(sys.stdin).get("members", []):
+    print("%x" % m["ID"], m.get("name") or "-", (m.get("peerURLs") or ["-"])[0], (m.get("clientURLs") or ["-"])[0], "learner" if m.get("isLearner") else "voter")'
+}
+# A member that joined as a learner becomes a voter once it has caught up with the leader (etcd
+# refuses the promotion until then).
+promote_if_learner() {
+    local id
+    [ -n "$others" ] || return 0
+    id=$(member_lines | awk -v p="$my_peer_url" '$3 == p && $5 == "learner" { print $1 }') || return 0
+    [ -n "$id" ] || return 0
+    until member_lines | grep -q "^$id .* voter$"; do
+        out=$(etcdctl --endpoints="$others" member promote "$id" 2>&1) && continue
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "etcd member etcd3 did not catch up with the leader within 180 s: $out" >&2
+            log_tail etcd
+            exit 1
+        fi
+        sleep 1
+    done
+    echo "etcd3 caught up and was promoted to a voting member"
+}
+
 systemctl daemon-reload
 systemctl enable etcd >/dev/null 2>&1
 if systemctl is-active --quiet etcd; then
     systemctl restart etcd
-    wait_healthy restart
+    wait_for status restart
+    promote_if_learner
+    wait_for health restart
     echo "etcd restarted on etcd3 and healthy"
     exit 0
 fi
+# A running cluster: another member answers healthy (which needs quorum; a member of a new cluster
+# that is still waiting for its peers does not).
+running=""
+for endpoint in ${others//,/ }; do
+    if etcdctl --endpoints="$endpoint" --command-timeout=3s endpoint health >/dev/null 2>&1; then running=$endpoint; break; fi
+done
 if [ -d "$data_dir/member" ]; then
-    # A member with data (e.g. after a reboot): it knows its cluster.
+    # A member with data (e.g. after a reboot): it knows its cluster (a learner whose join was cut
+    # short is promoted once it answers).
     systemctl start --no-block etcd
     echo "etcd starting on etcd3 (existing member)"
+    if [ -n "$running" ]; then
+        wait_for status start
+        promote_if_learner
+    fi
     exit 0
 fi
-if [ -z "$others" ] || ! etcdctl --endpoints="$others" --command-timeout=5s member list >/dev/null 2>&1; then
+if [ -z "$running" ]; then
     # Nobody answers: a new cluster, started by every member's step in turn.
     rm -f "$join_env"
     systemctl start --no-block etcd
@@ -62,13 +103,6 @@ if [ -z "$others" ] || ! etcdctl --endpoints="$others" --command-timeout=5s memb
     exit 0
 fi
 
-# A running cluster: join it. Its members as "hex-id name peer-url client-url learner" lines.
-member_lines() {
-    etcdctl --endpoints="$others" --command-timeout=5s member list -w json | python3 -c '
-import json, sys
-for m in json.load(sys.stdin).get("members", []):
-    print("%x" % m["ID"], m.get("name") or "-", (m.get("peerURLs") or ["-"])[0], (m.get("clientURLs") or ["-"])[0], "learner" if m.get("isLearner") else "voter")'
-}
 # Members the stack no longer has (by name and peer address) that do not answer: removed first, so
 # that the cluster's quorum is counted over members that exist. One that still answers is removed by
 # the health step, after this member has joined.
@@ -80,27 +114,17 @@ while read -r id name peer client _; do
         fi
     fi
 done < <(member_lines)
-mine=$(member_lines | awk -v p="$my_peer_url" '$3 == p')
-if [ -z "$mine" ]; then
+if [ -z "$(member_lines | awk -v p="$my_peer_url" '$3 == p')" ]; then
     etcdctl --endpoints="$others" member add "$me" --learner --peer-urls="$my_peer_url" >/dev/null
     echo "added etcd3 as a learner"
-    mine=$(member_lines | awk -v p="$my_peer_url" '$3 == p')
 fi
-id=${mine%% *}
 # The cluster as it is now, this member included: etcd reads it only for its first start.
 initial=$(member_lines | awk -v me="$me" -v p="$my_peer_url" '{ print ($3 == p ? me : $2) "=" $3 }' | paste -sd, -)
 umask 022
 printf 'ETCD_INITIAL_CLUSTER="%s"\nETCD_INITIAL_CLUSTER_STATE="existing"\n' "$initial" >"$join_env"
 find "$data_dir" -mindepth 1 -delete
 systemctl start --no-block etcd
-wait_healthy join
-until member_lines | grep -q "^$id .* voter$"; do
-    out=$(etcdctl --endpoints="$others" member promote "$id" 2>&1) && continue
-    if [ "$SECONDS" -ge "$deadline" ]; then
-        echo "etcd member etcd3 did not catch up with the leader within 180 s: $out" >&2
-        log_tail etcd
-        exit 1
-    fi
-    sleep 1
-done
+wait_for status join
+promote_if_learner
+wait_for health promotion
 echo "etcd on etcd3 joined the running cluster and is a voting member"

@@ -2,7 +2,7 @@
 # Applies a changed patroni.yml on pg2 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/config.yml sha256:a693ae9c4566ff10ae6a61733880a16eef532dbcc5345c3d4ec8f88f57aa1f4e
+#   /etc/patroni/config.yml sha256:7909d90da1396389eb42c0e548109354d2bb259abee71af1ef3f6dd8ea947ad6
 #   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
 set -euo pipefail
 export LC_ALL=C

@@ -2,7 +2,7 @@
 # Applies a changed patroni.yml on pg3 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/config.yml sha256:1c372cdf2e83ffd4d6942f4b2451da0322fba38410f21a1b5b40ad5362b61369
+#   /etc/patroni/config.yml sha256:5e1dcd4905e0f44029d6d02c1c73b8218994461e0f0d14ae4a955c6d81516e94
 #   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
 set -euo pipefail
 export LC_ALL=C

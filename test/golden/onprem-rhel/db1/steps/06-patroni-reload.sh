@@ -2,7 +2,7 @@
 # Applies a changed patroni.yml on db1 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/patroni.yml sha256:83ad84a9c7173918bb7fe8c2be8458082731e86684d9dcad15adff58bf0a3069
+#   /etc/patroni/patroni.yml sha256:d4b6997c490747a0f9465caf637ceecf29651f8e4701d2d3257814fab6a7e29f
 #   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
 set -euo pipefail
 export LC_ALL=C

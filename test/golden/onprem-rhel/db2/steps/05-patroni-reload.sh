@@ -2,7 +2,7 @@
 # Applies a changed patroni.yml on db2 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/patroni.yml sha256:58bde4ab319afc23bea30589078fe6f800950fa2084814ccd733d0d714a83659
+#   /etc/patroni/patroni.yml sha256:da9a730c059968b93c0e6a1956257a82567af151e388a21b94f1abf3d2a51161
 #   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
 set -euo pipefail
 export LC_ALL=C

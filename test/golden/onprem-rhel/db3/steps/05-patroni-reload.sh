@@ -2,7 +2,7 @@
 # Applies a changed patroni.yml on db3 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/patroni.yml sha256:9797e86968f54e0311574290cca2acb048a83f4185118f443f74b9371e0d20db
+#   /etc/patroni/patroni.yml sha256:ea9e46c72408800bf2febe957061ac15ded8f53a97575f2e388ebd10f37bc2f6
 #   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
 set -euo pipefail
 export LC_ALL=C

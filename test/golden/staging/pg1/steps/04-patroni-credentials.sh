@@ -14,6 +14,25 @@ log_tail() {
     echo "--- last lines of $1 on $(hostname) ---" >&2
     journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
 }
+# The PostgreSQL servers of every member the cluster has now, as libpq's multi-host list: the stack's
+# members, and any member Patroni still knows (a member that leaves the stack may still lead until its
+# own step hands over; one that joins may not run yet).
+members_conninfo() {
+    local url found
+    for url in http://10.41.0.20:8008 http://10.41.64.20:8008 http://10.41.128.20:8008; do
+        if found=$(curl -s --max-time 3 "$url/cluster" | python3 -c '
+import json, sys
+hosts, ports = sys.argv[1].split(","), sys.argv[2].split(",")
+for m in json.load(sys.stdin).get("members", []):
+    if m.get("host") and m["host"] not in hosts:
+        hosts.append(m["host"]); ports.append(str(m.get("port", ports[0])))
+print("host=%s port=%s" % (",".join(hosts), ",".join(ports)))' '10.41.0.20,10.41.64.20,10.41.128.20' '5432,5432,5432' 2>/dev/null) && [ -n "$found" ]; then
+            echo "$found"
+            return
+        fi
+    done
+    echo "host=10.41.0.20,10.41.64.20,10.41.128.20 port=5432,5432,5432"
+}
 IFS= read -r new_password
 sql=$(cat)
 
@@ -36,7 +55,7 @@ if [ -f "/etc/patroni/config.yml" ]; then
     old_password=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["postgresql"]["authentication"]["superuser"]["password"])' "/etc/patroni/config.yml")
 fi
 
-conninfo="host=10.41.0.20,10.41.64.20,10.41.128.20 port=5432,5432,5432 user=postgres dbname=postgres connect_timeout=5 target_session_attrs=read-write"
+conninfo="$(members_conninfo) user=postgres dbname=postgres connect_timeout=5 target_session_attrs=read-write"
 deadline=$((SECONDS + 300))
 while :; do
     for candidate in "$new_password" "$old_password"; do

@@ -2,7 +2,7 @@
 # Applies a changed patroni.yml on pg1 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/config.yml sha256:a87203ba4fa0bb8d9b4e516e661343a32c9bbda562a113d76f83a7a23e6d627b
+#   /etc/patroni/config.yml sha256:cad4f22147505445c04d7eb60ba03bb12c27efe819fcefcebc8aad70c13b7797
 #   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
 set -euo pipefail
 export LC_ALL=C

@@ -2,7 +2,7 @@
 # Applies a changed patroni.yml on pg2 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/config.yml sha256:8d6a10cc6e086a36a65edad9df733064fed2abaf256892e239ef5cdfe9ed2080
+#   /etc/patroni/config.yml sha256:7e4efa65de562ae8c2e335e2aa0b9f9bc7f240c907d6913740f19b0e5b40f163
 #   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
 set -euo pipefail
 export LC_ALL=C

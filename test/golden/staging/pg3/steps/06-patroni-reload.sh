@@ -2,7 +2,7 @@
 # Applies a changed patroni.yml on pg3 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/config.yml sha256:28efcfea678845fb8de1228c70543be2db20619d81f4b6ae3d23dabb0bd15de3
+#   /etc/patroni/config.yml sha256:f2c25bbda1329ae2c09a0ed4b98e4eb1db9ac7603ba60f6a2e4b228d7ff1ab44
 #   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
 set -euo pipefail
 export LC_ALL=C

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Gate: every member other than the leader is streaming from it, and a synchronous standby is chosen.
+# Gate: every member other than the leader is streaming from it, less than 1048576 bytes behind
+# (maximum_lag_on_failover: a member further behind could not take over), and a synchronous standby is chosen.
 set -euo pipefail
 export LC_ALL=C
 # Print the last lines of a unit's log to stderr, for the deployment's error message.
@@ -7,7 +8,7 @@ log_tail() {
     echo "--- last lines of $1 on $(hostname) ---" >&2
     journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
 }
-api='http://10.41.0.20:8008'
+api='http://10.40.0.20:8008'
 members='pg1,pg2,pg3'
 deadline=$((SECONDS + 600))
 while :; do
@@ -25,6 +26,9 @@ if missing:
 behind = sorted(n for n, m in members.items() if n != leaders[0] and (m.get("state") not in ("running", "streaming") or not isinstance(m.get("lag"), int)))
 if behind:
     sys.exit("not streaming yet: %s" % ", ".join(behind))
+lagging = sorted("%s (%d bytes)" % (n, m["lag"]) for n, m in members.items() if n != leaders[0] and m["lag"] > int(sys.argv[3]))
+if lagging:
+    sys.exit("behind the leader by more than %s bytes: %s" % (sys.argv[3], ", ".join(lagging)))
 # "quorum_standby" in quorum mode (Patroni 4).
 sync = sorted(n for n, m in members.items() if m.get("role") in ("sync_standby", "quorum_standby"))
 if want_sync and not sync:
@@ -32,7 +36,7 @@ if want_sync and not sync:
 replicas = sorted(set(members) - {leaders[0]})
 print("leader %s; replicas streaming: %s; sync standby: %s" % (leaders[0], ", ".join(replicas), ", ".join(sync) or "none"))
 print(json.dumps({"leader": leaders[0], "replicas": replicas, "syncStandbys": sync}))
-' "$members" true 2>&1); then
+' "$members" true 1048576 2>&1); then
         echo "$report"
         exit 0
     fi
