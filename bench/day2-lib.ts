@@ -354,6 +354,28 @@ async function expectPatroniMembers(ctx: LiveContext, members: HostList): Promis
  * replica), that member removed again while it leads (it hands over first), etcd2 replaced by etcd4
  * (a new name and address), then back to the stack file (etcd4 replaced by a new etcd2).
  */
+/** Keepalived's own state on a balancer (its SIGUSR1 data dump): MASTER, BACKUP or FAULT. */
+function keepalivedState(lb: string): string {
+    return ssh(lb, "rm -f /tmp/keepalived.data; kill -USR1 $(cat /run/keepalived.pid) && sleep 1 && sed -n 's/^ *State = //p' /tmp/keepalived.data | head -1").trim();
+}
+
+/** The balancers of `balancers` run, the VIP on `holder` only, every other one a BACKUP peering with all the others. */
+function expectBalancers(balancers: HostList, holder: string): void {
+    expectEqual("balancers", proxyNodes().sort(), balancers.map((b) => b.name).sort());
+    expectEqual("VIP holders", vipHolders(), [holder]);
+    for (const lb of balancers) {
+        expectEqual(`${lb.name}: Keepalived state`, keepalivedState(lb.name), lb.name === holder ? "MASTER" : "BACKUP");
+        const peers = ssh(lb.name, "sed -n '/unicast_peer {/,/}/p' /etc/keepalived/keepalived.conf | grep -Eo '[0-9]+(\\.[0-9]+){3}'").trim().split("\n").sort();
+        expectEqual(`${lb.name}: unicast peers`, peers, balancers.filter((b) => b.name !== lb.name).map((b) => b.address).sort());
+    }
+}
+
+/** Make `holder` the VIP holder before a change (Keepalived restarted on the one holding it: nopreempt). */
+async function vipTo(holder: string): Promise<void> {
+    for (const lb of vipHolders()) if (lb !== holder) ssh(lb, "systemctl restart keepalived");
+    await eventually(`the VIP on ${holder}`, () => vipHolders(), (v) => v.length === 1 && v[0] === holder, 30_000);
+}
+
 export function topologyMatrix(stack: string): Day2Change[] {
     const spec = loadStackConfig(stack).config[`${NS}:cluster`] as { hosts: Record<"etcd" | "patroni" | "haproxy", HostList> };
     const only = (list: HostList) => list.map(({ name, address }) => ({ name, address }));
@@ -362,6 +384,8 @@ export function topologyMatrix(stack: string): Day2Change[] {
     const pg4 = { name: "pg4", address: "10.251.17.24" };
     const four = [...stackHosts.patroni, pg4];
     const etcd4 = stackHosts.etcd.map((m) => (m.name === "etcd2" ? { name: "etcd4", address: "10.251.17.14" } : m));
+    const lb3 = stackHosts.haproxy.map((m) => (m.name === "lb2" ? { name: "lb3", address: "10.251.17.33" } : m));
+    const withBalancers = (haproxy: HostList) => ({ [`${NS}:cluster`]: { hosts: { ...stackHosts, haproxy } } });
     return [
         {
             name: "add Patroni member pg4 (3→4)",
@@ -413,6 +437,25 @@ export function topologyMatrix(stack: string): Day2Change[] {
                 await expectEtcdAgrees();
                 await expectPatroniMembers(ctx, stackHosts.patroni);
                 expectOneVipHolder();
+            },
+        },
+        {
+            name: "replace balancer lb2 with lb3 (lb1 keeps the VIP)",
+            kind: "topology",
+            config: withBalancers(lb3),
+            before: () => vipTo("lb1"),
+            async verify() {
+                expectBalancers(lb3, "lb1");
+            },
+        },
+        {
+            name: "back to the stack file (lb3 replaced by a new lb2)",
+            kind: "topology",
+            config: withBalancers(stackHosts.haproxy),
+            before: () => vipTo("lb1"),
+            async verify(ctx) {
+                expectBalancers(stackHosts.haproxy, "lb1");
+                await expectPatroniMembers(ctx, stackHosts.patroni);
             },
         },
     ];

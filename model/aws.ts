@@ -608,6 +608,7 @@ export function securityGroupRules(a: ResolvedAws, ports: { etcdClient: number; 
     if (a.frontDoor === "vip") {
         tcp("haproxy", ports.primary, { group: "patroni" }, "the VIP gate, run on the first Patroni member");
         for (const cidr of a.adminCidrs) tcp("haproxy", ports.stats, { cidr }, "HAProxy statistics page for admins");
+        tcp("haproxy", ports.stats, { group: "haproxy" }, "the balancer list each Keepalived check asks its peers for");
         rules.push({ id: "haproxy-vrrp-from-haproxy", group: "haproxy", protocol: "112", source: { group: "haproxy" }, description: "VRRP (unicast) between the HAProxy pair" });
     }
     const hostGroups: SecurityGroupRole[] = a.frontDoor === "vip" ? ["etcd", "patroni", "haproxy"] : ["etcd", "patroni"];

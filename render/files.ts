@@ -147,6 +147,7 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
                 ...c.haproxy,
                 stateFile: HAPROXY_STATE_FILE,
                 maximumLagBytes: c.patroni.maximumLagOnFailoverBytes,
+                balancers: k.unicast ? c.hosts.haproxy.map((h) => h.address).join(" ") : null,
                 members: c.hosts.patroni.map((m) => ({
                     name: m.name,
                     address: m.address,
@@ -164,7 +165,7 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
         {
             id: "check-haproxy",
             path: CHECK_SCRIPT,
-            content: renderTemplate("check-haproxy.sh", {}),
+            content: renderTemplate("check-haproxy.sh", { peers: k.unicast ? peers.join(" ") : null, address: host.address, statsPort: c.haproxy.statsPort }),
             mode: "0755",
             owner: "root:root",
             validator: "shell",
