@@ -386,6 +386,8 @@ export function topologyMatrix(stack: string): Day2Change[] {
     const etcd4 = stackHosts.etcd.map((m) => (m.name === "etcd2" ? { name: "etcd4", address: "10.251.17.14" } : m));
     const lb3 = stackHosts.haproxy.map((m) => (m.name === "lb2" ? { name: "lb3", address: "10.251.17.33" } : m));
     const withBalancers = (haproxy: HostList) => ({ [`${NS}:cluster`]: { hosts: { ...stackHosts, haproxy } } });
+    // pg3 rebuilt at a new address (the lab removes the old machine first, as if it had died).
+    const pg3Moved = stackHosts.patroni.map((m) => (m.name === "pg3" ? { name: "pg3", address: "10.251.17.43" } : m));
     return [
         {
             name: "add Patroni member pg4 (3→4)",
@@ -446,6 +448,29 @@ export function topologyMatrix(stack: string): Day2Change[] {
             before: () => vipTo("lb1"),
             async verify() {
                 expectBalancers(lb3, "lb1");
+            },
+        },
+        {
+            name: "pg3 at a new address (its old machine gone): a new member of the same name",
+            kind: "topology",
+            config: hosts(pg3Moved, stackHosts.etcd),
+            async before() {
+                // Not the leader: a dead leader would have failed over before anyone moved it.
+                const leader = (patroniMembers() ?? []).find((m) => m.role === "leader")?.name;
+                if (leader === "pg3") ssh("pg1", "patronictl -c /etc/patroni/config.yml switchover --leader pg3 --candidate pg1 --force");
+                await eventually("pg3 does not lead", () => (patroniMembers() ?? []).find((m) => m.role === "leader")?.name, (v) => v !== undefined && v !== "pg3", 60_000);
+            },
+            async verify(ctx) {
+                await expectPatroniMembers(ctx, pg3Moved);
+                expectOneVipHolder();
+            },
+        },
+        {
+            name: "pg3 back at its stack address (rebuilt again)",
+            kind: "topology",
+            config: hosts(stackHosts.patroni, stackHosts.etcd),
+            async verify(ctx) {
+                await expectPatroniMembers(ctx, stackHosts.patroni);
             },
         },
         {

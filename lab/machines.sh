@@ -604,8 +604,11 @@ cmd_add() {
   while read -r n a r; do
     [[ -n "${n:-}" ]] || continue
     if [[ -n "${ADDR[$n]:-}" ]]; then
-      [[ "${ADDR[$n]}" == "$a" ]] || die "host $n is at ${ADDR[$n]} in the lab, $a in the stack: a host at a new address is a new host (give it a new name)"
-      continue
+      [[ "${ADDR[$n]}" != "$a" ]] || continue
+      # The stack moved the host: the machine at the old address is gone (as a dead machine rebuilt
+      # elsewhere would be), and a new one is made at the new address.
+      log "$n moves from ${ADDR[$n]} to $a: the old machine is removed"
+      remove_host "$n"
     fi
     local o; for o in "${HOSTS[@]}"; do [[ "${ADDR[$o]}" != "$a" ]] || die "host $n: address $a is $o's"; done
     load_table "$(cat "$TABLE"; echo "$n $a $r")"
@@ -623,37 +626,40 @@ cmd_add() {
   log "added ${new[*]} in $(since "$t") s"
 }
 
-# Hosts that left the stack: stopped, their root, namespace and link removed.
+# A host that left the stack: stopped, its root, namespace and link removed.
+remove_host() {
+  local h=$1
+  valid_host "$h"
+  local pid; pid=$(host_pid "$h")
+  if [[ -n "$pid" ]]; then
+    local init; init=$(container_init "$pid" || true)
+    if [[ -n "$init" ]]; then kill -KILL "$init" 2>/dev/null || true; fi
+    local deadline=$((SECONDS + 10))
+    while pid_is "$pid" systemd-nspawn && ((SECONDS < deadline)); do sleep 0.1; done
+    if pid_is "$pid" systemd-nspawn; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
+  fi
+  if [[ -e "/run/netns/$(netns "$h")" ]]; then
+    local left; left=$(ip netns pids "$(netns "$h")" 2>/dev/null || true)
+    # shellcheck disable=SC2086
+    if [[ -n "$left" ]]; then kill -KILL $left 2>/dev/null || true; fi
+  fi
+  local mp; mp="$(hdir "$h")/root"
+  if mountpoint -q "$mp"; then umount "$mp" 2>/dev/null || umount -l "$mp"; fi
+  delete_link "$(veth "$h")"
+  if [[ -e "/run/netns/$(netns "$h")" ]]; then ip netns del "$(netns "$h")" 2>/dev/null || true; fi
+  rm -rf --one-file-system "$(hdir "$h")"
+  local rest="" o
+  for o in "${HOSTS[@]}"; do [[ "$o" == "$h" ]] || rest+="$o ${ADDR[$o]} ${ROLES[$o]}"$'\n'; done
+  load_table "$rest"
+  save_table
+  write_known_hosts
+  log "$h removed"
+}
+
 cmd_remove() {
   with_lock
   local h
-  for h in "$@"; do
-    valid_host "$h"
-    local pid; pid=$(host_pid "$h")
-    if [[ -n "$pid" ]]; then
-      local init; init=$(container_init "$pid" || true)
-      if [[ -n "$init" ]]; then kill -KILL "$init" 2>/dev/null || true; fi
-      local deadline=$((SECONDS + 10))
-      while pid_is "$pid" systemd-nspawn && ((SECONDS < deadline)); do sleep 0.1; done
-      if pid_is "$pid" systemd-nspawn; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
-    fi
-    if [[ -e "/run/netns/$(netns "$h")" ]]; then
-      local left; left=$(ip netns pids "$(netns "$h")" 2>/dev/null || true)
-      # shellcheck disable=SC2086
-      if [[ -n "$left" ]]; then kill -KILL $left 2>/dev/null || true; fi
-    fi
-    local mp; mp="$(hdir "$h")/root"
-    if mountpoint -q "$mp"; then umount "$mp" 2>/dev/null || umount -l "$mp"; fi
-    delete_link "$(veth "$h")"
-    if [[ -e "/run/netns/$(netns "$h")" ]]; then ip netns del "$(netns "$h")" 2>/dev/null || true; fi
-    rm -rf --one-file-system "$(hdir "$h")"
-    local rest="" o
-    for o in "${HOSTS[@]}"; do [[ "$o" == "$h" ]] || rest+="$o ${ADDR[$o]} ${ROLES[$o]}"$'\n'; done
-    load_table "$rest"
-    save_table
-    write_known_hosts
-    log "$h removed"
-  done
+  for h in "$@"; do remove_host "$h"; done
 }
 
 cmd_down() {

@@ -388,7 +388,12 @@ export function etcdHealthScript(c: ResolvedCluster): string {
 }
 
 export function patroniStartScript(c: ResolvedCluster, host: ResolvedHost): string {
-    return renderTemplate("patroni-start.sh", { hostName: host.name, service: c.layout.patroniService });
+    return renderTemplate("patroni-start.sh", {
+        hostName: host.name,
+        address: host.address,
+        service: c.layout.patroniService,
+        configPath: c.layout.patroniConfigPath,
+    });
 }
 
 /** Reloads a running member when its files changed. */
