@@ -1,6 +1,8 @@
 /**
- * `npm run bench:day2 -- [--stack lab] [--rounds N] [--out day2] [--matrix all|settings|topology]`: the
- * day-2 change matrix and the topology changes (bench/day2-lib.ts) on the running lab (brought up first when it is down), each change applied with
+ * `npm run bench:day2 -- [--stack lab] [--rounds N] [--out day2] [--matrix all|settings|topology] [--data-gb 1]`:
+ * the day-2 change matrix and the topology changes (bench/day2-lib.ts) on the running lab. Before the
+ * topology changes the database is grown to --data-gb GB (pgbench), and the member added is timed
+ * from the start of its apply to streaming with lag 0 (brought up first when it is down), each change applied with
  * the writer running through VIP:5000: apply time, the longest write gap, acknowledged-but-missing
  * rows, and whether the live checks passed; medians over the rounds. Writes bench/results/<out>.{json,md}.
  */
@@ -8,7 +10,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { applyChange, day2Matrix, topologyMatrix, type Day2Change, type Day2Result } from "./day2-lib";
-import { lab, median } from "./failover-lib";
+import { lab, machines, median, patroniMembers, sleep } from "./failover-lib";
 import { parseStackConfig } from "../model/config";
 import { readStackFile } from "../tools/render";
 
@@ -22,6 +24,7 @@ async function main(argv: string[]): Promise<void> {
     const rounds = Number(arg(argv, "--rounds", "1"));
     const out = arg(argv, "--out", "day2");
     const which = arg(argv, "--matrix", "all");
+    const dataGb = Number(arg(argv, "--data-gb", "1"));
     const cluster = parseStackConfig(readStackFile(stack), stack).cluster;
     // The lab's hosts must run the stack already (lab up); otherwise bring it up first.
     const status = spawnSync("npx", ["tsx", path.join(__dirname, "..", "lab", "cli.ts"), "status"], { encoding: "utf8" });
@@ -32,10 +35,19 @@ async function main(argv: string[]): Promise<void> {
         ...(which === "settings" ? [] : topologyMatrix(stack)),
     ];
     const results: Day2Result[][] = [];
+    const streaming: number[] = [];
     for (let round = 1; round <= rounds; round++) {
         for (const change of [baseline, ...matrix]) {
             console.error(`== round ${round}/${rounds}: ${change.name}`);
+            if (change.kind === "topology" && change === matrix.find((c) => c.kind === "topology") && dataGb > 0) loadData(dataGb);
+            const added = /^add Patroni member (\S+)/.exec(change.name)?.[1];
+            const timer = added ? timeToStreaming(added) : undefined;
             const r = await applyChange(stack, change);
+            if (timer) {
+                const sec = await timer.stop();
+                console.error(`   ${added} streaming ${sec} s after it registered with Patroni`);
+                if (sec !== undefined) streaming.push(sec);
+            }
             console.error(`   apply ${r.applySec} s, longest write gap ${r.maxGapSec} s, ${r.acknowledged} acknowledged, ${r.missing.length} missing, ${r.verified ? "checks passed" : `CHECKS FAILED: ${r.error}`}`);
             const at = [baseline, ...matrix].indexOf(change);
             (results[at] ??= []).push(r);
@@ -57,7 +69,8 @@ async function main(argv: string[]): Promise<void> {
     }));
     const dir = path.join(__dirname, "results");
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, `${out}.json`), JSON.stringify({ stack, os: cluster.os, rounds, when: new Date().toISOString(), summary, runs: results }, null, 2) + "\n");
+    const replica = streaming.length ? { dataGb, timeToStreamingSec: streaming, median: median(streaming) } : undefined;
+    fs.writeFileSync(path.join(dir, `${out}.json`), JSON.stringify({ stack, os: cluster.os, rounds, when: new Date().toISOString(), replica, summary, runs: results }, null, 2) + "\n");
     const md = [
         `# Day-2 changes with writes flowing (stack ${stack}, ${cluster.os}, ${rounds} round${rounds > 1 ? "s" : ""})`,
         "",
@@ -67,10 +80,49 @@ async function main(argv: string[]): Promise<void> {
         "|---|---|---:|---:|---:|---:|---:|---|",
         ...summary.map((s) => `| ${s.name} | ${s.kind} | ${s.applySecMedian} | ${s.maxGapSecMedian} / ${s.maxGapSecWorst} | ${s.maxVipHolders} | ${s.acknowledged} | ${s.missing} | ${s.verified ? "passed" : "FAILED"} |`),
         "",
+        ...(replica
+            ? [`A member added to a ${dataGb} GB database (pgbench): streaming with lag 0 ${replica.timeToStreamingSec.join(", ")} s after it registered with Patroni, i.e. started cloning (median ${replica.median} s; polled every second).`, ""]
+            : []),
     ].join("\n");
     fs.writeFileSync(path.join(dir, `${out}.md`), md);
     console.log(md);
     if (summary.some((s) => !s.verified || s.missing > 0)) process.exit(1);
+}
+
+/** Grows the database to about `gb` GB with pgbench on the primary (its local socket, as postgres: no password). */
+function loadData(gb: number): void {
+    const leader = (patroniMembers() ?? []).find((m) => m.role === "leader")?.name;
+    if (!leader) throw new Error("no leader to load data into");
+    // pgbench: about 15 MB per scale unit.
+    const scale = Math.max(1, Math.round((gb * 1024) / 15));
+    console.error(`   loading ~${gb} GB (pgbench scale ${scale}) on ${leader}`);
+    machines("ssh", leader, `cd /tmp && runuser -u postgres -- $(ls -d /usr/lib/postgresql/*/bin | tail -1)/pgbench -i -q -s ${scale} postgres`);
+}
+
+/**
+ * Seconds from the moment `member` registers with Patroni (it started and clones) until it is a
+ * replica with lag 0 (polled every second), until stopped.
+ */
+function timeToStreaming(member: string): { stop(): Promise<number | undefined> } {
+    let registered: number | undefined;
+    let running = true;
+    let reached: number | undefined;
+    const done = (async () => {
+        while (running && reached === undefined) {
+            const m = (patroniMembers() ?? []).find((x) => x.name === member);
+            if (m && registered === undefined) registered = Date.now();
+            // "streaming" on Patroni 4; Patroni 3.0.2 says "running" for a replica.
+            if (m && registered !== undefined && ["streaming", "running"].includes(m.state) && m.lag === 0) reached = Math.round((Date.now() - registered) / 100) / 10;
+            await sleep(1000);
+        }
+    })();
+    return {
+        async stop() {
+            running = false;
+            await done;
+            return reached;
+        },
+    };
 }
 
 main(process.argv.slice(2)).catch((err) => {

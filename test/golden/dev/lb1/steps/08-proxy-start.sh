@@ -3,9 +3,9 @@
 # the other. HAProxy's reload keeps its server states (server-state-file); Keepalived's keeps its
 # VRRP state, so the VIP does not move.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/haproxy/haproxy.cfg sha256:35fc2c8e35ba16e54e1593d8e7e99220fb754b1afe8cd65523dc2a13f2ec83a6
+#   /etc/haproxy/haproxy.cfg sha256:135f55bf1115495c5b6487588248e4f8a54302ddc8134c27143ec4de176539d9
 #   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
-#   /etc/keepalived/check-haproxy.sh sha256:07bdc5219088516f665cc11beb1efa52a2ad21311122870efbf001d7aa795d90
+#   /etc/keepalived/check-haproxy.sh sha256:bb2bcfb4bd777b2a459cb3769f6f8111cb9d6a7e7f7eae7330fcd5dedf445716
 #   /etc/keepalived/notify-master.sh sha256:1581be3779c6b0acb661c6da43b5457456acecf4f27e4036745d6f48f46e6253
 #   /etc/keepalived/keepalived.conf sha256:8a7e136884ce88303f970a76fdfda7a980d937b286ad3bdf8ae7a56e54a0ae1e
 set -euo pipefail

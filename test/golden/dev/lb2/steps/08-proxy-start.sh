@@ -3,9 +3,9 @@
 # the other. HAProxy's reload keeps its server states (server-state-file); Keepalived's keeps its
 # VRRP state, so the VIP does not move.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/haproxy/haproxy.cfg sha256:b09fe9dd3dbf55c2f6f748f621a926883fcd17e1c711470929e7c1710eb6e174
+#   /etc/haproxy/haproxy.cfg sha256:4644b2ddd24856382c6e6b8f0475da884fa9cf5425cc0bf67c3d62498e97b97a
 #   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
-#   /etc/keepalived/check-haproxy.sh sha256:07bdc5219088516f665cc11beb1efa52a2ad21311122870efbf001d7aa795d90
+#   /etc/keepalived/check-haproxy.sh sha256:2c3c634cfb6a0b4c140cdf254959c2c586a9ce3bdd3b02c939ea5f337dffbfd1
 #   /etc/keepalived/notify-master.sh sha256:1581be3779c6b0acb661c6da43b5457456acecf4f27e4036745d6f48f46e6253
 #   /etc/keepalived/keepalived.conf sha256:90ef2123230d5b7c524af163372f642a203c555674b7c0b92de67ae7782fe53d
 set -euo pipefail

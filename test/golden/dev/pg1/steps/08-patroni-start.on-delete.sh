@@ -56,7 +56,7 @@ if [ -n "$remaining" ]; then
     export PGPASSWORD
     slot_on_leader() {
         local leader
-        leader=$("${patronictl[@]}" list -f json 2>/dev/null | python3 -c 'import json, sys; print(next((m["Host"] for m in json.load(sys.stdin) if m["Role"] == "Leader"), ""))' || true)
+        leader=$("${patronictl[@]}" list -f json 2>/dev/null | python3 -c 'import json, sys; print(next((m["Host"].split(":")[0] for m in json.load(sys.stdin) if m["Role"] == "Leader"), ""))' || true)
         [ -n "$leader" ] || { echo "?"; return; }
         psql -h "$leader" -p 5432 -U 'postgres' -d postgres -XAtc "select count(*) from pg_replication_slots where slot_name = '$slot'" 2>/dev/null || echo "?"
     }

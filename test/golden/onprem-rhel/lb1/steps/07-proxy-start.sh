@@ -3,9 +3,9 @@
 # the other. HAProxy's reload keeps its server states (server-state-file); Keepalived's keeps its
 # VRRP state, so the VIP does not move.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/haproxy/haproxy.cfg sha256:de332457ae144131c904bc7fbcc84a19d81920b5a96df44cefa3f9334ee4eeff
+#   /etc/haproxy/haproxy.cfg sha256:59f0aef721d1fecea6f5b3ffcee193051eef2c69fe9d07636a6bf18e701dd3cf
 #   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
-#   /etc/keepalived/check-haproxy.sh sha256:07bdc5219088516f665cc11beb1efa52a2ad21311122870efbf001d7aa795d90
+#   /etc/keepalived/check-haproxy.sh sha256:ffbd0763f8fd94b1a523c1ae89de9b770c76243b6161ed73c0112ac76cd2f882
 #   /etc/keepalived/keepalived.conf sha256:ff524fcd06df543a0d45d4ed8e18318074cb8ad1a118f242519c611e4218a110
 set -euo pipefail
 export LC_ALL=C

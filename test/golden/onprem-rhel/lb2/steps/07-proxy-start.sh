@@ -3,9 +3,9 @@
 # the other. HAProxy's reload keeps its server states (server-state-file); Keepalived's keeps its
 # VRRP state, so the VIP does not move.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/haproxy/haproxy.cfg sha256:719bde7329551135098bd984dcdd0b8781ff6e1c32711c6b678a4f02fa7a2513
+#   /etc/haproxy/haproxy.cfg sha256:7c9efddd0f3a31f276916ca27012ba253ec047effa574a702e1a304446724a4d
 #   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
-#   /etc/keepalived/check-haproxy.sh sha256:07bdc5219088516f665cc11beb1efa52a2ad21311122870efbf001d7aa795d90
+#   /etc/keepalived/check-haproxy.sh sha256:efd418268b3460c206f7e4bc6057e2af2144b0d5c96ffd42ae625a73dd2960fc
 #   /etc/keepalived/keepalived.conf sha256:490a11d54c0b41abd79e3b42f96788fc5993ce94d839e5a056fd750d78036bbd
 set -euo pipefail
 export LC_ALL=C
