@@ -384,6 +384,7 @@ export function topologyMatrix(stack: string): Day2Change[] {
     const pg4 = { name: "pg4", address: "10.251.17.24" };
     const four = [...stackHosts.patroni, pg4];
     const etcd4 = stackHosts.etcd.map((m) => (m.name === "etcd2" ? { name: "etcd4", address: "10.251.17.14" } : m));
+    const etcd5 = [...stackHosts.etcd, { name: "etcd4", address: "10.251.17.14" }, { name: "etcd5", address: "10.251.17.15" }];
     const lb3 = stackHosts.haproxy.map((m) => (m.name === "lb2" ? { name: "lb3", address: "10.251.17.33" } : m));
     const withBalancers = (haproxy: HostList) => ({ [`${NS}:cluster`]: { hosts: { ...stackHosts, haproxy } } });
     // pg3 rebuilt at a new address (the lab removes the old machine first, as if it had died).
@@ -442,12 +443,46 @@ export function topologyMatrix(stack: string): Day2Change[] {
             },
         },
         {
+            name: "etcd 3→5 members (etcd4, etcd5 join one after the other)",
+            kind: "topology",
+            config: hosts(stackHosts.patroni, etcd5),
+            async verify(ctx) {
+                const members = etcdMembers();
+                expectEqual("etcd members", members.map((m) => m.name).sort(), etcd5.map((m) => m.name).sort());
+                expectEqual("etcd learners", members.filter((m) => m.learner).length, 0);
+                etcdHealthy();
+                await expectEtcdAgrees();
+                await expectPatroniMembers(ctx, stackHosts.patroni);
+            },
+        },
+        {
+            name: "etcd 5→3 members (etcd4, etcd5 removed one after the other)",
+            kind: "topology",
+            config: hosts(stackHosts.patroni, stackHosts.etcd),
+            async verify(ctx) {
+                expectEqual("etcd members", etcdMembers().map((m) => m.name).sort(), stackHosts.etcd.map((m) => m.name).sort());
+                etcdHealthy();
+                await expectEtcdAgrees();
+                await expectPatroniMembers(ctx, stackHosts.patroni);
+            },
+        },
+        {
             name: "replace balancer lb2 with lb3 (lb1 keeps the VIP)",
             kind: "topology",
             config: withBalancers(lb3),
             before: () => vipTo("lb1"),
             async verify() {
                 expectBalancers(lb3, "lb1");
+            },
+        },
+        {
+            name: "back to the stack file (lb3 replaced by a new lb2)",
+            kind: "topology",
+            config: withBalancers(stackHosts.haproxy),
+            before: () => vipTo("lb1"),
+            async verify(ctx) {
+                expectBalancers(stackHosts.haproxy, "lb1");
+                await expectPatroniMembers(ctx, stackHosts.patroni);
             },
         },
         {
@@ -470,16 +505,6 @@ export function topologyMatrix(stack: string): Day2Change[] {
             kind: "topology",
             config: hosts(stackHosts.patroni, stackHosts.etcd),
             async verify(ctx) {
-                await expectPatroniMembers(ctx, stackHosts.patroni);
-            },
-        },
-        {
-            name: "back to the stack file (lb3 replaced by a new lb2)",
-            kind: "topology",
-            config: withBalancers(stackHosts.haproxy),
-            before: () => vipTo("lb1"),
-            async verify(ctx) {
-                expectBalancers(stackHosts.haproxy, "lb1");
                 await expectPatroniMembers(ctx, stackHosts.patroni);
             },
         },

@@ -551,9 +551,13 @@ wanted_table() { # the stack's hosts, from PGHA_LAB_HOSTS
   printf '%s\n' "$PGHA_LAB_HOSTS"
 }
 
-save_table() {
+table_text() { # the table in memory, as PGHA_LAB_HOSTS lines
   local h
-  for h in "${HOSTS[@]}"; do printf '%s %s %s\n' "$h" "${ADDR[$h]}" "${ROLES[$h]}"; done >"$TABLE.tmp"
+  for h in "${HOSTS[@]}"; do printf '%s %s %s\n' "$h" "${ADDR[$h]}" "${ROLES[$h]}"; done
+}
+
+save_table() {
+  table_text >"$TABLE.tmp"
   mv -f "$TABLE.tmp" "$TABLE"
 }
 
@@ -611,7 +615,7 @@ cmd_add() {
       remove_host "$n"
     fi
     local o; for o in "${HOSTS[@]}"; do [[ "${ADDR[$o]}" != "$a" ]] || die "host $n: address $a is $o's"; done
-    load_table "$(cat "$TABLE"; echo "$n $a $r")"
+    load_table "$(table_text; echo "$n $a $r")"
     new+=("$n")
   done <<<"$wanted"
   ((${#new[@]})) || { log "no new hosts"; return 0; }
