@@ -87,6 +87,7 @@ function resolvePatroni(spec: ClusterSpec): ResolvedPatroni {
         restApiPort: p.restApiPort ?? 8008,
         postgresPort: p.postgresPort ?? 5432,
         watchdog: p.watchdog ?? "automatic",
+        removedMemberData: p.removedMemberData ?? "keep",
         dataChecksums: p.dataChecksums ?? true,
         superuserName: p.superuserName ?? "postgres",
         replicationUserName: p.replicationUserName ?? "replicator",

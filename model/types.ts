@@ -113,6 +113,13 @@ export interface PatroniSpec {
     postgresPort?: number;
     /** Watchdog mode. @default "automatic" */
     watchdog?: WatchdogMode;
+    /**
+     * What happens to a member's data directory when the member leaves the stack (or on destroy):
+     * `keep` moves it aside (`<dir>.destroyed-<UTC time>`), `delete` removes it. The delete command
+     * a member runs is the one of the deployment that created or last updated it: set this (and
+     * `pulumi up`) before removing the member. @default "keep"
+     */
+    removedMemberData?: "keep" | "delete";
     /** Initialise the cluster with data checksums. @default true */
     dataChecksums?: boolean;
     /** Superuser name. @default "postgres" */

@@ -103,6 +103,7 @@ export const CLUSTER_SCHEMA: Schema = {
         "restApiPort?": "integer",
         "postgresPort?": "integer",
         "watchdog?": { enum: ["off", "automatic", "required"] },
+        "removedMemberData?": { enum: ["keep", "delete"] },
         "dataChecksums?": "boolean",
         "superuserName?": "string",
         "replicationUserName?": "string",

@@ -257,7 +257,7 @@ function stopServicesScript(
     hostName: string,
     services: string[],
     options: {
-        data?: { dir: string; postgresBinDir?: string };
+        data?: { dir: string; postgresBinDir?: string; delete?: boolean };
         removeFiles?: string[];
         patroni?: { configPath: string; service: string; restApiUrl: string; timeoutSec: number; slotName: string; postgresPort: number; superuserName: string };
     } = {},
@@ -266,6 +266,7 @@ function stopServicesScript(
         hostName,
         services,
         dataDir: options.data?.dir ?? null,
+        deleteData: options.data?.delete ?? false,
         postgresBinDir: options.data?.postgresBinDir ?? null,
         removeFiles: options.removeFiles ?? [],
         patroni: options.patroni ?? null,
@@ -278,7 +279,7 @@ export function etcdStopScript(c: ResolvedCluster, host: ResolvedHost): string {
 
 export function patroniStopScript(c: ResolvedCluster, host: ResolvedHost): string {
     return stopServicesScript(host.name, [c.layout.patroniService], {
-        data: { dir: c.layout.pgDataDir, postgresBinDir: c.layout.pgBinDir },
+        data: { dir: c.layout.pgDataDir, postgresBinDir: c.layout.pgBinDir, delete: c.patroni.removedMemberData === "delete" },
         patroni: {
             configPath: c.layout.patroniConfigPath,
             service: c.layout.patroniService,

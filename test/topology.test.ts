@@ -90,6 +90,21 @@ describe("topology changes as later `pulumi up`s", () => {
         expect(stop).not.toMatch(/patronictl[^\n]*\bremove\b/);
     }, 240_000);
 
+    it("patroni.removedMemberData: delete changes only the members' delete commands (set before a removal); the data directory is removed instead of moved aside", async () => {
+        const state = newState();
+        await up(state);
+        const cluster = labCluster(() => undefined)["pulumi-patroni:cluster"] as Record<string, Record<string, unknown>>;
+        cluster.patroni = { ...cluster.patroni, removedMemberData: "delete" };
+        const set = await up(state, { "pulumi-patroni:cluster": cluster });
+        expect(ops(set, "update")).toEqual(["pg1", "pg2", "pg3"].map((h) => `lab-patroni-start-${h}`));
+        for (const r of stepReports(set).filter((s) => s.op === "update")) expect(r.changed).toEqual(["delete"]);
+        const stop = String(get(set, "lab-patroni-start-pg3").inputs.delete);
+        expect(stop).toMatch(/rm -rf --one-file-system '?\/var\/lib\/postgresql\/\d+\/main'?/);
+        expect(stop).not.toContain("destroyed-");
+        // etcd's data is never deleted by this setting.
+        expect(String(get(set, "lab-etcd-start-etcd1").inputs.delete)).toContain("destroyed-");
+    }, 240_000);
+
     it("an etcd member replaced: no running member restarts (quorum intact), the new one joins, the old one is removed and then stopped; Patroni learns the new list", async () => {
         const state = newState();
         await up(state);

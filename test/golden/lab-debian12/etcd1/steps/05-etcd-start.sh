@@ -109,13 +109,27 @@ fi
 while read -r id name peer client _; do
     if ! grep -qxF "$name $peer" <<<"$desired" && [ "$peer" != "$my_peer_url" ]; then
         if [ "$client" = "-" ] || ! etcdctl --endpoints="$client" --command-timeout=3s endpoint health >/dev/null 2>&1; then
-            etcdctl --endpoints="$others" member remove "$id" >/dev/null
+            until out=$(etcdctl --endpoints="$others" member remove "$id" 2>&1); do
+                if [ "$SECONDS" -ge "$deadline" ]; then
+                    echo "etcd did not remove member $name ($peer) within 180 s: $out" >&2
+                    exit 1
+                fi
+                sleep 1
+            done
             echo "removed member $name ($peer, not answering) that the stack no longer has"
         fi
     fi
 done < <(member_lines)
 if [ -z "$(member_lines | awk -v p="$my_peer_url" '$3 == p')" ]; then
-    etcdctl --endpoints="$others" member add "$me" --learner --peer-urls="$my_peer_url" >/dev/null
+    # etcd refuses a change of membership until its members have been connected for 5 s (e.g. right
+    # after another member joined): asked again until then.
+    until out=$(etcdctl --endpoints="$others" member add "$me" --learner --peer-urls="$my_peer_url" 2>&1); do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "etcd did not add etcd1 within 180 s: $out" >&2
+            exit 1
+        fi
+        sleep 1
+    done
     echo "added etcd1 as a learner"
 fi
 # The cluster as it is now, this member included: etcd reads it only for its first start.
