@@ -139,11 +139,15 @@ function etcdUptimes(): number[] {
     return Object.keys(etcdNodes()).map((h) => Number(ssh(h, "ps -o etimes= -C etcd | head -1").trim()));
 }
 
-function etcdHealthy(): void {
+/** etcdctl against every etcd member the lab has, run on the first one. */
+export function etcdctl(args: string): string {
     const etcd = etcdNodes();
     const endpoints = Object.values(etcd).map((a) => `http://${a}:2379`).join(",");
-    const health = ssh(Object.keys(etcd)[0], `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} endpoint health 2>&1`);
-    expectEqual("etcd members healthy", health.match(/is healthy/g)?.length, 3);
+    return ssh(Object.keys(etcd)[0], `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} ${args}`);
+}
+
+function etcdHealthy(): void {
+    expectEqual("etcd members healthy", etcdctl("endpoint health 2>&1").match(/is healthy/g)?.length, Object.keys(etcdNodes()).length);
 }
 
 async function expectLogin(user: string, password: string, port = 5000): Promise<void> {
@@ -296,20 +300,17 @@ type HostList = Array<{ name: string; address: string }>;
 
 /** The members etcd has (name, peer URL, learner or not), read from the first member the lab has. */
 function etcdMembers(): Array<{ name: string; peer: string; learner: boolean }> {
-    const etcd = etcdNodes();
-    const endpoints = Object.values(etcd).map((a) => `http://${a}:2379`).join(",");
-    const out = JSON.parse(ssh(Object.keys(etcd)[0], `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} member list -w json`)) as { members: Array<{ name?: string; peerURLs: string[]; isLearner?: boolean }> };
+    const out = JSON.parse(etcdctl("member list -w json")) as { members: Array<{ name?: string; peerURLs: string[]; isLearner?: boolean }> };
     return out.members.map((m) => ({ name: m.name ?? "", peer: m.peerURLs[0], learner: m.isLearner === true }));
 }
 
 /** Every etcd member healthy, on one raft term and index (sampled until a moment between Patroni's writes). */
 async function expectEtcdAgrees(): Promise<void> {
-    const etcd = etcdNodes();
-    const endpoints = Object.values(etcd).map((a) => `http://${a}:2379`).join(",");
+    const count = Object.keys(etcdNodes()).length;
     await eventually(
         "every etcd member on one raft term and index",
-        () => JSON.parse(ssh(Object.keys(etcd)[0], `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} endpoint status -w json`)) as Array<{ Status: { raftTerm: number; raftIndex: number } }>,
-        (s) => s.length === Object.keys(etcd).length && new Set(s.map((m) => m.Status.raftTerm)).size === 1 && new Set(s.map((m) => m.Status.raftIndex)).size === 1,
+        () => JSON.parse(etcdctl("endpoint status -w json")) as Array<{ Status: { raftTerm: number; raftIndex: number } }>,
+        (s) => s.length === count && new Set(s.map((m) => m.Status.raftTerm)).size === 1 && new Set(s.map((m) => m.Status.raftIndex)).size === 1,
         30_000,
     );
 }
@@ -384,6 +385,21 @@ export function topologyMatrix(stack: string): Day2Change[] {
     const pg4 = { name: "pg4", address: "10.251.17.24" };
     const four = [...stackHosts.patroni, pg4];
     const etcd4 = stackHosts.etcd.map((m) => (m.name === "etcd2" ? { name: "etcd4", address: "10.251.17.14" } : m));
+    /** The etcd members become `etcd`: every one a healthy voter, all on one raft term and index; Patroni unaffected. */
+    const etcdChange = (name: string, etcd: HostList): Day2Change => ({
+        name,
+        kind: "topology",
+        config: hosts(stackHosts.patroni, etcd),
+        async verify(ctx) {
+            const members = etcdMembers();
+            expectEqual("etcd members", members.map((m) => m.name).sort(), etcd.map((m) => m.name).sort());
+            expectEqual("etcd learners", members.filter((m) => m.learner).length, 0);
+            etcdHealthy();
+            await expectEtcdAgrees();
+            await expectPatroniMembers(ctx, stackHosts.patroni);
+            expectOneVipHolder();
+        },
+    });
     const etcd5 = [...stackHosts.etcd, { name: "etcd4", address: "10.251.17.14" }, { name: "etcd5", address: "10.251.17.15" }];
     const lb3 = stackHosts.haproxy.map((m) => (m.name === "lb2" ? { name: "lb3", address: "10.251.17.33" } : m));
     const withBalancers = (haproxy: HostList) => ({ [`${NS}:cluster`]: { hosts: { ...stackHosts, haproxy } } });
@@ -417,55 +433,10 @@ export function topologyMatrix(stack: string): Day2Change[] {
                 expectOneVipHolder();
             },
         },
-        {
-            name: "replace etcd2 with etcd4 (new name and address)",
-            kind: "topology",
-            config: hosts(stackHosts.patroni, etcd4),
-            async verify(ctx) {
-                const members = etcdMembers();
-                expectEqual("etcd members", members.map((m) => m.name).sort(), etcd4.map((m) => m.name).sort());
-                expectEqual("etcd learners", members.filter((m) => m.learner).length, 0);
-                etcdHealthy();
-                await expectEtcdAgrees();
-                await expectPatroniMembers(ctx, stackHosts.patroni);
-            },
-        },
-        {
-            name: "back to the stack file (etcd4 replaced by a new etcd2)",
-            kind: "topology",
-            config: hosts(stackHosts.patroni, stackHosts.etcd),
-            async verify(ctx) {
-                expectEqual("etcd members", etcdMembers().map((m) => m.name).sort(), stackHosts.etcd.map((m) => m.name).sort());
-                etcdHealthy();
-                await expectEtcdAgrees();
-                await expectPatroniMembers(ctx, stackHosts.patroni);
-                expectOneVipHolder();
-            },
-        },
-        {
-            name: "etcd 3→5 members (etcd4, etcd5 join one after the other)",
-            kind: "topology",
-            config: hosts(stackHosts.patroni, etcd5),
-            async verify(ctx) {
-                const members = etcdMembers();
-                expectEqual("etcd members", members.map((m) => m.name).sort(), etcd5.map((m) => m.name).sort());
-                expectEqual("etcd learners", members.filter((m) => m.learner).length, 0);
-                etcdHealthy();
-                await expectEtcdAgrees();
-                await expectPatroniMembers(ctx, stackHosts.patroni);
-            },
-        },
-        {
-            name: "etcd 5→3 members (etcd4, etcd5 removed one after the other)",
-            kind: "topology",
-            config: hosts(stackHosts.patroni, stackHosts.etcd),
-            async verify(ctx) {
-                expectEqual("etcd members", etcdMembers().map((m) => m.name).sort(), stackHosts.etcd.map((m) => m.name).sort());
-                etcdHealthy();
-                await expectEtcdAgrees();
-                await expectPatroniMembers(ctx, stackHosts.patroni);
-            },
-        },
+        etcdChange("replace etcd2 with etcd4 (new name and address)", etcd4),
+        etcdChange("back to the stack file (etcd4 replaced by a new etcd2)", stackHosts.etcd),
+        etcdChange("etcd 3→5 members (etcd4, etcd5 join one after the other)", etcd5),
+        etcdChange("etcd 5→3 members (etcd4, etcd5 removed one after the other)", stackHosts.etcd),
         {
             name: "replace balancer lb2 with lb3 (lb1 keeps the VIP)",
             kind: "topology",

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { etcdNodes, isFullRoleSet, labOutputs, patroniMembers, patroniNodes, proxyNodes, runScenario, vip, vipHolders } from "../bench/failover-lib";
-import { applyChange, applyOverlay, ApplyFailed, day2Matrix, eventually, ssh, topologyMatrix } from "../bench/day2-lib";
+import { applyChange, applyOverlay, ApplyFailed, day2Matrix, etcdctl, eventually, ssh, topologyMatrix } from "../bench/day2-lib";
 import { parseStackConfig } from "../model/config";
 import { readStackFile } from "../tools/render";
 import type { StepReport } from "../tools/engine";
@@ -53,10 +53,8 @@ function psql(port: number, sql: string, user = "postgres", password = String(la
 
 /** Every property a healthy lab cluster has, checked as a user would. */
 async function expectHealthyCluster(marker: string): Promise<void> {
-    const etcd = etcdNodes();
-    const endpoints = Object.values(etcd).map((a) => `http://${a}:2379`).join(",");
-    const health = ssh(Object.keys(etcd)[0], `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} endpoint health 2>&1`);
-    expect(health.match(/is healthy/g)?.length, health).toBe(Object.keys(etcd).length);
+    const health = etcdctl("endpoint health 2>&1");
+    expect(health.match(/is healthy/g)?.length, health).toBe(Object.keys(etcdNodes()).length);
 
     const members = await eventually("Leader + Sync Standby + Replica", () => patroniMembers() ?? [], (m) => {
         const roles = m.map((x) => x.role).sort();

@@ -8,6 +8,7 @@ import { loadStackConfig, RecordedResource, runProgram, RunResult, stepReports }
 import { parseStackConfig } from "../model/config";
 import type { ClusterSecrets } from "../model/types";
 import { clusterPlan, stepText } from "../render/plan";
+import { upLab } from "./helpers/stack";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const PROGRAM = path.join(REPO_ROOT, "index.ts");
@@ -261,21 +262,7 @@ describe("what the hosts get is the plan `npm run render` writes", () => {
 
 describe("a later pulumi up of the lab stack, under the engine stand-in's state", () => {
     /** The program against a stack state kept in `stateFile`, as successive `pulumi up`s. */
-    const up = (stateFile: string, extraConfig: Record<string, unknown> = {}) => {
-        const { config, secretKeys } = loadStackConfig("lab");
-        return runProgram({
-            programPath: PROGRAM,
-            stack: "lab",
-            config: { ...config, ...extraConfig },
-            secretKeys,
-            mode: "plan",
-            stateFile,
-            timeoutMs: 120_000,
-            handlersModule: SLOW_HANDLERS,
-            handlerOptions: { delayMs: 0 },
-            onProgramOutput: () => undefined,
-        });
-    };
+    const up = (stateFile: string, extraConfig: Record<string, unknown> = {}) => upLab(stateFile, extraConfig);
     const changes = (r: RunResult) =>
         stepReports(r)
             .filter((s) => s.op !== "same")

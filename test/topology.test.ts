@@ -5,10 +5,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
-import { loadStackConfig, RecordedResource, runProgram, RunResult, stepReports } from "../tools/engine";
-
-const PROGRAM = path.resolve(__dirname, "..", "index.ts");
-const SLOW_HANDLERS = path.join(__dirname, "fixtures", "slow-handlers.ts");
+import { loadStackConfig, RecordedResource, RunResult, stepReports } from "../tools/engine";
+import { upLab } from "./helpers/stack";
 
 type Hosts = Record<"etcd" | "patroni" | "haproxy", Array<{ name: string; address: string }>>;
 
@@ -19,21 +17,8 @@ function labCluster(edit: (hosts: Hosts) => void): Record<string, unknown> {
     return { "pulumi-patroni:cluster": cluster };
 }
 
-function up(stateFile: string, extraConfig: Record<string, unknown> = {}): Promise<RunResult> {
-    const { config, secretKeys } = loadStackConfig("lab");
-    return runProgram({
-        programPath: PROGRAM,
-        stack: "lab",
-        config: { ...config, ...extraConfig },
-        secretKeys,
-        mode: "plan",
-        stateFile,
-        timeoutMs: 120_000,
-        handlersModule: SLOW_HANDLERS,
-        handlerOptions: { delayMs: 15 },
-        onProgramOutput: () => undefined,
-    });
-}
+/** A later `pulumi up`; every command takes 15 ms, so order can be read from timestamps. */
+const up = (stateFile: string, extraConfig: Record<string, unknown> = {}): Promise<RunResult> => upLab(stateFile, extraConfig, 15);
 
 const newState = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "topology-state-")), "lab.json");
 const ops = (r: RunResult, op: string) =>
