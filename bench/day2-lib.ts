@@ -403,6 +403,7 @@ export function topologyMatrix(stack: string): Day2Change[] {
     const etcd5 = [...stackHosts.etcd, { name: "etcd4", address: "10.251.17.14" }, { name: "etcd5", address: "10.251.17.15" }];
     const lb3 = stackHosts.haproxy.map((m) => (m.name === "lb2" ? { name: "lb3", address: "10.251.17.33" } : m));
     const withBalancers = (haproxy: HostList) => ({ [`${NS}:cluster`]: { hosts: { ...stackHosts, haproxy } } });
+    const lb2Moved = stackHosts.haproxy.map((m) => (m.name === "lb2" ? { name: "lb2", address: "10.251.17.52" } : m));
     // pg3 rebuilt at a new address (the lab removes the old machine first, as if it had died).
     const pg3Moved = stackHosts.patroni.map((m) => (m.name === "pg3" ? { name: "pg3", address: "10.251.17.43" } : m));
     return [
@@ -437,6 +438,8 @@ export function topologyMatrix(stack: string): Day2Change[] {
         etcdChange("back to the stack file (etcd4 replaced by a new etcd2)", stackHosts.etcd),
         etcdChange("etcd 3→5 members (etcd4, etcd5 join one after the other)", etcd5),
         etcdChange("etcd 5→3 members (etcd4, etcd5 removed one after the other)", stackHosts.etcd),
+        etcdChange("etcd2 at a new address (its old machine gone)", stackHosts.etcd.map((m) => (m.name === "etcd2" ? { name: "etcd2", address: "10.251.17.42" } : m))),
+        etcdChange("etcd2 back at its stack address (rebuilt again)", stackHosts.etcd),
         {
             name: "replace balancer lb2 with lb3 (lb1 keeps the VIP)",
             kind: "topology",
@@ -454,6 +457,24 @@ export function topologyMatrix(stack: string): Day2Change[] {
             async verify(ctx) {
                 expectBalancers(stackHosts.haproxy, "lb1");
                 await expectPatroniMembers(ctx, stackHosts.patroni);
+            },
+        },
+        {
+            name: "lb2 at a new address (its old machine gone; lb1 keeps the VIP)",
+            kind: "topology",
+            config: withBalancers(lb2Moved),
+            before: () => vipTo("lb1"),
+            async verify() {
+                expectBalancers(lb2Moved, "lb1");
+            },
+        },
+        {
+            name: "lb2 back at its stack address (rebuilt again)",
+            kind: "topology",
+            config: withBalancers(stackHosts.haproxy),
+            before: () => vipTo("lb1"),
+            async verify() {
+                expectBalancers(stackHosts.haproxy, "lb1");
             },
         },
         {

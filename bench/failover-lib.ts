@@ -41,9 +41,8 @@ export function superuserPassword(): string {
     return String(labOutputs().superuserPassword);
 }
 
-/** The balancers that hold the VIP now. */
-export function vipHolders(): string[] {
-    const address = vip();
+/** The balancers that hold the VIP now (`address`: the VIP, when the lab's state is gone, e.g. after a destroy). */
+export function vipHolders(address = vip()): string[] {
     return proxyNodes().filter((lb) => machines("ssh", lb, "ip -4 -o addr show dev eth0").includes(`${address}/`));
 }
 

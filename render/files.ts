@@ -251,7 +251,8 @@ export function removeFileScript(file: RenderedFile): string {
 
 /**
  * What a service's start step runs when deleted (`pulumi destroy`, or the host left the cluster):
- * stop and disable the services; with `data`, move the data directory aside (never delete it).
+ * stop and disable the services; with `data`, move the data directory aside (or delete it, when
+ * `data.delete`); with `patroni`, a member leaving a running cluster hands over and its slot goes first.
  */
 function stopServicesScript(
     hostName: string,

@@ -219,12 +219,18 @@ if pending:
         restarted.append(name)
     state = members()
     if state.get(leader, {}).get("pending_restart"):
-        candidates = [n for n, m in state.items() if m.get("role") in ("sync_standby", "quorum_standby") and healthy_replica(n, lag_limit)(state)[0]]
-        if not candidates and not desired["synchronous_mode"]:
-            candidates = [n for n, m in state.items() if n != leader and healthy_replica(n, lag_limit)(state)[0]]
-        if not candidates:
-            sys.exit(f"{leader} needs a restart but no healthy standby can take over: " + json.dumps(state))
-        candidate = sorted(candidates)[0]
+        def candidates(ms):
+            found = [n for n, m in ms.items() if m.get("role") in ("sync_standby", "quorum_standby") and healthy_replica(n, lag_limit)(ms)[0]]
+            if not found and not desired["synchronous_mode"]:
+                found = [n for n, m in ms.items() if n != leader and healthy_replica(n, lag_limit)(ms)[0]]
+            return found
+        # Patroni puts a restarted standby back into the synchronous set a loop or two later (in
+        # quorum mode it postpones the change for loop_wait): wait for one, bounded.
+        wait_until(
+            f"{leader} needs a restart: a healthy synchronous standby to take over",
+            lambda ms: (bool(candidates(ms)), {n: (m.get("role"), m.get("state"), m.get("lag")) for n, m in ms.items()}),
+        )
+        candidate = sorted(candidates(members()))[0]
         print(f"switchover {leader} -> {candidate}")
         any_member("POST", "/switchover", {"leader": leader, "candidate": candidate})
         wait_until(f"{candidate} leading", lambda ms: (ms.get(candidate, {}).get("role") in ("leader", "master", "primary") and ms[candidate].get("state") == "running", ms.get(candidate)))

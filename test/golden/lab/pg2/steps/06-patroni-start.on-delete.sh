@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs when the step that started patroni on pg2 is deleted (`pulumi destroy`, or the
-# host left the cluster): stop and disable them, then move the data directory aside — kept,
-# never deleted, so nothing is lost and a later deployment on this host starts clean. Safe to run twice.
+# host left the cluster): stop and disable them, then move the data directory aside — kept, never deleted, so nothing is
+# lost and a later deployment on this host starts clean. Safe to run twice.
 set -euo pipefail
 export LC_ALL=C
 # Print the last lines of a unit's log to stderr, for the deployment's error message.
