@@ -199,7 +199,10 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
     const [first, ...others] = members;
     const firstStart = start(first, [etcdHealthy]);
     const leader = add({ component: "patroni", name: "leader", host: firstHost, script: files.patroniLeaderGateScript(c, first.member), after: [firstStart] });
-    const otherStarts = others.map((m) => start(m, [leader]));
+    // The others one after the other: a start only starts Patroni (the clone runs in the background),
+    // and their deletes then run one at a time too (each hands over and waits for its slot to go alone).
+    const otherStarts: string[] = [];
+    for (const m of others) otherStarts.push(start(m, [leader, ...otherStarts.slice(-1)]));
     // A leader the stack no longer has hands over before anything else changes the front door.
     const handover = add({ component: "patroni", name: "handover", host: firstHost, script: files.patroniHandoverScript(c), after: [leader, ...otherStarts, ...reloads] });
     // On a fresh cluster (bootstrap.dcs already holds the settings: nothing to patch) as on a running

@@ -145,7 +145,7 @@ describe("the lab", () => {
 
     // Topology changes from git (bench/day2-lib.ts topologyMatrix): a fourth member and back (removed
     // while it leads), etcd2 replaced by etcd4 and back; the lab makes and removes the machines.
-    for (const change of topologyMatrix(STACK)) {
+    for (const change of topologyMatrix(STACK).filter((c) => !c.benchOnly)) {
         it(`topology with writes flowing: ${change.name}; 0 acknowledged writes lost`, async () => {
             const r = await applyChange(STACK, change);
             console.log(`${change.name}: apply ${r.applySec} s, ${r.ran.length} steps, longest write gap ${r.maxGapSec} s, ${r.acknowledged} acknowledged, ${r.writerErrors} writer errors`);
