@@ -42,9 +42,9 @@ wait_for() { # health|status, what just happened
     done
 }
 
-# The running cluster's members as "hex-id name peer-url client-url learner|voter" lines.
+# The members etcd has, asked of the endpoints in $1, as "hex-id name peer-url client-url learner|voter" lines.
 member_lines() {
-    etcdctl --endpoints="$others" --command-timeout=5s member list -w json | python3 -c '
+    etcdctl --endpoints="$1" --command-timeout=5s member list -w json | python3 -c '
 import json, sys
 for m in json.load(sys.stdin).get("members", []):
     print("%x" % m["ID"], m.get("name") or "-", (m.get("peerURLs") or ["-"])[0], (m.get("clientURLs") or ["-"])[0], "learner" if m.get("isLearner") else "voter")'
@@ -54,9 +54,9 @@ for m in json.load(sys.stdin).get("members", []):
 promote_if_learner() {
     local id
     [ -n "$others" ] || return 0
-    id=$(member_lines | awk -v p="$my_peer_url" '$3 == p && $5 == "learner" { print $1 }') || return 0
+    id=$(member_lines "$others" | awk -v p="$my_peer_url" '$3 == p && $5 == "learner" { print $1 }') || return 0
     [ -n "$id" ] || return 0
-    until member_lines | grep -q "^$id .* voter$"; do
+    until member_lines "$others" | grep -q "^$id .* voter$"; do
         out=$(etcdctl --endpoints="$others" member promote "$id" 2>&1) && continue
         if [ "$SECONDS" -ge "$deadline" ]; then
             echo "etcd member etcd1 did not catch up with the leader within 180 s: $out" >&2
@@ -119,8 +119,8 @@ while read -r id name peer client _; do
             echo "removed member $name ($peer, not answering) that the stack no longer has"
         fi
     fi
-done < <(member_lines)
-if [ -z "$(member_lines | awk -v p="$my_peer_url" '$3 == p')" ]; then
+done < <(member_lines "$others")
+if [ -z "$(member_lines "$others" | awk -v p="$my_peer_url" '$3 == p')" ]; then
     # etcd refuses a change of membership until its members have been connected for 5 s (e.g. right
     # after another member joined): asked again until then.
     until out=$(etcdctl --endpoints="$others" member add "$me" --learner --peer-urls="$my_peer_url" 2>&1); do
@@ -133,7 +133,7 @@ if [ -z "$(member_lines | awk -v p="$my_peer_url" '$3 == p')" ]; then
     echo "added etcd1 as a learner"
 fi
 # The cluster as it is now, this member included: etcd reads it only for its first start.
-initial=$(member_lines | awk -v me="$me" -v p="$my_peer_url" '{ print ($3 == p ? me : $2) "=" $3 }' | paste -sd, -)
+initial=$(member_lines "$others" | awk -v me="$me" -v p="$my_peer_url" '{ print ($3 == p ? me : $2) "=" $3 }' | paste -sd, -)
 umask 022
 printf 'ETCD_INITIAL_CLUSTER="%s"\nETCD_INITIAL_CLUSTER_STATE="existing"\n' "$initial" >"$join_env"
 find "$data_dir" -mindepth 1 -delete

@@ -28,15 +28,16 @@ $out"
         sleep 1
     done
 }
+# The members etcd has, asked of the endpoints in $1, as "hex-id name peer-url client-url learner|voter" lines.
 member_lines() {
-    etcdctl --endpoints="$endpoints" --command-timeout=5s member list -w json | python3 -c '
+    etcdctl --endpoints="$1" --command-timeout=5s member list -w json | python3 -c '
 import json, sys
 for m in json.load(sys.stdin).get("members", []):
-    print("%x" % m["ID"], m.get("name") or "-", (m.get("peerURLs") or ["-"])[0], "learner" if m.get("isLearner") else "voter")'
+    print("%x" % m["ID"], m.get("name") or "-", (m.get("peerURLs") or ["-"])[0], (m.get("clientURLs") or ["-"])[0], "learner" if m.get("isLearner") else "voter")'
 }
 
 healthy
-while read -r id name peer _; do
+while read -r id name peer _ _; do
     if ! grep -qxF "$name $peer" <<<"$desired"; then
         # etcd refuses the removal while the members left would not have been connected to a quorum
         # for 5 s (e.g. right after a member joined): it is asked again until then.
@@ -46,8 +47,8 @@ while read -r id name peer _; do
         done
         echo "removed member $name ($peer): the stack no longer has it"
     fi
-done < <(member_lines)
-members=$(member_lines)
+done < <(member_lines "$endpoints")
+members=$(member_lines "$endpoints")
 if grep -q ' learner$' <<<"$members"; then fail "etcd members still learners (a join did not finish; its step runs again on the next up): $members"; fi
 # Every member on the same raft term and applied index: the cluster agrees (Patroni writes every
 # loop_wait, so a moment between two writes is waited for).
