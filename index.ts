@@ -11,6 +11,7 @@ import { PostgresHaCluster, sshConnections, type PostgresHaClusterArgs } from ".
 import { AwsHosts } from "./components/aws-hosts";
 import type { ConnectionArgs } from "./components/remote";
 import type { ClusterSpec } from "./model/types";
+import { ClusterConfigError } from "./model/validate";
 
 const settings = parseStackConfig(pulumi.runtime.allConfig(), pulumi.getStack());
 const config = new pulumi.Config(CONFIG_NAMESPACE);
@@ -27,12 +28,12 @@ function privateKey(given: string | undefined, setting: string): pulumi.Output<s
     if (fromConfig) return fromConfig;
     const file = given === undefined ? undefined : expandHome(given);
     if (!file) {
-        throw new Error(`${CONFIG_NAMESPACE}:ssh.privateKeyFile: not set and no ${CONFIG_NAMESPACE}:sshPrivateKey secret. Fix: set one of them (pulumi config set --secret ${CONFIG_NAMESPACE}:sshPrivateKey < key).`);
+        throw new ClusterConfigError([{ setting, value: undefined, rule: `is not set and there is no ${CONFIG_NAMESPACE}:sshPrivateKey secret`, fix: `set one of them, e.g. pulumi config set --secret ${CONFIG_NAMESPACE}:sshPrivateKey < key` }]);
     }
     if (!fs.existsSync(file)) {
         // A preview may run where the hosts' key is not (a reviewer's machine, a CI plan job).
         if (pulumi.runtime.isDryRun()) return pulumi.secret(`(preview: ${file} not read)`);
-        throw new Error(`${setting}: ${JSON.stringify(given)}${given !== file ? ` (${file})` : ""} does not exist on this machine. Fix: point it at the private key of the hosts' authorized key.`);
+        throw new ClusterConfigError([{ setting, value: given, rule: `names no file on this machine${given !== file ? ` (${file})` : ""}`, fix: "point it at the private key of the hosts' authorized key" }]);
     }
     return pulumi.secret(fs.readFileSync(file, "utf8"));
 }

@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { ClusterSecrets, ClusterSpec, HostRole, ResolvedCluster } from "../model/types";
-import { resolveValidCluster } from "../model/validate";
+import { ClusterConfigError, checkSuppliedSecret, resolveValidCluster, type ValidationIssue } from "../model/validate";
 import { EtcdCluster } from "./etcd-cluster";
 import { HaproxyKeepalived } from "./haproxy-keepalived";
 import { PatroniCluster } from "./patroni-cluster";
@@ -121,16 +121,9 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
     public readonly proxy: HaproxyKeepalived | undefined;
 
     constructor(name: string, args: PostgresHaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Validation first: a bad argument throws here, before this component or any child is registered.
+        const c = validateArgs(name, args);
         super("pulumi-patroni:index:PostgresHaCluster", name, {}, opts);
-        // Validation first: a bad argument throws here, before any child exists.
-        const c = resolveValidCluster(args.cluster, name, "args.cluster");
-        if ((c.frontDoor === "external") !== (args.frontDoorAddress !== undefined)) {
-            throw new Error(
-                c.frontDoor === "external"
-                    ? "args.frontDoorAddress: required with cluster.frontDoor external (got none). Fix: pass the load balancer's DNS name or address."
-                    : "args.frontDoorAddress: only used with cluster.frontDoor external (the VIP is the front door here). Fix: remove it, or set cluster.frontDoor: external.",
-            );
-        }
         this.resolved = c;
         const hosts = clusterHosts(c, args);
         const secrets = this.clusterSecrets(name, c, args.secrets ?? {});
@@ -214,24 +207,51 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
                 const empty = [...Object.entries(secrets), ...Object.entries(users).map(([k, v]) => [`userPasswords.${k}`, v])].filter(
                     ([, v]) => typeof v === "string" && v.trim() === "",
                 );
-                if (empty.length > 0) {
-                    throw new Error(`args.secrets: ${empty.map(([k]) => k).join(", ")} empty. Fix: supply non-empty secrets, or leave them out to have them generated.`);
-                }
+                // Secrets given as outputs are known only now (plain strings were checked before anything was registered).
+                if (empty.length > 0) throw new ClusterConfigError(empty.flatMap(([k]) => checkSuppliedSecret(`args.secrets.${k}`, "")));
                 return secrets;
             }),
         );
     }
 }
 
-function clusterHosts(c: ResolvedCluster, args: PostgresHaClusterArgs): ClusterHost[] {
-    const names = [...new Set([...c.hosts.etcd, ...c.hosts.patroni, ...c.hosts.haproxy].map((h) => h.name))];
-    const missing = names.filter((n) => args.connections[n] === undefined);
-    if (missing.length > 0) {
-        throw new Error(
-            `args.connections: no SSH connection for host${missing.length > 1 ? "s" : ""} ${missing.join(", ")}. ` +
-                "Fix: give one connection per host name, e.g. with sshConnections(cluster, { user, privateKey }).",
-        );
+/**
+ * Every check on the arguments that needs no resource: the cluster spec, the front door's address,
+ * a connection per host, and the secrets given as plain strings. Throws `ClusterConfigError` listing all.
+ */
+function validateArgs(name: string, args: PostgresHaClusterArgs): ResolvedCluster {
+    const c = resolveValidCluster(args.cluster, name, "args.cluster");
+    const issues: ValidationIssue[] = [];
+    if (c.frontDoor === "external" && args.frontDoorAddress === undefined) {
+        issues.push({ setting: "args.frontDoorAddress", value: undefined, rule: "is required with cluster.frontDoor external", fix: "pass the load balancer's DNS name or address" });
+    } else if (c.frontDoor !== "external" && args.frontDoorAddress !== undefined) {
+        issues.push({ setting: "args.frontDoorAddress", value: "(set)", rule: "is only used with cluster.frontDoor external (the VIP is the front door here)", fix: "remove it, or set cluster.frontDoor: external" });
     }
+    const missing = hostNames(c).filter((n) => args.connections[n] === undefined);
+    if (missing.length > 0) {
+        issues.push({ setting: "args.connections", value: Object.keys(args.connections), rule: `has no SSH connection for host${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`, fix: "give one connection per host name, e.g. with sshConnections(cluster, { user, privateKey })" });
+    }
+    const s = args.secrets ?? {};
+    const plain = (v: pulumi.Input<string> | undefined) => (typeof v === "string" ? v : undefined);
+    for (const key of ["superuserPassword", "replicationPassword", "rewindPassword", "adminPassword", "restApiPassword", "keepalivedPassword"] as const) {
+        issues.push(...checkSuppliedSecret(`args.secrets.${key}`, plain(s[key])));
+    }
+    for (const [role, v] of Object.entries(s.userPasswords ?? {})) {
+        issues.push(...checkSuppliedSecret(`args.secrets.userPasswords.${role}`, plain(v)));
+        if (!c.users.some((u) => u.name === role)) {
+            issues.push({ setting: `args.secrets.userPasswords.${role}`, value: "(not shown)", rule: "names no role in cluster.users", fix: "remove it, or add the role to cluster.users" });
+        }
+    }
+    if (issues.length > 0) throw new ClusterConfigError(issues);
+    return c;
+}
+
+function hostNames(c: ResolvedCluster): string[] {
+    return [...new Set([...c.hosts.etcd, ...c.hosts.patroni, ...c.hosts.haproxy].map((h) => h.name))];
+}
+
+function clusterHosts(c: ResolvedCluster, args: PostgresHaClusterArgs): ClusterHost[] {
+    const names = hostNames(c);
     return names.map((n) => ({ name: n, connection: args.connections[n], dependsOn: args.hostDependencies?.[n] ?? [], dataVolume: args.dataVolumes?.[n] }));
 }
 

@@ -151,6 +151,10 @@ export function resolveCluster(spec: ClusterSpec, defaultScope: string): Resolve
             priorities: ka.priorities ?? defaultPriorities(haproxyHosts.length),
             unicast: ka.unicast ?? true,
             advertIntervalSec: ka.advertIntervalSec ?? 1,
+            checkIntervalSec: ka.checkIntervalSec ?? 1,
+            checkTimeoutSec: ka.checkTimeoutSec ?? 2,
+            checkFall: ka.checkFall ?? 2,
+            checkRise: ka.checkRise ?? 2,
             notifyMasterCommand: ka.notifyMasterCommand,
             moveVipWith: ka.moveVipWith ?? "none",
         },
@@ -163,5 +167,6 @@ export function resolveCluster(spec: ClusterSpec, defaultScope: string): Resolve
             electionTimeoutMs: etcd.electionTimeoutMs ?? 1000,
         },
         clientCidrs: spec.clientCidrs ?? [],
+        allowClientsFromAnywhere: spec.allowClientsFromAnywhere ?? false,
     };
 }

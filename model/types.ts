@@ -197,6 +197,14 @@ export interface KeepalivedSpec {
     unicast?: boolean;
     /** Seconds between VRRP adverts. @default 1 */
     advertIntervalSec?: number;
+    /** Seconds between runs of the HAProxy check (Keepalived's `vrrp_script` interval). @default 1 */
+    checkIntervalSec?: number;
+    /** Seconds a run of the HAProxy check may take before it counts as failed. @default 2 */
+    checkTimeoutSec?: number;
+    /** Failed checks in a row that make this host give up the VIP. @default 2 */
+    checkFall?: number;
+    /** Passed checks in a row that make this host eligible for the VIP again. @default 2 */
+    checkRise?: number;
     /**
      * A command run (as root) when this host becomes MASTER, e.g. moving a secondary IP in a cloud.
      * Runs after the `moveVipWith` action, if any.
@@ -274,6 +282,12 @@ export interface ClusterSpec {
      * @default []
      */
     clientCidrs?: string[];
+    /**
+     * Allow PostgreSQL logins from any address: a client CIDR or pg_hba line for 0.0.0.0/0, ::/0 or
+     * `all` is refused without it, so that opening the database to the world is a decision, not a typo.
+     * @default false
+     */
+    allowClientsFromAnywhere?: boolean;
 }
 
 /** Paths, package names and services of one release and package source. */
@@ -334,6 +348,7 @@ export interface ResolvedCluster {
     keepalived: ResolvedKeepalived | undefined;
     etcd: Required<EtcdSpec>;
     clientCidrs: string[];
+    allowClientsFromAnywhere: boolean;
 }
 
 /** The secrets a cluster needs, resolved to plain text only inside an `apply`. */

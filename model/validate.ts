@@ -2,14 +2,30 @@
  * Validation of a cluster spec before any resource exists. Pure: spec in, issues out.
  * Every issue names the setting (as written in stack config), the value received, the rule and the fix.
  */
-import { RELEASES, availablePostgresVersions, patroniMajorVersion } from "./distro";
+import { RunError } from "@pulumi/pulumi/errors";
+import { PGDG_POSTGRES_VERSIONS, RELEASES, availablePostgresVersions, patroniMajorVersion } from "./distro";
 import { inSubnet, isIpv4, isIpv4Cidr } from "./net";
+import { catalogsFor, checkParameterValue, lookupParameter, unitNames, type PostgresParameter } from "./postgres-catalog";
 import { resolveCluster } from "./resolve";
 import type { ClusterSpec, HostRole, ResolvedCluster } from "./types";
 
 /** pg_hba connection types and authentication methods, as PostgreSQL's documentation lists them (20.1). */
 const HBA_TYPES = ["local", "host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc"];
 const HBA_METHODS = ["trust", "reject", "scram-sha-256", "md5", "password", "gss", "sspi", "ident", "peer", "ldap", "radius", "cert", "pam", "bsd", "oauth"];
+
+/** A pg_hba address (or client CIDR) that matches every address: any /0 prefix, `all`, or a 0.0.0.0 netmask. */
+export function isAnywhere(address: string): boolean {
+    return address === "all" || /\/0$/.test(address) || / 0\.0\.0\.0$/.test(address);
+}
+
+function anywhereIssue(setting: string, value: string, address: string, root: string): ValidationIssue {
+    return {
+        setting,
+        value,
+        rule: `lets PostgreSQL logins come from any address (${address})`,
+        fix: `list the clients' own networks, e.g. 10.0.0.0/16; to open PostgreSQL to every address on purpose, set ${root}.allowClientsFromAnywhere: true`,
+    };
+}
 
 /** A pg_hba line by field (type, database, user, address for host lines, method, options), or why it is not one. */
 export function parsePgHbaLine(line: string): { type: string; database: string; user: string; address?: string; method: string; options: string[] } | string {
@@ -46,8 +62,12 @@ export function formatIssue(issue: ValidationIssue): string {
     return `${issue.setting}: ${issue.rule} (got ${JSON.stringify(issue.value)}). Fix: ${issue.fix}`;
 }
 
-/** Thrown before anything is created when the configuration is wrong; lists every issue at once. */
-export class ClusterConfigError extends Error {
+/**
+ * Thrown before anything is created when the configuration is wrong; lists every issue at once.
+ * A `RunError`: Pulumi prints its message alone, without the program's stack frames
+ * (@pulumi/pulumi cmd/run/run.ts, the uncaught-exception handler), as a configuration error should read.
+ */
+export class ClusterConfigError extends RunError {
     constructor(public readonly issues: ValidationIssue[]) {
         super(
             `Invalid pulumi-patroni configuration (${issues.length} issue${issues.length === 1 ? "" : "s"}):\n` +
@@ -134,6 +154,10 @@ export const CLUSTER_SCHEMA: Schema = {
         "priorities?": ["integer"],
         "unicast?": "boolean",
         "advertIntervalSec?": "integer",
+        "checkIntervalSec?": "integer",
+        "checkTimeoutSec?": "integer",
+        "checkFall?": "integer",
+        "checkRise?": "integer",
         "notifyMasterCommand?": "string",
         "moveVipWith?": { enum: ["none", "aws-secondary-ip"] },
     },
@@ -146,6 +170,7 @@ export const CLUSTER_SCHEMA: Schema = {
         "electionTimeoutMs?": "integer",
     },
     "clientCidrs?": ["string"],
+    "allowClientsFromAnywhere?": "boolean",
 };
 
 function describe(schema: Schema): string {
@@ -241,14 +266,41 @@ function editDistance(a: string, b: string): number {
 
 const ROLES: HostRole[] = ["etcd", "patroni", "haproxy"];
 const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/** A PostgreSQL identifier that needs no quoting anywhere: SQL, libpq conninfo, shell, YAML. */
+const SQL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/** Role names PostgreSQL refuses in CREATE ROLE (src/backend/commands/user.c and the role-spec keywords). */
+const RESERVED_ROLE = /^(pg_.*|public|none|current_user|current_role|session_user)$/;
+
+/** `name` made into a DNS label: the nearest name `HOST_NAME` accepts. */
+export function asHostName(name: string): string {
+    const label = name.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-").replace(/^-+/, "").slice(0, 63).replace(/-+$/, "");
+    return label || "host";
+}
+
+/** `name` made into a plain lowercase SQL identifier, not a reserved role name. */
+export function asSqlName(name: string): string {
+    let ident = name.toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/^([0-9])/, "_$1").slice(0, 63) || "role";
+    if (RESERVED_ROLE.test(ident)) ident = `app_${ident}`.slice(0, 63);
+    return ident;
+}
+
+/** A role name: a plain identifier PostgreSQL lets you create; the fix suggests one. */
+function checkRoleName(setting: string, name: string, what = "role"): ValidationIssue[] {
+    if (!SQL_NAME.test(name)) {
+        return [{ setting, value: name, rule: `must be a lowercase SQL identifier: a letter or '_', then letters, digits or '_', at most 63 characters`, fix: `name the ${what} e.g. ${JSON.stringify(asSqlName(name))}` }];
+    }
+    if (what === "role" && RESERVED_ROLE.test(name)) {
+        return [{ setting, value: name, rule: "is a role name PostgreSQL reserves", fix: `name the role e.g. ${JSON.stringify(asSqlName(name))}` }];
+    }
+    return [];
+}
 
 export function checkHostNamesAndAddresses(c: ResolvedCluster, root: string): ValidationIssue[] {
     const issues: ValidationIssue[] = [];
     for (const role of ROLES) {
         c.hosts[role].forEach((h, i) => {
             if (!HOST_NAME.test(h.name)) {
-                issues.push({ setting: `${root}.hosts.${role}[${i}].name`, value: h.name, rule: "must be a DNS label: lowercase letters, digits and '-', at most 63 characters", fix: `rename the host, e.g. ${JSON.stringify(h.name.toLowerCase().replace(/[^a-z0-9-]/g, "-"))}` });
+                issues.push({ setting: `${root}.hosts.${role}[${i}].name`, value: h.name, rule: "must be a DNS label: lowercase letters, digits and '-', at most 63 characters, not starting or ending with '-'", fix: `rename the host, e.g. ${JSON.stringify(asHostName(h.name))}` });
             }
             if (!isIpv4(h.address)) {
                 issues.push({ setting: `${root}.hosts.${role}[${i}].address`, value: h.address, rule: "is not an IPv4 address", fix: "write the host's private address as a.b.c.d" });
@@ -405,7 +457,7 @@ export function checkPostgres(c: ResolvedCluster, spec: ClusterSpec, root: strin
     if (available.length === 0) {
         issues.push({ setting: `${root}.packageSource`, value: c.packageSource, rule: `${c.os} ships neither Patroni nor etcd in its own repositories`, fix: `set ${root}.packageSource: pgdg` });
     } else if (!available.includes(c.postgresVersion)) {
-        issues.push({ setting: `${root}.postgresVersion`, value: c.postgresVersion, rule: `is not available on ${c.os} from ${c.packageSource} (available: ${available.join(", ")})`, fix: c.packageSource === "distro" ? `use ${available.join(" or ")}, or set ${root}.packageSource: pgdg for ${[13, 14, 15, 16, 17, 18].join(", ")}` : `use one of ${available.join(", ")}` });
+        issues.push({ setting: `${root}.postgresVersion`, value: c.postgresVersion, rule: `is not available on ${c.os} from ${c.packageSource} (available: ${available.join(", ")})`, fix: c.packageSource === "distro" ? `use ${available.join(" or ")}, or set ${root}.packageSource: pgdg for ${PGDG_POSTGRES_VERSIONS.join(", ")}` : `use one of ${available.join(", ")}` });
     }
     for (const name of Object.keys(spec.patroni?.parameters ?? {})) {
         const why = PATRONI_MANAGED_PARAMETERS[name];
@@ -413,6 +465,7 @@ export function checkPostgres(c: ResolvedCluster, spec: ClusterSpec, root: strin
             issues.push({ setting: `${root}.patroni.parameters.${name}`, value: spec.patroni?.parameters?.[name], rule: "is managed by Patroni", fix: `remove it: ${why}` });
         }
     }
+    issues.push(...checkParameters(c.postgresVersion, spec.patroni?.parameters ?? {}, `${root}.patroni.parameters`));
     if (c.patroni.usePgRewind && ["off", "false", false, 0].includes(c.patroni.parameters.wal_log_hints as never) && !c.patroni.dataChecksums) {
         issues.push({ setting: `${root}.patroni.parameters.wal_log_hints`, value: c.patroni.parameters.wal_log_hints, rule: "pg_rewind needs wal_log_hints or data checksums", fix: "remove the override, or set patroni.usePgRewind: false" });
     }
@@ -420,23 +473,32 @@ export function checkPostgres(c: ResolvedCluster, spec: ClusterSpec, root: strin
         const parsed = parsePgHbaLine(line);
         if (typeof parsed === "string") {
             issues.push({ setting: `${root}.patroni.pgHba[${i}]`, value: line, rule: `is not a pg_hba line (${parsed})`, fix: "write it as in pg_hba.conf, e.g. \"host all app 10.0.0.0/16 scram-sha-256\"" });
-        } else if (parsed.method === "trust" || parsed.method === "password") {
-            issues.push({ setting: `${root}.patroni.pgHba[${i}]`, value: line, rule: `uses ${parsed.method === "trust" ? "trust (no authentication)" : "clear-text password"} authentication`, fix: "use scram-sha-256" });
+        } else {
+            if (parsed.method === "trust" || parsed.method === "password") {
+                issues.push({ setting: `${root}.patroni.pgHba[${i}]`, value: line, rule: `uses ${parsed.method === "trust" ? "trust (no authentication)" : "clear-text password"} authentication`, fix: "use scram-sha-256" });
+            }
+            if (parsed.address !== undefined && isAnywhere(parsed.address) && !c.allowClientsFromAnywhere) {
+                issues.push(anywhereIssue(`${root}.patroni.pgHba[${i}]`, line, parsed.address, root));
+            }
         }
     });
     c.clientCidrs.forEach((cidr, i) => {
         if (!isIpv4Cidr(cidr)) {
             issues.push({ setting: `${root}.clientCidrs[${i}]`, value: cidr, rule: "is not an IPv4 CIDR", fix: "write it as a.b.c.d/n, e.g. 10.0.0.0/16" });
+        } else if (isAnywhere(cidr) && !c.allowClientsFromAnywhere) {
+            issues.push(anywhereIssue(`${root}.clientCidrs[${i}]`, cidr, cidr, root));
         }
     });
     const seenUsers = new Set<string>();
     const reserved = new Set([c.patroni.superuserName, c.patroni.replicationUserName, c.patroni.rewindUserName, c.patroni.adminUserName, "postgres"]);
+    for (const key of ["superuserName", "replicationUserName", "rewindUserName", "adminUserName", "restApiUserName"] as const) {
+        // The REST API user is no PostgreSQL role, but it goes into Basic auth (no ':') and scripts alike.
+        issues.push(...checkRoleName(`${root}.patroni.${key}`, c.patroni[key], key === "restApiUserName" ? "user" : "role"));
+    }
     c.users.forEach((u, i) => {
-        if (!ROLE_NAME.test(u.name)) {
-            issues.push({ setting: `${root}.users[${i}].name`, value: u.name, rule: "must be a lowercase SQL identifier (letters, digits, '_')", fix: "rename the role" });
-        }
+        issues.push(...checkRoleName(`${root}.users[${i}].name`, u.name));
         if (reserved.has(u.name)) {
-            issues.push({ setting: `${root}.users[${i}].name`, value: u.name, rule: "is one of the cluster's own roles", fix: "choose another role name" });
+            issues.push({ setting: `${root}.users[${i}].name`, value: u.name, rule: "is one of the cluster's own roles", fix: `choose another role name, e.g. ${JSON.stringify(`app_${u.name}`.slice(0, 63))}` });
         }
         if (seenUsers.has(u.name)) {
             issues.push({ setting: `${root}.users[${i}].name`, value: u.name, rule: "is listed twice", fix: "list each role once" });
@@ -447,13 +509,75 @@ export function checkPostgres(c: ResolvedCluster, spec: ClusterSpec, root: strin
                 issues.push({ setting: `${root}.users[${i}].options[${j}]`, value: o, rule: "is not a role attribute", fix: "use CREATEDB, CREATEROLE, INHERIT, BYPASSRLS, CONNECTION LIMIT n (or their NO forms)" });
             }
         });
-        u.databases.forEach((d, j) => {
-            if (!ROLE_NAME.test(d)) {
-                issues.push({ setting: `${root}.users[${i}].databases[${j}]`, value: d, rule: "must be a lowercase SQL identifier", fix: "rename the database" });
-            }
-        });
+        u.databases.forEach((d, j) => issues.push(...checkRoleName(`${root}.users[${i}].databases[${j}]`, d, "database")));
     });
     return issues;
+}
+
+/**
+ * `patroni.parameters` as PostgreSQL itself would read them from postgresql.conf: known names,
+ * types, units, ranges and enum values, from the version's own catalog (model/postgres-catalog.ts).
+ * Names with a dot belong to extensions (`pg_stat_statements.max`): PostgreSQL accepts them.
+ */
+export function checkParameters(version: number, parameters: Record<string, string | number | boolean>, at: string): ValidationIssue[] {
+    const { exact, catalogs } = catalogsFor(version);
+    if (catalogs.length === 0) return [];
+    const versions = catalogs.map((cat) => cat.version.split(/[. ]/)[0]);
+    const who = exact ? `PostgreSQL ${version}` : `PostgreSQL ${versions.join(" and ")} (no catalog for ${version}: its neighbours speak for it)`;
+    const refuse = exact ? "refuses" : "both refuse";
+    const has = exact ? "has" : "both have";
+    const issues: ValidationIssue[] = [];
+    for (const [name, value] of Object.entries(parameters)) {
+        if (PATRONI_MANAGED_PARAMETERS[name]) continue;
+        if (name.includes(".")) {
+            // An extension's parameter: PostgreSQL takes any name of dotted identifiers (valid_custom_variable_name).
+            if (!/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)+$/.test(name)) {
+                issues.push({ setting: `${at}.${name}`, value, rule: `is not a parameter name: an extension's parameter is identifiers joined by '.'`, fix: `name it as the extension documents, e.g. ${at}.pg_stat_statements.max` });
+            }
+            continue;
+        }
+        const known = catalogs.flatMap((cat) => lookupParameter(cat, name) ?? []);
+        if (known.length === 0) {
+            const names = catalogs.flatMap((cat) => cat.parameters.map((p) => p.name));
+            const suggestion = closest(name.toLowerCase(), [...new Set(names)]);
+            issues.push({
+                setting: `${at}.${name}`,
+                value,
+                rule: `${who} ${has} no such parameter (unrecognized configuration parameter "${name}")`,
+                fix: suggestion ? `did you mean ${at}.${suggestion}?` : `remove it, or name a parameter of PostgreSQL ${version}'s documentation (chapter "Server Configuration")`,
+            });
+            continue;
+        }
+        const refusals = known.map((p) => ({ p, refusal: checkParameterValue(p, value) }));
+        if (refusals.some((r) => r.refusal === undefined)) continue;
+        const { p, refusal } = refusals[0];
+        issues.push({
+            setting: `${at}.${name}`,
+            value,
+            rule: `${who} ${refuse} it: ${refusal!.message}${refusal!.hint ? ` (${refusal!.hint})` : ""}`,
+            fix: parameterFix(p),
+        });
+    }
+    return issues;
+}
+
+/** How to write a valid value for a parameter. */
+function parameterFix(p: PostgresParameter): string {
+    if (p.context === "internal") return `remove it: ${p.name} is fixed when PostgreSQL is built or the cluster is created`;
+    const allowed = (list: string[]) => list.filter((v) => !p.refused?.[v]);
+    switch (p.type) {
+        case "bool":
+            return `write ${allowed(["on", "off"]).join(" or ")}`;
+        case "enum":
+            return `use one of ${allowed(p.enum ?? []).join(", ")}`;
+        case "integer":
+        case "real": {
+            const unit = p.unit ? ` ${p.unit}, or the same amount with a unit: ${unitNames(p.unit).join(", ")}` : "";
+            return `use a${p.type === "integer" ? "n integer" : " number"} from ${p.min} to ${p.max}${unit}`;
+        }
+        default:
+            return "write it as PostgreSQL's documentation shows";
+    }
 }
 
 export function checkVip(c: ResolvedCluster, root: string): ValidationIssue[] {
@@ -506,6 +630,9 @@ export function checkKeepalived(c: ResolvedCluster, root: string): ValidationIss
     }
     if (k.advertIntervalSec < 1 || k.advertIntervalSec > 255) {
         issues.push({ setting: `${at}.advertIntervalSec`, value: k.advertIntervalSec, rule: "must be between 1 and 255", fix: "use 1" });
+    }
+    for (const name of ["checkIntervalSec", "checkTimeoutSec", "checkFall", "checkRise"] as const) {
+        if (k[name] < 1) issues.push({ setting: `${at}.${name}`, value: k[name], rule: "must be at least 1", fix: `set ${at}.${name} to a positive number` });
     }
     return issues;
 }
@@ -564,7 +691,7 @@ export function checkHaproxy(c: ResolvedCluster, root: string): ValidationIssue[
 export function checkScope(c: ResolvedCluster, root: string): ValidationIssue[] {
     const issues: ValidationIssue[] = [];
     if (!HOST_NAME.test(c.scope)) {
-        issues.push({ setting: `${root}.scope`, value: c.scope, rule: "must be lowercase letters, digits and '-' (it names the cluster in etcd and in PostgreSQL's cluster_name)", fix: "choose a scope such as \"orders\"" });
+        issues.push({ setting: `${root}.scope`, value: c.scope, rule: "must be lowercase letters, digits and '-' (it names the cluster in etcd and in PostgreSQL's cluster_name)", fix: `choose a scope such as ${JSON.stringify(asHostName(c.scope))}` });
     }
     if (!/^\/([A-Za-z0-9_-]+\/)*$/.test(c.namespace)) {
         issues.push({ setting: `${root}.namespace`, value: c.namespace, rule: "must be an absolute key prefix ending in '/'", fix: "use \"/service/\"" });
@@ -606,7 +733,7 @@ export function resolveValidCluster(spec: unknown, defaultScope: string, root = 
 /** A user-supplied secret must not be empty (an empty password would lock members out, or let anyone in). */
 export function checkSuppliedSecret(setting: string, value: string | undefined): ValidationIssue[] {
     if (value === undefined) return [];
-    return value.trim() === ""
-        ? [{ setting, value: "(empty)", rule: "is empty", fix: `set it with \`pulumi config set --secret ${setting} <value>\`, or remove it to have one generated` }]
-        : [];
+    // A stack setting is set with the CLI; a library argument (args.…) in the program.
+    const set = setting.startsWith("args.") ? "pass a non-empty value" : `set it with \`pulumi config set --secret ${setting} <value>\``;
+    return value.trim() === "" ? [{ setting, value: "(empty)", rule: "is empty", fix: `${set}, or leave it out to have one generated` }] : [];
 }

@@ -201,6 +201,10 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
             virtualRouterId: k.virtualRouterId,
             priority: k.priorities[index],
             advertIntervalSec: k.advertIntervalSec,
+            checkIntervalSec: k.checkIntervalSec,
+            checkTimeoutSec: k.checkTimeoutSec,
+            checkFall: k.checkFall,
+            checkRise: k.checkRise,
             authPassword: secrets.keepalivedPassword,
             // A lone proxy has no peer to advertise to; keepalived refuses an empty unicast_peer block.
             unicast: k.unicast && peers.length > 0,

@@ -29,6 +29,16 @@ function verifierOf(secrets: ClusterSecrets, role: string, password: string): st
     return scramSha256Verifier(password, salt);
 }
 
+/** An SQL identifier, quoted as PostgreSQL's quote_ident does (names are validated too: this is the second wall). */
+export function sqlIdent(name: string): string {
+    return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** An SQL string literal, quoted as quote_literal does under standard_conforming_strings. */
+export function sqlLiteral(text: string): string {
+    return `'${text.replace(/'/g, "''")}'`;
+}
+
 /** Every role whose password the program sets (each has a SCRAM salt of its own). */
 export function passwordRoles(c: ResolvedCluster): string[] {
     const p = c.patroni;
@@ -37,8 +47,8 @@ export function passwordRoles(c: ResolvedCluster): string[] {
 
 function ensureRole(name: string, attributes: string[], verifier: string): string[] {
     return [
-        `SELECT format('CREATE ROLE %I LOGIN', '${name}') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${name}')\\gexec`,
-        `ALTER ROLE "${name}" WITH ${["LOGIN", ...attributes].join(" ")} PASSWORD '${verifier}';`,
+        `SELECT format('CREATE ROLE %I LOGIN', ${sqlLiteral(name)}) WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${sqlLiteral(name)})\\gexec`,
+        `ALTER ROLE ${sqlIdent(name)} WITH ${["LOGIN", ...attributes].join(" ")} PASSWORD ${sqlLiteral(verifier)};`,
     ];
 }
 
@@ -54,13 +64,13 @@ export function renderCredentialsSql(c: ResolvedCluster, secrets: ClusterSecrets
         [p.replicationUserName, secrets.replicationPassword],
         [p.rewindUserName, secrets.rewindPassword],
     ]) {
-        lines.push(`ALTER ROLE "${role}" WITH PASSWORD '${verifierOf(secrets, role, password)}';`);
+        lines.push(`ALTER ROLE ${sqlIdent(role)} WITH PASSWORD ${sqlLiteral(verifierOf(secrets, role, password))};`);
     }
     return lines.join("\n") + "\n";
 }
 
 function ensureDatabase(name: string, owner: string): string {
-    return `SELECT format('CREATE DATABASE %I OWNER %I', '${name}', '${owner}') WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '${name}')\\gexec`;
+    return `SELECT format('CREATE DATABASE %I OWNER %I', ${sqlLiteral(name)}, ${sqlLiteral(owner)}) WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = ${sqlLiteral(name)})\\gexec`;
 }
 
 /** The roles script's SQL: the admin role, then each application role and its databases. */

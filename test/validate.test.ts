@@ -395,7 +395,7 @@ describe("PostgreSQL version and package source", () => {
     const spec = specWith((s) => {
       s.users = [{ name: "App-User" }];
     });
-    expectIssue(issuesOf(spec), `${ROOT}.users[0].name`, { value: "App-User", fix: "rename the role", rule: "lowercase SQL identifier" });
+    expectIssue(issuesOf(spec), `${ROOT}.users[0].name`, { value: "App-User", fix: 'name the role e.g. "app_user"', rule: "lowercase SQL identifier" });
   });
 
   it("a role named like one of the cluster's own is rejected", () => {
@@ -584,5 +584,89 @@ describe("CLUSTER_SCHEMA stays in step with the resolved model", () => {
     const userSchema = (subSchema("users") as readonly [Schema])[0];
     const users = resolveCluster(specWith((s) => (s.users = [{ name: "app" }])), "test").users;
     expect(fieldsOf(userSchema).sort()).toEqual(Object.keys(users[0]).sort());
+  });
+});
+
+describe("inputs that cannot slip through (issue 12)", () => {
+  /** The value a fix suggests, as `e.g. "<value>"`. */
+  const suggested = (issue: ValidationIssue | undefined): string => {
+    const m = /e\.g\. "([^"]*)"/.exec(issue?.fix ?? "");
+    if (!m) throw new Error(`no suggestion in ${issue ? formatIssue(issue) : "(no issue)"}`);
+    return m[1];
+  };
+  const issueAt = (spec: unknown, setting: string) => issuesOf(spec).find((i) => i.setting === setting);
+
+  it("every suggested host, role and database name is itself accepted by the same rule", () => {
+    const hostNames = ["pg_1!", "-pg-", "PG__1", "___", `${"a".repeat(70)}!`, "x-"];
+    for (const bad of hostNames) {
+      const at = `${ROOT}.hosts.patroni[0].name`;
+      const fix = suggested(issueAt(specWith((s) => (s.hosts.patroni[0].name = bad)), at));
+      expect(issueAt(specWith((s) => (s.hosts.patroni[0].name = fix)), at), `${bad} → ${fix}`).toBeUndefined();
+    }
+    const roleNames = ["App-User", "1abc", "pg_monitor", "public", "a b", "Ω", "x".repeat(80), "current_user"];
+    for (const bad of roleNames) {
+      const at = `${ROOT}.users[0].name`;
+      const fix = suggested(issueAt(specWith((s) => (s.users = [{ name: bad }])), at));
+      expect(issueAt(specWith((s) => (s.users = [{ name: fix }])), at), `${bad} → ${fix}`).toBeUndefined();
+      const db = `${ROOT}.users[0].databases[0]`;
+      const dbFix = suggested(issueAt(specWith((s) => (s.users = [{ name: "app", databases: [bad] }])), db) ?? { setting: db, value: bad, rule: "", fix: `e.g. "${bad}"` });
+      expect(issueAt(specWith((s) => (s.users = [{ name: "app", databases: [dbFix] }])), db), `${bad} → ${dbFix}`).toBeUndefined();
+    }
+  });
+
+  it("the cluster's own role names are SQL identifiers too: a quote cannot reach the SQL or the scripts", () => {
+    for (const key of ["superuserName", "replicationUserName", "rewindUserName", "adminUserName", "restApiUserName"] as const) {
+      const at = `${ROOT}.patroni.${key}`;
+      const issue = issueAt(specWith((s) => (s.patroni = { ...s.patroni, [key]: 'x"; drop table t; --' })), at);
+      expect(issue?.rule, key).toMatch(/lowercase SQL identifier/);
+      expect(issueAt(specWith((s) => (s.patroni = { ...s.patroni, [key]: suggested(issue) })), at)).toBeUndefined();
+    }
+    expect(issueAt(specWith((s) => (s.patroni = { ...s.patroni, superuserName: "pg_admin" })), `${ROOT}.patroni.superuserName`)?.rule).toMatch(/reserves/);
+  });
+
+  it("a client CIDR or pg_hba line open to every address needs allowClientsFromAnywhere", () => {
+    const hba = ["host all all 0.0.0.0/0 scram-sha-256", "hostssl all all ::/0 scram-sha-256", "host all all all scram-sha-256", "host all all 0.0.0.0 0.0.0.0 scram-sha-256"];
+    for (const line of hba) {
+      const issue = issueAt(specWith((s) => (s.patroni = { ...s.patroni, pgHba: [line] })), `${ROOT}.patroni.pgHba[0]`);
+      expect(issue?.rule, line).toMatch(/any address/);
+      expect(issue?.fix).toContain(`${ROOT}.allowClientsFromAnywhere: true`);
+      expect(issueAt(specWith((s) => ((s.patroni = { ...s.patroni, pgHba: [line] }), (s.allowClientsFromAnywhere = true))), `${ROOT}.patroni.pgHba[0]`), line).toBeUndefined();
+    }
+    expect(issueAt(specWith((s) => (s.clientCidrs = ["10.0.0.0/8", "0.0.0.0/0"])), `${ROOT}.clientCidrs[1]`)?.rule).toMatch(/any address \(0\.0\.0\.0\/0\)/);
+    expect(issuesOf(specWith((s) => ((s.clientCidrs = ["0.0.0.0/0"]), (s.allowClientsFromAnywhere = true))))).toEqual([]);
+    expect(issuesOf(specWith((s) => (s.patroni = { ...s.patroni, pgHba: ["host all all 10.0.0.0/8 scram-sha-256"] })))).toEqual([]);
+  });
+
+  it("patroni.parameters are checked against the version's PostgreSQL catalog: names, types, units, ranges, enums", () => {
+    const at = `${ROOT}.patroni.parameters`;
+    const params = (parameters: Record<string, string | number | boolean>, version = 17) => specWith((s) => ((s.os = "debian13"), (s.postgresVersion = version), (s.patroni = { ...s.patroni, parameters })));
+    const bad = issuesOf(params({ max_connections: "lots", shared_buffer: "1GB", huge_pages: "maybe", work_mem: "10", autovacuum_naptime: "5 MB", "bad.name;x": 1 }));
+    expect(bad.map((i) => i.setting).sort()).toEqual([`${at}.autovacuum_naptime`, `${at}.bad.name;x`, `${at}.huge_pages`, `${at}.max_connections`, `${at}.shared_buffer`, `${at}.work_mem`]);
+    expectIssue(bad, `${at}.max_connections`, { value: "lots", rule: 'PostgreSQL 17 refuses it: invalid value for parameter "max_connections": "lots"', fix: "use an integer from 1 to 262143" });
+    expectIssue(bad, `${at}.shared_buffer`, { rule: /no such parameter/, fix: `did you mean ${at}.shared_buffers?` });
+    expectIssue(bad, `${at}.huge_pages`, { rule: /Available values: off, on, try/, fix: "use one of off, on, try" });
+    expectIssue(bad, `${at}.work_mem`, { rule: '10 kB is outside the valid range for parameter "work_mem" (64 .. 2147483647)', fix: /from 64 to 2147483647 kB/ });
+    expectIssue(bad, `${at}.autovacuum_naptime`, { rule: /Valid units for this parameter are "us", "ms", "s", "min", "h", and "d"/, fix: /us, ms, s, min, h, d/ });
+    // What PostgreSQL accepts passes: units, case, hidden enum spellings, booleans, extensions' parameters.
+    expect(issuesOf(params({ work_mem: "64MB", SHARED_BUFFERS: "1GB", wal_level: "Replica", synchronous_commit: "yes", checkpoint_timeout: "15min", jit: false, "pg_stat_statements.max": 10000 }))).toEqual([]);
+    // The refusal names the version whose catalog spoke.
+    expect(issueAt(params({ max_connections: "lots" }, 15), `${at}.max_connections`)?.rule).toMatch(/^PostgreSQL 15 refuses/);
+    // A setting only newer versions know is unknown to an older one.
+    expect(issueAt(params({ summarize_wal: true }, 15), `${at}.summarize_wal`)?.rule).toMatch(/PostgreSQL 15 has no such parameter/);
+    expect(issueAt(params({ summarize_wal: true }, 17), `${at}.summarize_wal`)).toBeUndefined();
+  });
+
+  it("PGDG versions without a catalog of their own are checked by both neighbours", () => {
+    const spec = (parameters: Record<string, string | number>) => specWith((s) => ((s.os = "debian12"), (s.packageSource = "pgdg"), (s.postgresVersion = 16), (s.patroni = { ...s.patroni, parameters })));
+    expect(issuesOf(spec({ max_connections: "lots" }))[0]?.rule).toMatch(/^PostgreSQL 15 and 17 \(no catalog for 16: its neighbours speak for it\) both refuse it/);
+    // Known to one neighbour only (17 added summarize_wal; 16 itself lacks it, but 17 speaks for it): not refused.
+    expect(issuesOf(spec({ summarize_wal: "on" }))).toEqual([]);
+  });
+
+  it("Keepalived's check timings are settings, checked like HAProxy's", () => {
+    const issue = issueAt(specWith((s) => (s.keepalived = { ...s.keepalived!, checkFall: 0 })), `${ROOT}.keepalived.checkFall`);
+    expect(issue?.rule).toBe("must be at least 1");
+    const c = resolveCluster(specWith((s) => (s.keepalived = { ...s.keepalived!, checkIntervalSec: 3 })), "t");
+    expect(c.keepalived).toMatchObject({ checkIntervalSec: 3, checkTimeoutSec: 2, checkFall: 2, checkRise: 2 });
   });
 });

@@ -153,9 +153,14 @@ describe("failures end the run promptly", () => {
     expect(error.message).toMatch(/did not finish within 3s\. Still running: n2-install \(command:remote:Command/);
   }, 30_000);
 
-  it("a program that throws is reported as a program error", async () => {
+  it("a program that throws is reported as a program error: a RunError by its message alone, as Pulumi prints it", async () => {
+    // requireObject's ConfigTypeError is a RunError: Pulumi's language host prints no stack frames for it.
     const error = await rejection(planFixture({}, { "engine-fixture:settings": "nope" }));
     expect(error.kind).toBe("program-error");
     expect(error.message).toMatch(/^The program failed: .*'engine-fixture:settings' value 'nope'/);
+    expect(error.message).not.toMatch(/\n\s+at /);
+    // Any other error keeps its frames, which locate the bug.
+    const bug = await rejection(planFixture({}, { "engine-fixture:throw": "plain" }));
+    expect(bug.message).toMatch(/^The program failed: a plain bug\n\s+at .*program\.ts/);
   }, 30_000);
 });

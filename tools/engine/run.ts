@@ -544,8 +544,11 @@ class Run {
   }
 
   failProgram(reason: unknown): void {
-    // A few frames locate the fault in the program; the SDK's own frames below them do not help.
-    const frames = reason instanceof Error && reason.stack ? reason.stack.split("\n").filter((l) => /^\s+at /.test(l)).slice(0, 4) : [];
+    // As Pulumi's language host reports an uncaught error (@pulumi/pulumi cmd/run/run.ts,
+    // uncaughtHandler): a RunError, or a ResourceError asking for it, by its message alone; any
+    // other error with its stack. A few frames locate the fault; the SDK's own below them do not help.
+    const hideStack = this.sdk.pulumi.RunError.isInstance(reason) || (this.sdk.pulumi.ResourceError.isInstance(reason) && (reason as { hideStack?: boolean }).hideStack === true);
+    const frames = !hideStack && reason instanceof Error && reason.stack ? reason.stack.split("\n").filter((l) => /^\s+at /.test(l)).slice(0, 4) : [];
     const stack = frames.length > 0 ? `\n${frames.join("\n")}` : "";
     this.fail({ kind: "program-error", message: `The program failed: ${messageOf(reason)}${stack}` });
   }
