@@ -13,7 +13,7 @@ import { ClusterConfigError, checkSuppliedSecret, resolveValidCluster, type Vali
 import { EtcdCluster } from "./etcd-cluster";
 import { HaproxyKeepalived } from "./haproxy-keepalived";
 import { PatroniCluster } from "./patroni-cluster";
-import type { ClusterHost, ConnectionArgs, DataVolume } from "./remote";
+import { SSH_DIAL_PATIENCE, type ClusterHost, type ConnectionArgs, type DataVolume } from "./remote";
 import { createSteps, planFor } from "./steps";
 import { passwordRoles } from "../render/roles";
 
@@ -86,9 +86,7 @@ export function sshConnections(
         all.map((h) => [
             h.name,
             {
-                // Machines still booting refuse connections for a while: keep dialing.
-                dialErrorLimit: 30,
-                perDialTimeout: 15,
+                ...SSH_DIAL_PATIENCE,
                 ...ssh,
                 host: addressOf ? addressOf(h.name, h.address) : h.address,
             },

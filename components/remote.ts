@@ -16,6 +16,13 @@ import { sha256 } from "../render/files";
 
 export type ConnectionArgs = command.types.input.remote.ConnectionArgs;
 
+/**
+ * How long an SSH connection keeps dialing a host that refuses it (a machine still booting): up to
+ * 30 failed dials of at most 15 s each (pulumi-command's own defaults are 10 and 15). The connection
+ * is an input of every step: changing these numbers makes the next `pulumi up` run every step again.
+ */
+export const SSH_DIAL_PATIENCE = { dialErrorLimit: 30, perDialTimeout: 15 } as const;
+
 /** A machine as the components see it: its place in the model and how to reach it. */
 export interface ClusterHost {
     /** Host name as in the cluster spec. */

@@ -254,7 +254,7 @@ export interface ClusterSpec {
     scope?: string;
     /** DCS namespace (key prefix). @default "/service/" */
     namespace?: string;
-    /** Operating system release of every host. @default "debian12" */
+    /** Operating system release of every host. @default "debian13" (`DEFAULT_OS`, model/resolve.ts) */
     os?: OsRelease;
     /** Where PostgreSQL and Patroni come from. @default "distro" */
     packageSource?: PackageSource;
