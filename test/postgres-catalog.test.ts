@@ -2,7 +2,7 @@
 // for several hundred values across every parameter type, this machine's PostgreSQL 15
 // (`postgres -D <dir> -C name -c name=value`) and the catalog check must agree — accepted or refused,
 // and when refused, with the same message and hint.
-import { spawn } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -75,7 +75,7 @@ describe("the PostgreSQL 15 catalog against the real postgres 15", () => {
         dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pg-catalog-test-"));
         fs.writeFileSync(path.join(dataDir, "postgresql.conf"), "");
         fs.writeFileSync(path.join(dataDir, "postgresql.auto.conf"), "");
-        const owner = (flag: string) => Number(require("child_process").execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim());
+        const owner = (flag: string) => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim());
         for (const f of [dataDir, path.join(dataDir, "postgresql.conf"), path.join(dataDir, "postgresql.auto.conf")]) fs.chownSync(f, owner("-u"), owner("-g"));
     });
     afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
@@ -94,7 +94,17 @@ describe("the PostgreSQL 15 catalog against the real postgres 15", () => {
         cases.push({ p: lookupParameter(catalog, "block_size")!, value: "8192" });
         expect(cases.length).toBeGreaterThan(500);
         const real = await pool(cases, 4, ({ p, value }) => postgresVerdict(dataDir, p.name, value));
+        // A minor release may add a parameter (15.20 has composite_type_mismatch, 15.18 has not): a
+        // server older than the catalog's does not know those, and only those may be missing.
+        const serverVersion = /\d+\.\d+/.exec(execFileSync(`${LOCAL_PG_BIN_DIR}/postgres`, ["--version"], { encoding: "utf8" }))![0];
+        const minor = (v: string) => Number(v.split(".")[1]);
+        const unknownHere = new Set(cases.filter((_, i) => real[i].message === `unrecognized configuration parameter "${cases[i].p.name}"`).map((c) => c.p.name));
+        if (unknownHere.size > 0) {
+            expect(minor(serverVersion), `this server (${serverVersion}) lacks ${[...unknownHere].join(", ")}: only an older minor than the catalog's (${catalog.version}) may`).toBeLessThan(minor(catalog.version));
+            expect(unknownHere.size).toBeLessThanOrEqual(3);
+        }
         const disagreements = cases.flatMap(({ p, value }, i) => {
+            if (unknownHere.has(p.name)) return [];
             const ours = checkParameterValue(p, value);
             const theirs = real[i];
             const same = theirs.accepted ? ours === undefined : ours !== undefined && ours.message === theirs.message && ours.hint === theirs.hint;

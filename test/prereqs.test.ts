@@ -2,6 +2,8 @@
 // says nothing; for a user who is not root and lacks the tools it stops at once with the one command
 // to run, naming exactly the missing packages. (Installing, as root, is what CI's fresh machine does.)
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 
@@ -16,7 +18,14 @@ describe("the test prerequisites", () => {
 
     it("missing for a user who is not root: fails at once with the apt-get command naming each missing package", () => {
         // Nothing on PATH: every tool found by name is missing; those checked by path are still there.
-        const r = spawnSync("runuser", ["-u", "nobody", "--", "/usr/bin/env", "-i", "PATH=/nonexistent", "/bin/bash", SCRIPT], { encoding: "utf8" });
+        // A copy nobody can read: the checkout may be under /root (0700), as on a fresh machine.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "prereqs-"));
+        fs.chmodSync(dir, 0o755);
+        const copy = path.join(dir, "test-prereqs.sh");
+        fs.copyFileSync(SCRIPT, copy);
+        fs.chmodSync(copy, 0o755);
+        const r = spawnSync("runuser", ["-u", "nobody", "--", "/usr/bin/env", "-i", "PATH=/nonexistent", "/bin/bash", copy], { encoding: "utf8" });
+        fs.rmSync(dir, { recursive: true, force: true });
         expect(r.status).toBe(1);
         expect(r.stderr).toContain("npm test needs these Debian packages for its real-tool tests: haproxy keepalived patroni shellcheck postgresql-client openssh-client curl");
         expect(r.stderr).toContain("run: sudo apt-get update && sudo apt-get install -y --no-install-recommends haproxy keepalived patroni shellcheck postgresql-client openssh-client curl");
