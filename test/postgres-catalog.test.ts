@@ -97,7 +97,7 @@ describe("the PostgreSQL 15 catalog against the real postgres 15", () => {
         // A minor release may add a parameter (15.20 has composite_type_mismatch, 15.18 has not): a
         // server older than the catalog's does not know those, and only those may be missing.
         const serverVersion = /\d+\.\d+/.exec(execFileSync(`${LOCAL_PG_BIN_DIR}/postgres`, ["--version"], { encoding: "utf8" }))![0];
-        const minor = (v: string) => Number(v.split(".")[1]);
+        const minor = (v: string) => Number(/^\d+\.(\d+)/.exec(v)?.[1]);
         const unknownHere = new Set(cases.filter((_, i) => real[i].message === `unrecognized configuration parameter "${cases[i].p.name}"`).map((c) => c.p.name));
         if (unknownHere.size > 0) {
             expect(minor(serverVersion), `this server (${serverVersion}) lacks ${[...unknownHere].join(", ")}: only an older minor than the catalog's (${catalog.version}) may`).toBeLessThan(minor(catalog.version));
