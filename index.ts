@@ -8,7 +8,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, CONFIG_NAMESPACE, type ProgramSettings } from "./model/config";
 import { PostgresHaCluster, sshConnections, type PostgresHaClusterArgs } from "./components/postgres-ha-cluster";
-import { AwsHosts } from "./components/aws-hosts";
+import { AwsHosts } from "./providers/aws";
 import type { ConnectionArgs } from "./components/remote";
 import type { ClusterSpec } from "./model/types";
 

@@ -4,7 +4,7 @@
  * the program, `npm run render` and `npm run plan` read a stack file the same way.
  */
 import { ClusterConfigError, checkShape, checkSuppliedSecret, resolveValidCluster, type ValidationIssue } from "./validate";
-import { planAwsCluster, resolveAwsSpec, validateAwsSpec, type AwsPlan, type AwsSpec, type ResolvedAws } from "./aws";
+import { planAwsCluster, resolveAwsSpec, validateAwsSpec, type AwsPlan, type AwsSpec, type ResolvedAws } from "../providers/aws/model";
 import type { ResolvedCluster } from "./types";
 
 export const CONFIG_NAMESPACE = "pulumi-patroni";

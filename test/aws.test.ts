@@ -13,7 +13,7 @@ import {
     resolveAwsSpec,
     validateAwsSpec,
     type AwsSpec,
-} from "../model/aws";
+} from "../providers/aws/model";
 import { parseStackConfig } from "../model/config";
 import { ClusterConfigError, formatIssue, type ValidationIssue } from "../model/validate";
 import { loadStackConfig, runProgram, type RecordedResource, type RunResult } from "../tools/engine";

@@ -25,10 +25,10 @@ import {
     type PlannedHost,
     type ResolvedAws,
     type SecurityGroupRole,
-} from "../model/aws";
-import type { ResolvedCluster } from "../model/types";
-import { awsDataVolumes } from "../render/plan";
-import type { ConnectionArgs, DataVolume } from "./remote";
+} from "./model";
+import type { ResolvedCluster } from "../../model/types";
+import { awsDataVolumes } from "../../render/plan";
+import type { ConnectionArgs, DataVolume } from "../../components/remote";
 
 export interface AwsHostsArgs {
     /** The resolved `pulumi-patroni:aws` settings (see `resolveAwsSpec`, `validateAwsSpec`). */
