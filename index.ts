@@ -8,7 +8,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, CONFIG_NAMESPACE, type ProgramSettings } from "./model/config";
 import { PostgresHaCluster, sshConnections, type PostgresHaClusterArgs } from "./components/postgres-ha-cluster";
-import { AwsHosts } from "./providers/aws";
+import { AwsHosts, awsHostsName } from "./providers/aws";
 import type { ConnectionArgs } from "./components/remote";
 import type { ClusterSpec } from "./model/types";
 
@@ -54,7 +54,7 @@ function existingHostsConnections(s: ProgramSettings): Record<string, pulumi.Inp
  * instance, data volume, routes and security group rules.
  */
 function awsMachines(s: ProgramSettings): { hosts: AwsHosts; args: Pick<PostgresHaClusterArgs, "connections" | "hostDependencies" | "dataVolumes" | "frontDoorAddress"> } {
-    const hosts = new AwsHosts(`${s.cluster.scope}-aws`, { aws: s.aws!, plan: s.awsPlan!, cluster: s.cluster });
+    const hosts = new AwsHosts(awsHostsName(s.cluster.scope), { aws: s.aws!, plan: s.awsPlan!, cluster: s.cluster });
     return {
         hosts,
         args: {

@@ -5,7 +5,9 @@
 import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+    AUTONAME_SUFFIX_LENGTH,
     AWS_IMAGES,
+    AWS_NAME_LIMITS,
     MOVE_VIP_ACTIONS,
     carveSubnets,
     moveVipPolicy,
@@ -126,7 +128,12 @@ describe("the IAM policy document", () => {
 
 /** The dev stack's config with `aws` and `cluster` changed. */
 function devConfig(mutate: (aws: Record<string, any>, cluster: Record<string, any>, all: Record<string, string>) => void): Record<string, string> {
-    const all = { ...readStackFile("dev") };
+    return stackConfig("dev", mutate);
+}
+
+/** A stack's config with `aws` and `cluster` changed. */
+function stackConfig(stack: string, mutate: (aws: Record<string, any>, cluster: Record<string, any>, all: Record<string, string>) => void): Record<string, string> {
+    const all = { ...readStackFile(stack) };
     const aws = JSON.parse(all["pulumi-patroni:aws"]);
     const cluster = JSON.parse(all["pulumi-patroni:cluster"]);
     mutate(aws, cluster, all);
@@ -213,6 +220,33 @@ describe("validation of AWS settings", () => {
         expectIssue(issuesOf(devConfig((_a, _c, all) => (all["pulumi-patroni:ssh"] = JSON.stringify({ proxy: { host: "b" } })))), "pulumi-patroni:ssh.proxy", { fix: /aws.ssh.access/ });
         const lab = { ...readStackFile("lab"), [A]: readStackFile("dev")[A] };
         expectIssue(issuesOf(lab), A, { fix: /set pulumi-patroni:provider: aws, or remove/ });
+    });
+
+    // Load balancer and target group names: at most 32 characters (Elastic Load Balancing API,
+    // CreateLoadBalancer/CreateTargetGroup `Name`; pulumi/pulumi-aws#1932); IAM role names 64 (IAM
+    // API, CreateRole `RoleName`). Each fix the issue suggests must itself be accepted.
+    it.each([
+        ["staging", "orders-staging-eu-west-1xyz", /orders-staging-eu-west-1xyz-replicas \(36 > 32, aws:lb\/targetGroup:TargetGroup\)/, 23],
+        ["dev", "a".repeat(45), /-aws-haproxy-role-xxxxxxx \(70 > 64, aws:iam\/role:Role\)/, 39],
+    ])("%s: rejects scope %s, whose AWS names exceed their limits, with a shorter scope that fits", (stack, scope, rule, max) => {
+        const issues = issuesOf(stackConfig(stack, (_a, c) => (c.scope = scope)));
+        expectIssue(issues, `${C}.scope`, { value: scope, rule, fix: new RegExp(`use a scope of at most ${max} characters, e\\.g\\. "`) });
+        const suggested = /e\.g\. "([^"]+)"/.exec(issues.find((i) => i.setting === `${C}.scope`)!.fix)![1];
+        expect(suggested.length).toBeLessThanOrEqual(max);
+        expect(issuesOf(stackConfig(stack, (_a, c) => (c.scope = suggested)))).toEqual([]);
+    });
+
+    it("checks the names built from the stack name when cluster.scope is not set", () => {
+        const all = stackConfig("staging", (_a, c) => delete c.scope);
+        const long = "staging-with-a-long-stack-name";
+        expect(() => parseStackConfig(all, long)).toThrow(/pulumi-patroni:cluster.scope: .*staging-with-a-long-stack-name-replicas \(39 > 32/);
+        expect(() => parseStackConfig(all, "staging")).not.toThrow();
+    });
+
+    it("rejects a scope that would make the load balancer's name begin with internal-", () => {
+        const issues = issuesOf(stackConfig("staging", (_a, c) => (c.scope = "internal-orders")));
+        expectIssue(issues, `${C}.scope`, { value: "internal-orders", rule: /begin with "internal-"/, fix: 'use a scope that does not begin with "internal-", e.g. "orders"' });
+        expect(issuesOf(stackConfig("staging", (_a, c) => (c.scope = "orders")))).toEqual([]);
     });
 
     it("validateAwsSpec reports a missing aws object with the fix", () => {
@@ -559,6 +593,30 @@ describe("the NLB front door (staging)", () => {
         expect(ofType(result, "aws:ec2/networkInterface:NetworkInterface")).toHaveLength(0);
         expect(instances(result).has("lb1")).toBe(false);
     }, 120_000);
+});
+
+describe("AWS names", () => {
+    /** What AWS receives as the name: the explicit name, else Pulumi's autoname (logical name + suffix). */
+    function awsName(r: RecordedResource): { name: string; length: number } {
+        const explicit = (r.inputs.name ?? (r.type === "aws:ec2/keyPair:KeyPair" ? r.inputs.keyName : undefined)) as string | undefined;
+        return explicit !== undefined ? { name: explicit, length: explicit.length } : { name: `${r.name}-xxxxxxx`, length: r.name.length + AUTONAME_SUFFIX_LENGTH };
+    }
+
+    it("every limited name of dev, staging and prod fits its AWS limit", () => {
+        for (const [stack, run] of Object.entries(runs)) {
+            const limited = run.resources.filter((r) => r.type in AWS_NAME_LIMITS);
+            expect(limited.length, stack).toBeGreaterThan(0);
+            for (const r of limited) {
+                const { name, length } = awsName(r);
+                expect(length, `${stack}: ${name} (${r.type})`).toBeLessThanOrEqual(AWS_NAME_LIMITS[r.type as keyof typeof AWS_NAME_LIMITS]);
+            }
+        }
+    });
+
+    it("staging: the load balancer and target groups have short explicit names (the scope and the pool)", () => {
+        expect(ofType(runs.staging, "aws:lb/loadBalancer:LoadBalancer").map((r) => r.inputs.name)).toEqual(["orders-staging-nlb"]);
+        expect(ofType(runs.staging, "aws:lb/targetGroup:TargetGroup").map((r) => r.inputs.name)).toEqual(["orders-staging-primary", "orders-staging-replicas"]);
+    });
 });
 
 describe("every stack file", () => {

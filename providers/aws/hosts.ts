@@ -18,6 +18,7 @@ import {
     EC2_ASSUME_ROLE_POLICY,
     cloudConfig,
     moveVipPolicy,
+    awsLimitedNames,
     securityGroupRoles,
     securityGroupRules,
     type AwsOs,
@@ -120,6 +121,8 @@ interface Built {
 
 function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArgs): Built {
     const { aws: a, plan, cluster: c } = args;
+    // The resources whose names AWS limits are named here, as validateAwsSpec checked them.
+    const names = awsLimitedNames(c.scope, a, name);
     const opts = { parent };
     const tags = (resource: string, extra: Record<string, string> = {}): Record<string, string> => ({
         ...a.tags,
@@ -185,7 +188,7 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
     // ----- security groups ------------------------------------------------------------------
     const groups: Partial<Record<SecurityGroupRole, aws.ec2.SecurityGroup>> = {};
     for (const role of securityGroupRoles(a)) {
-        groups[role] = new aws.ec2.SecurityGroup(`${name}-sg-${role}`, { vpcId, description: `pulumi-patroni ${c.scope}: ${role}`, tags: tags(`${role}-sg`) }, opts);
+        groups[role] = new aws.ec2.SecurityGroup(names.securityGroups[role]!.logical, { vpcId, description: `pulumi-patroni ${c.scope}: ${role}`, tags: tags(`${role}-sg`) }, opts);
         // Open egress: packages from the distribution's mirrors and PGDG, the EC2 API for the VIP move.
         networkReady.push(
             new aws.vpc.SecurityGroupEgressRule(`${name}-egress-${role}`, { securityGroupId: groups[role]!.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "all outbound", tags: tags(`${role}-egress`) }, opts),
@@ -237,7 +240,7 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
         opts,
     );
     const keyName: pulumi.Output<string> = a.ssh.publicKey
-        ? new aws.ec2.KeyPair(`${name}-key`, { publicKey: a.ssh.publicKey, tags: tags("key") }, opts).keyName
+        ? new aws.ec2.KeyPair(names.keyPair.logical, { publicKey: a.ssh.publicKey, tags: tags("key") }, opts).keyName
         : pulumi.output(a.ssh.keyName!);
     const instanceBase = (hostName: string, role: string, rootLogin: boolean) => ({
         ami: ami.id,
@@ -283,13 +286,13 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
                 opts,
             );
         }
-        const role = new aws.iam.Role(`${name}-haproxy-role`, { assumeRolePolicy: JSON.stringify(EC2_ASSUME_ROLE_POLICY), description: `pulumi-patroni ${c.scope}: move the VIP between the HAProxy ENIs`, tags: tags("haproxy-role") }, opts);
+        const role = new aws.iam.Role(names.haproxyRole!.logical, { assumeRolePolicy: JSON.stringify(EC2_ASSUME_ROLE_POLICY), description: `pulumi-patroni ${c.scope}: move the VIP between the HAProxy ENIs`, tags: tags("haproxy-role") }, opts);
         const policy = new aws.iam.RolePolicy(
-            `${name}-haproxy-move-vip`,
+            names.haproxyPolicy!.logical,
             { role: role.id, policy: pulumi.all(proxies.map((h) => enis[h.name].arn)).apply((arns) => JSON.stringify(moveVipPolicy(arns))) },
             opts,
         );
-        profile = new aws.iam.InstanceProfile(`${name}-haproxy-profile`, { role: role.name, tags: tags("haproxy-profile") }, { parent, dependsOn: [policy] });
+        profile = new aws.iam.InstanceProfile(names.haproxyProfile!.logical, { role: role.name, tags: tags("haproxy-profile") }, { parent, dependsOn: [policy] });
     }
 
     // ----- cluster instances and their data volumes -----------------------------------------
@@ -344,8 +347,8 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
     let nlbDnsName = pulumi.output("");
     if (a.frontDoor === "nlb") {
         const nlb = new aws.lb.LoadBalancer(
-            `${name}-nlb`,
-            { internal: true, loadBalancerType: "network", subnets: subnetIds, securityGroups: [groups.nlb!.id], enableCrossZoneLoadBalancing: true, tags: tags("nlb") },
+            names.nlb!.logical,
+            { name: names.nlb!.explicit, internal: true, loadBalancerType: "network", subnets: subnetIds, securityGroups: [groups.nlb!.id], enableCrossZoneLoadBalancing: true, tags: tags("nlb") },
             opts,
         );
         nlbDnsName = nlb.dnsName;
@@ -355,8 +358,9 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
             ["replicas", "/replica", c.haproxy.replicaPort],
         ] as const) {
             const group = new aws.lb.TargetGroup(
-                `${name}-tg-${pool}`,
+                names.targetGroups![pool].logical,
                 {
+                    name: names.targetGroups![pool].explicit,
                     port: c.patroni.postgresPort,
                     protocol: "TCP",
                     vpcId,

@@ -8,3 +8,4 @@ export * from "./plan";
 export * from "./validate";
 export * from "./security";
 export * from "./cloud-init";
+export * from "./names";

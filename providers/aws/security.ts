@@ -68,7 +68,7 @@ export function securityGroupRules(a: ResolvedAws, ports: { etcdClient: number; 
 }
 
 /** The security groups the settings need. */
-export function securityGroupRoles(a: ResolvedAws): SecurityGroupRole[] {
+export function securityGroupRoles(a: Pick<ResolvedAws, "frontDoor" | "ssh">): SecurityGroupRole[] {
     return ["etcd", "patroni", a.frontDoor === "vip" ? "haproxy" : "nlb", ...(a.ssh.access === "bastion" ? ["bastion" as const] : [])];
 }
 

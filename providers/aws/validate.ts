@@ -3,6 +3,7 @@ import { DEFAULT_OS } from "../../model/resolve";
 import { inSubnet, ipv4ToInt, isIpv4, isIpv4Cidr } from "../../model/net";
 import { checkShape, type ValidationIssue } from "../../model/validate";
 import { AWS_IMAGES } from "./images";
+import { validateAwsNames } from "./names";
 import { ADDRESS_OFFSETS, addressAt, cidrParts, intToIpv4, planAwsCluster } from "./plan";
 import { AWS_SCHEMA, DEFAULT_VPC_CIDR, resolveAwsSpec, type AwsSpec, type AwsSubnetSpec, type ResolvedAws } from "./spec";
 
@@ -13,9 +14,10 @@ const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 
 /**
  * Checks `pulumi-patroni:aws` and the parts of `pulumi-patroni:cluster` an AWS stack must not write
- * (its hosts, VIP and front door are planned here). `root` and `clusterRoot` are the settings' paths.
+ * (its hosts, VIP and front door are planned here), and every AWS name built from the scope
+ * (`cluster.scope`, else `defaultScope`: the stack name). `root` and `clusterRoot` are the settings' paths.
  */
-export function validateAwsSpec(spec: unknown, cluster: Record<string, unknown> | undefined, root = "aws", clusterRoot = "cluster"): ValidationIssue[] {
+export function validateAwsSpec(spec: unknown, cluster: Record<string, unknown> | undefined, root = "aws", clusterRoot = "cluster", defaultScope?: string): ValidationIssue[] {
     const issues: ValidationIssue[] = [];
     if (spec === undefined || spec === null) {
         return [{ setting: root, value: spec, rule: "is required with provider aws", fix: `describe the instances under ${root} (see stacks/Pulumi.dev.yaml): at least ssh.keyName or ssh.publicKey, and adminCidrs` }];
@@ -45,6 +47,8 @@ export function validateAwsSpec(spec: unknown, cluster: Record<string, unknown> 
         if (a.frontDoor === "nlb" && keepalived !== undefined) {
             issues.push({ setting: `${clusterRoot}.keepalived`, value: keepalived, rule: "has no effect with the nlb front door (no Keepalived)", fix: `remove it, or set ${root}.frontDoor: vip` });
         }
+        const scope = cluster.scope ?? defaultScope;
+        if (typeof scope === "string") issues.push(...validateAwsNames(scope, a, `${clusterRoot}.scope`));
         const os = (cluster.os ?? DEFAULT_OS) as string;
         if (!(os in AWS_IMAGES)) {
             issues.push({ setting: `${clusterRoot}.os`, value: os, rule: "has no AMI lookup on AWS", fix: `use one of ${Object.keys(AWS_IMAGES).join(", ")}` });
