@@ -124,6 +124,8 @@ export function patroniFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Cl
 const CHECK_SCRIPT = "/etc/keepalived/check-haproxy.sh";
 const HAPROXY_STATE_FILE = "/var/lib/haproxy/server-state";
 const NOTIFY_MASTER_SCRIPT = "/etc/keepalived/notify-master.sh";
+/** The timer that re-asserts an AWS secondary-IP VIP on the MASTER (notify_master runs on transitions only). */
+export const VIP_REASSERT = { unit: "pgha-vip-reassert", intervalSec: 30, timeoutSec: 90 } as const;
 
 /** Keepalived settings of a cluster whose front door is the VIP; a programming error otherwise. */
 export function vipSettings(c: ResolvedCluster): ResolvedKeepalived {
@@ -181,6 +183,8 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
                 vip: k.vip,
                 awsSecondaryIp: k.moveVipWith === "aws-secondary-ip",
                 command: k.notifyMasterCommand ?? null,
+                reassertUnit: VIP_REASSERT.unit,
+                reassertIntervalSec: VIP_REASSERT.intervalSec,
             }),
             mode: "0755",
             owner: "root:root",
@@ -188,6 +192,19 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
             secret: false,
             reloadSystemd: false,
         });
+    }
+    if (k.moveVipWith === "aws-secondary-ip") {
+        const unit = (kind: "service" | "timer"): RenderedFile => ({
+            id: `vip-reassert-${kind}`,
+            path: `/etc/systemd/system/${VIP_REASSERT.unit}.${kind}`,
+            content: renderTemplate(`${VIP_REASSERT.unit}.${kind}`, { ...VIP_REASSERT, vip: k.vip, script: NOTIFY_MASTER_SCRIPT }),
+            mode: "0644",
+            owner: "root:root",
+            validator: "none",
+            secret: false,
+            reloadSystemd: true,
+        });
+        files.push(unit("service"), unit("timer"));
     }
     files.push({
         id: "keepalived-conf",
@@ -477,7 +494,8 @@ export function patroniReplicasGateScript(c: ResolvedCluster, host: ResolvedHost
 }
 
 export function proxyStartScript(host: ResolvedHost, applies: AppliedFile[]): string {
-    return renderTemplate("proxy-start.sh", { hostName: host.name, applies });
+    const timer = `${VIP_REASSERT.unit}.timer`;
+    return renderTemplate("proxy-start.sh", { hostName: host.name, applies, reassertTimer: applies.some((f) => f.path.endsWith(`/${timer}`)) ? timer : null });
 }
 
 export function vipGateScript(c: ResolvedCluster): string {
