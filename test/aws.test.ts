@@ -216,6 +216,11 @@ describe("validation of AWS settings", () => {
         expectIssue(issuesOf(devConfig((a) => (a.volumes = { patroniThroughputMiBps: 1000 }))), `${A}.volumes.patroniThroughputMiBps`, { value: 1000, fix: /raise patroniIops/ });
     });
 
+    it("rejects an aws.image that is not an AMI id", () => {
+        expectIssue(issuesOf(devConfig((a) => (a.image = "debian-13"))), `${A}.image`, { value: "debian-13", fix: /ami-0123456789abcdef0/ });
+        expect(issuesOf(devConfig((a) => (a.image = "ami-0123456789abcdef0")))).toEqual([]);
+    });
+
     it("rejects ssh.proxy on AWS, and aws settings with provider existing", () => {
         expectIssue(issuesOf(devConfig((_a, _c, all) => (all["pulumi-patroni:ssh"] = JSON.stringify({ proxy: { host: "b" } })))), "pulumi-patroni:ssh.proxy", { fix: /aws.ssh.access/ });
         const lab = { ...readStackFile("lab"), [A]: readStackFile("dev")[A] };

@@ -22,7 +22,11 @@ import {
     securityGroupRoles,
     securityGroupRules,
     type AwsOs,
+    BALANCER_ENI_UNMANAGED,
+    INSTANCE_PINNED,
+    REGION_ZONES_QUERY,
     type AwsPlan,
+    type PlannedReservation,
     type PlannedHost,
     type ResolvedAws,
     type SecurityGroupRole,
@@ -133,6 +137,8 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
     const publicAccess = a.ssh.access === "public";
     /** Routes, NAT and rules: SSH and package installs need them, not just the instance. */
     const networkReady: pulumi.Resource[] = [];
+    /** Explicit reservations of the planned addresses in created subnets: before anything takes an address. */
+    const reservations: aws.ec2.SubnetCidrReservation[] = [];
 
     // ----- network --------------------------------------------------------------------------
     let vpcId: pulumi.Output<string>;
@@ -142,7 +148,7 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
     if (a.vpc.kind === "create") {
         const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: a.vpc.cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: tags("vpc") }, opts);
         vpcId = vpc.id;
-        const zones = aws.getAvailabilityZonesOutput({ state: "available" }, opts);
+        const zones = aws.getAvailabilityZonesOutput(REGION_ZONES_QUERY, opts);
         const privateSubnets = plan.subnets.map(
             (s) =>
                 new aws.ec2.Subnet(
@@ -153,6 +159,15 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
         );
         subnetIds = privateSubnets.map((s) => s.id);
         subnetZones = privateSubnets.map((s) => s.availabilityZone);
+        const reserve = (r: PlannedReservation, subnetId: pulumi.Input<string>) =>
+            reservations.push(
+                new aws.ec2.SubnetCidrReservation(
+                    `${name}-reserve-${r.subnet === "public" ? "public" : `private-${r.subnet}`}-${r.cidr.replace(/[./]/g, "-")}`,
+                    { subnetId, cidrBlock: r.cidr, reservationType: "explicit", description: `pulumi-patroni ${c.scope}: planned addresses` },
+                    opts,
+                ),
+            );
+        for (const r of plan.reservations.filter((x) => x.subnet !== "public")) reserve(r, subnetIds[r.subnet as number]);
         const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId, tags: tags("igw") }, opts);
         const publicRoutes = new aws.ec2.RouteTable(`${name}-rt-public`, { vpcId, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: tags("public") }, opts);
         let privateRoutes: aws.ec2.RouteTable;
@@ -166,11 +181,13 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
                 opts,
             );
             bastionSubnetId = publicSubnet.id;
+            for (const r of plan.reservations.filter((x) => x.subnet === "public")) reserve(r, publicSubnet.id);
             networkReady.push(new aws.ec2.RouteTableAssociation(`${name}-rta-public`, { subnetId: publicSubnet.id, routeTableId: publicRoutes.id }, opts));
             // One NAT gateway (in the first zone) for package installs: the cluster does not need
             // outbound internet to serve, so a zone-redundant NAT is not worth its cost here.
             const eip = new aws.ec2.Eip(`${name}-nat-eip`, { domain: "vpc", tags: tags("nat") }, opts);
-            const nat = new aws.ec2.NatGateway(`${name}-nat`, { subnetId: publicSubnet.id, allocationId: eip.id, tags: tags("nat") }, { parent, dependsOn: [igw] });
+            // After the reservations: the NAT gateway's address is picked by AWS, never a planned one.
+            const nat = new aws.ec2.NatGateway(`${name}-nat`, { subnetId: publicSubnet.id, allocationId: eip.id, tags: tags("nat") }, { parent, dependsOn: [igw, ...reservations] });
             privateRoutes = new aws.ec2.RouteTable(`${name}-rt-private`, { vpcId, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags: tags("private") }, opts);
             networkReady.push(nat);
         }
@@ -227,6 +244,7 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
     // ----- what every instance shares -------------------------------------------------------
     const os = c.os as AwsOs;
     const image = AWS_IMAGES[os];
+    // Looked up for every preview, but only used by instances being created (see INSTANCE_PINNED).
     const ami = aws.ec2.getAmiOutput(
         {
             owners: [image.owner],
@@ -243,7 +261,7 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
         ? new aws.ec2.KeyPair(names.keyPair.logical, { publicKey: a.ssh.publicKey, tags: tags("key") }, opts).keyName
         : pulumi.output(a.ssh.keyName!);
     const instanceBase = (hostName: string, role: string, rootLogin: boolean) => ({
-        ami: ami.id,
+        ami: a.image ?? ami.id,
         keyName,
         userData: cloudConfig(hostName, rootLogin),
         // IMDSv2 only: a token must be fetched with PUT, which a forwarded request cannot do.
@@ -251,6 +269,10 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
         rootBlockDevice: { volumeType: "gp3", volumeSize: a.volumes.rootGiB, encrypted: true, deleteOnTermination: true, tags: tags(`${hostName}-root`, { "pulumi-patroni:role": role }) },
         tags: tags(hostName, { "pulumi-patroni:role": role }),
     });
+
+    // Pinned at creation (INSTANCE_PINNED). A host running another release than cluster.os is
+    // refused by the first step on it, with how to fix it.
+    const instanceOpts = { parent, ignoreChanges: [...INSTANCE_PINNED], dependsOn: reservations };
 
     // ----- bastion --------------------------------------------------------------------------
     let bastionPublicIp = pulumi.output("");
@@ -266,7 +288,7 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
                 associatePublicIpAddress: true,
                 vpcSecurityGroupIds: [groups.bastion!.id],
             },
-            opts,
+            instanceOpts,
         );
         bastionPublicIp = bastion.publicIp;
         bastionReady.push(bastion);
@@ -283,7 +305,7 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
             enis[h.name] = new aws.ec2.NetworkInterface(
                 `${name}-eni-${h.name}`,
                 { subnetId: subnetIds[h.subnet], privateIps: [h.address], securityGroups: [groups.haproxy!.id], description: `pulumi-patroni ${c.scope}: ${h.name} (carries the VIP when MASTER)`, tags: tags(`${h.name}-eni`) },
-                opts,
+                { parent, ignoreChanges: [...BALANCER_ENI_UNMANAGED], dependsOn: reservations },
             );
         }
         const role = new aws.iam.Role(names.haproxyRole!.logical, { assumeRolePolicy: JSON.stringify(EC2_ASSUME_ROLE_POLICY), description: `pulumi-patroni ${c.scope}: move the VIP between the HAProxy ENIs`, tags: tags("haproxy-role") }, opts);
@@ -296,11 +318,6 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
     }
 
     // ----- cluster instances and their data volumes -----------------------------------------
-    // The AMI is chosen when an instance is created and never replaces it later: a newer image, or a
-    // changed cluster.os, would otherwise replace every instance at once (and with fixed addresses,
-    // create-before-delete cannot even succeed). A host running another release than cluster.os is
-    // refused by the first step on it, with how to fix it.
-    const instanceOpts = { ...opts, ignoreChanges: ["ami"] };
     const hosts: AwsHost[] = plan.hosts.map((h) => {
         const base = instanceBase(h.name, h.role, true);
         const instanceType = a.instanceTypes[h.role];
@@ -334,9 +351,16 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
             const volume = new aws.ebs.Volume(
                 `${name}-data-${h.name}`,
                 { availabilityZone: subnetZones[h.subnet], type: "gp3", encrypted: true, ...gp3, tags: tags(`${h.name}-data`, { "pulumi-patroni:role": h.role }) },
+                // Kept by default: a destroy, or a host leaving the stack, leaves the data behind.
+                { parent, retainOnDelete: !a.volumes.deleteWithStack },
+            );
+            // Detached from a stopped instance: never from under a running PostgreSQL or etcd
+            // (the data's file system is not unmounted first otherwise).
+            const attachment = new aws.ec2.VolumeAttachment(
+                `${name}-attach-${h.name}`,
+                { deviceName: planned.deviceName, volumeId: volume.id, instanceId: instance.id, stopInstanceBeforeDetaching: true },
                 opts,
             );
-            const attachment = new aws.ec2.VolumeAttachment(`${name}-attach-${h.name}`, { deviceName: planned.deviceName, volumeId: volume.id, instanceId: instance.id }, opts);
             extra.push(attachment);
             dataVolume = { volumeId: volume.id, ...planned };
         }

@@ -9,3 +9,4 @@ export * from "./validate";
 export * from "./security";
 export * from "./cloud-init";
 export * from "./names";
+export * from "./lifecycle";

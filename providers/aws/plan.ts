@@ -41,7 +41,62 @@ export interface AwsPlan {
     vip: string | undefined;
     /** The cluster spec with its hosts, front door and VIP filled in: what the rest of the model sees. */
     clusterSpec: ClusterSpec;
+    /**
+     * The planned addresses (hosts, VIP, bastion) as CIDR blocks per subnet, for explicit subnet
+     * CIDR reservations: AWS then never hands them to another interface (a NAT gateway, an NLB node,
+     * a Lambda ENI). AwsHosts creates them in subnets it creates; existing subnets need them made
+     * by their owner (see the README).
+     */
+    reservations: PlannedReservation[];
 }
+
+/** An address block to reserve (`aws.ec2.SubnetCidrReservation`, type explicit). */
+export interface PlannedReservation {
+    /** A private subnet's index in `AwsPlan.subnets`, or "public" (the bastion's subnet). */
+    subnet: number | "public";
+    /** The subnet's CIDR. */
+    subnetCidr: string;
+    /** The block, e.g. 10.40.0.30/31. */
+    cidr: string;
+}
+
+/**
+ * The fewest aligned CIDR blocks covering exactly `addresses`:
+ * consecutive addresses merge into the largest blocks that fit, nothing else is covered.
+ */
+export function coveringBlocks(addresses: string[]): string[] {
+    const ints = [...new Set(addresses.map(ipv4ToInt))].sort((x, y) => x - y);
+    const blocks: string[] = [];
+    let i = 0;
+    while (i < ints.length) {
+        let end = i;
+        while (end + 1 < ints.length && ints[end + 1] === ints[end] + 1) end++;
+        let at = ints[i];
+        const last = ints[end];
+        while (at <= last) {
+            let size = 1;
+            while (at % (size * 2) === 0 && at + size * 2 - 1 <= last) size *= 2;
+            blocks.push(`${intToIpv4(at)}/${32 - Math.log2(size)}`);
+            at += size;
+        }
+        i = end + 1;
+    }
+    return blocks;
+}
+
+/**
+ * The zones a created VPC spreads over: the region's own availability zones only. Local Zones and
+ * Wavelength Zones are listed too once a account opts in (`zone-type` local-zone/wavelength-zone,
+ * `opt-in-status` opted-in), and the list's order would then shift every subnet, and with it every
+ * host, into another zone. Filters of EC2 DescribeAvailabilityZones (EC2 API reference).
+ */
+export const REGION_ZONES_QUERY = {
+    state: "available",
+    filters: [
+        { name: "opt-in-status", values: ["opt-in-not-required"] },
+        { name: "zone-type", values: ["availability-zone"] },
+    ],
+};
 
 /** Offsets of host addresses inside their subnet (AWS reserves the first four and the last). */
 export const ADDRESS_OFFSETS = { etcd: 10, patroni: 20, haproxy: 30, vip: 50, bastion: 10 } as const;
@@ -123,5 +178,10 @@ export function planAwsCluster(aws: ResolvedAws, cluster: Omit<ClusterSpec, "hos
                   clientCidrs: [...(cluster.clientCidrs ?? []), ...subnets.map((s) => s.cidr).filter((c) => !(cluster.clientCidrs ?? []).includes(c))],
               }),
     };
-    return { subnets, publicSubnetCidr: carved?.public, hosts, bastionAddress, vip, clusterSpec };
+    const reservations: PlannedReservation[] = subnets.flatMap((sub) => {
+        const addresses = [...hosts.filter((h) => h.subnet === sub.index).map((h) => h.address), ...(sub.index === 0 && vip ? [vip] : [])];
+        return coveringBlocks(addresses).map((cidr) => ({ subnet: sub.index, subnetCidr: sub.cidr, cidr }));
+    });
+    if (bastionAddress) reservations.push(...coveringBlocks([bastionAddress]).map((cidr) => ({ subnet: "public" as const, subnetCidr: bastionCidr!, cidr })));
+    return { subnets, publicSubnetCidr: carved?.public, hosts, bastionAddress, vip, clusterSpec, reservations };
 }

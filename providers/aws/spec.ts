@@ -81,6 +81,12 @@ export interface AwsVolumes {
     patroniThroughputMiBps?: number;
     /** Root volume size of every instance. @default 16 */
     rootGiB?: number;
+    /**
+     * Delete the data volumes with the stack (`pulumi destroy`, or a host leaving the stack). By
+     * default they are left behind (detached, with their data) and must be deleted by hand.
+     * @default false
+     */
+    deleteWithStack?: boolean;
 }
 
 /** Member counts (AwsHosts names them etcd1.., pg1.., lb1, lb2). */
@@ -99,6 +105,13 @@ export interface AwsSpec {
     availabilityZones?: number;
     /** @default "x86_64" */
     architecture?: AwsArchitecture;
+    /**
+     * The AMI of instances created from now on, `ami-...`, instead of the newest image of
+     * `cluster.os` found when each is created. Neither ever replaces a running instance: an
+     * instance keeps the image (and the user data) it was created with.
+     * @default - the newest image of cluster.os (AWS_IMAGES) when the instance is created
+     */
+    image?: string;
     /** @default - see AwsMembers */
     members?: AwsMembers;
     /** @default - see AwsInstanceTypes */
@@ -132,9 +145,10 @@ export const AWS_SCHEMA: Schema = (() => {
         "vpc?": { "cidr?": "string", "vpcId?": "string", "subnets?": [subnet], "bastionSubnet?": subnet },
         "availabilityZones?": "integer",
         "architecture?": { enum: ["x86_64", "arm64"] },
+        "image?": "string",
         "members?": { "etcd?": "integer", "patroni?": "integer" },
         "instanceTypes?": { "etcd?": "string", "patroni?": "string", "haproxy?": "string", "bastion?": "string" },
-        "volumes?": { "patroniGiB?": "integer", "etcdGiB?": "integer", "patroniIops?": "integer", "patroniThroughputMiBps?": "integer", "rootGiB?": "integer" },
+        "volumes?": { "patroniGiB?": "integer", "etcdGiB?": "integer", "patroniIops?": "integer", "patroniThroughputMiBps?": "integer", "rootGiB?": "integer", "deleteWithStack?": "boolean" },
         ssh: { "access?": { enum: ["bastion", "public"] }, "keyName?": "string", "publicKey?": "string" },
         adminCidrs: ["string"],
         "clientCidrs?": ["string"],
@@ -150,6 +164,7 @@ export const AWS_SCHEMA: Schema = (() => {
 export interface ResolvedAws {
     vpc: { kind: "create"; cidr: string; availabilityZones: number } | { kind: "existing"; vpcId: string; subnets: AwsSubnetSpec[]; bastionSubnet: AwsSubnetSpec | undefined };
     architecture: AwsArchitecture;
+    image: string | undefined;
     members: Required<AwsMembers>;
     instanceTypes: Required<AwsInstanceTypes>;
     volumes: Required<AwsVolumes>;
@@ -181,6 +196,7 @@ export function resolveAwsSpec(spec: AwsSpec): ResolvedAws {
                 ? { kind: "existing", vpcId: spec.vpc.vpcId, subnets: spec.vpc.subnets ?? [], bastionSubnet: spec.vpc.bastionSubnet }
                 : { kind: "create", cidr: spec.vpc?.cidr ?? DEFAULT_VPC_CIDR, availabilityZones: spec.availabilityZones ?? 3 },
         architecture,
+        image: spec.image,
         members: { etcd: spec.members?.etcd ?? 3, patroni: spec.members?.patroni ?? 3 },
         instanceTypes: {
             etcd: types.etcd ?? defaults.etcd,
@@ -194,6 +210,7 @@ export function resolveAwsSpec(spec: AwsSpec): ResolvedAws {
             patroniIops: v.patroniIops ?? 3000,
             patroniThroughputMiBps: v.patroniThroughputMiBps ?? 125,
             rootGiB: v.rootGiB ?? 16,
+            deleteWithStack: v.deleteWithStack ?? false,
         },
         ssh: { access: spec.ssh.access ?? "bastion", keyName: spec.ssh.keyName, publicKey: spec.ssh.publicKey },
         adminCidrs: spec.adminCidrs,

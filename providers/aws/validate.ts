@@ -10,6 +10,7 @@ import { AWS_SCHEMA, DEFAULT_VPC_CIDR, resolveAwsSpec, type AwsSpec, type AwsSub
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
 const SG_ID = /^sg-[0-9a-f]{8,17}$/;
+const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 
 /**
@@ -148,7 +149,10 @@ export function validateAwsSpec(spec: unknown, cluster: Record<string, unknown> 
             issues.push({ setting: `${root}.instanceTypes.${role}`, value: type, rule: `does not match architecture ${a.architecture} (Graviton types have a g after the generation, e.g. m7g)`, fix: a.architecture === "arm64" ? "use a Graviton type such as t4g.small, or set architecture: x86_64" : "use an x86 type such as t3.small, or set architecture: arm64" });
         }
     }
-    const range = (name: keyof ResolvedAws["volumes"], min: number, max: number, fix: string) => {
+    if (a.image !== undefined && !AMI_ID.test(a.image)) {
+        issues.push({ setting: `${root}.image`, value: a.image, rule: "is not an AMI id", fix: "write it as ami-0123456789abcdef0 (an image of cluster.os in the stack's region), or remove it to use the newest one" });
+    }
+    const range = (name: Exclude<keyof ResolvedAws["volumes"], "deleteWithStack">, min: number, max: number, fix: string) => {
         const value = a.volumes[name];
         if (value < min || value > max) issues.push({ setting: `${root}.volumes.${name}`, value, rule: `must be between ${min} and ${max}`, fix });
     };
