@@ -55,8 +55,8 @@ function build(stack: string, mutate: (aws: Record<string, any>) => void = () =>
 }
 
 const ofType = (seen: Seen[], type: string) => seen.filter((r) => r.type === type);
-const names = (rs: Array<pulumi.Input<pulumi.Resource>> | pulumi.Input<pulumi.Input<pulumi.Resource>[]> | undefined) =>
-    (rs as pulumi.Resource[] | undefined ?? []).map((r) => (r as unknown as { __name: string }).__name);
+/** Names of the resources in a `dependsOn` (the component passes plain arrays of resources). */
+const names = (rs: pulumi.CustomResourceOptions["dependsOn"]) => ((rs ?? []) as pulumi.Resource[]).map((r) => (r as unknown as { __name: string }).__name);
 
 const runs: Record<string, Seen[]> = {};
 beforeAll(() => {
