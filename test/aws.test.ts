@@ -8,7 +8,6 @@ import {
     AUTONAME_SUFFIX_LENGTH,
     AWS_IMAGES,
     AWS_NAME_LIMITS,
-    MOVE_VIP_ACTIONS,
     carveSubnets,
     moveVipPolicy,
     planAwsCluster,
@@ -110,12 +109,11 @@ describe("planAwsCluster", () => {
 });
 
 describe("the IAM policy document", () => {
-    it("allows exactly assign/unassign on the given ENIs and describe on *", () => {
-        expect(MOVE_VIP_ACTIONS).toEqual(["ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]);
+    it("allows exactly assign on the given ENIs and describe on *", () => {
         expect(moveVipPolicy(["arn:a", "arn:b"])).toEqual({
             Version: "2012-10-17",
             Statement: [
-                { Sid: "MoveVipBetweenHaproxyEnis", Effect: "Allow", Action: ["ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"], Resource: ["arn:a", "arn:b"] },
+                { Sid: "MoveVipBetweenHaproxyEnis", Effect: "Allow", Action: ["ec2:AssignPrivateIpAddresses"], Resource: ["arn:a", "arn:b"] },
                 { Sid: "CheckVipAssignment", Effect: "Allow", Action: ["ec2:DescribeNetworkInterfaces"], Resource: "*" },
             ],
         });
@@ -348,8 +346,7 @@ describe("security groups", () => {
                 "haproxy tcp 5000 from 10.60.0.0/16",
                 "haproxy tcp 5001 from 10.60.0.0/16",
                 "haproxy tcp 5000 from patroni",
-                "haproxy tcp 7000 from 198.51.100.10/32",
-                "haproxy tcp 7000 from 198.51.100.11/32",
+                "haproxy tcp 7000 from bastion",
                 "haproxy tcp 7000 from haproxy",
                 "haproxy 112 - from haproxy",
                 "etcd tcp 22 from bastion",
@@ -457,6 +454,34 @@ describe("instances", () => {
         }
         expect(ofType(runs.staging, "aws:iam/instanceProfile:InstanceProfile")).toEqual([]);
         expect(ofType(runs.staging, "aws:iam/rolePolicy:RolePolicy")).toEqual([]);
+    });
+});
+
+describe("least privilege, as granted", () => {
+    /** `aws ec2 assign-private-ip-addresses` → `ec2:AssignPrivateIpAddresses`. */
+    const action = (service: string, verb: string) => `${service}:${verb.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase())}`;
+
+    it.each(["dev", "prod"])("%s: the balancers' role grants exactly the EC2 actions their scripts call", (stack) => {
+        const run = runs[stack];
+        const scope = stack === "dev" ? "orders-dev" : "orders";
+        const called = new Set<string>();
+        for (const r of run.resources.filter((x) => x.name.startsWith(`${scope}-proxy-`) && x.type === "command:remote:Command")) {
+            for (const text of [r.inputs.create, r.inputs.stdin, r.inputs.delete].filter((t): t is string => typeof t === "string")) {
+                for (const m of text.matchAll(/\baws (ec2|iam|sts) ([a-z-]+)/g)) called.add(action(m[1], m[2]));
+            }
+        }
+        const [policy] = ofType(run, "aws:iam/rolePolicy:RolePolicy");
+        const granted = (JSON.parse(String(policy.inputs.policy)).Statement as Array<{ Action: string[] }>).flatMap((st) => st.Action);
+        expect(called.size).toBeGreaterThan(0);
+        expect([...granted].sort()).toEqual([...called].sort());
+    });
+
+    it("no security-group rule from a source that cannot reach it: with a bastion, admins reach the balancers' stats page through it", () => {
+        // prod: private balancers; their stats page is open to the bastion, not to the admins' public CIDRs.
+        const stats = ingressRules(runs.prod).filter((r) => r.startsWith("haproxy tcp 7000 "));
+        expect(stats.sort()).toEqual(["haproxy tcp 7000 from bastion", "haproxy tcp 7000 from haproxy"]);
+        // dev: public balancers; the admins' CIDRs reach them directly.
+        expect(ingressRules(runs.dev)).toContain("haproxy tcp 7000 from 203.0.113.0/24");
     });
 });
 

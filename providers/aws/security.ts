@@ -54,7 +54,10 @@ export function securityGroupRules(a: ResolvedAws, ports: { etcdClient: number; 
     }
     if (a.frontDoor === "vip") {
         tcp("haproxy", ports.primary, { group: "patroni" }, "the VIP gate, run on the first Patroni member");
-        for (const cidr of a.adminCidrs) tcp("haproxy", ports.stats, { cidr }, "HAProxy statistics page for admins");
+        // Admins reach the stats page the way they reach SSH: from their CIDRs to public balancers,
+        // or through the bastion (a tunnel) to private ones, which their CIDRs can never reach.
+        if (a.ssh.access === "bastion") tcp("haproxy", ports.stats, { group: "bastion" }, "HAProxy statistics page for admins, through the bastion");
+        else for (const cidr of a.adminCidrs) tcp("haproxy", ports.stats, { cidr }, "HAProxy statistics page for admins");
         tcp("haproxy", ports.stats, { group: "haproxy" }, "the balancer list each Keepalived check asks its peers for");
         rules.push({ id: "haproxy-vrrp-from-haproxy", group: "haproxy", protocol: "112", source: { group: "haproxy" }, description: "VRRP (unicast) between the HAProxy pair" });
     }
@@ -72,20 +75,25 @@ export function securityGroupRoles(a: Pick<ResolvedAws, "frontDoor" | "ssh">): S
     return ["etcd", "patroni", a.frontDoor === "vip" ? "haproxy" : "nlb", ...(a.ssh.access === "bastion" ? ["bastion" as const] : [])];
 }
 
-/** The actions the notify_master script needs, and nothing else. */
-export const MOVE_VIP_ACTIONS = ["ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"] as const;
+/**
+ * The writes the notify_master script makes, and nothing else: it takes the VIP from the peer with
+ * `assign-private-ip-addresses --allow-reassignment` and never calls unassign.
+ */
+export const MOVE_VIP_ACTIONS = ["ec2:AssignPrivateIpAddresses"] as const;
+
+/** The reads it makes: DescribeNetworkInterfaces supports no resource-level scoping (Service Authorization Reference, Amazon EC2), so `*`. */
+export const CHECK_VIP_ACTIONS = ["ec2:DescribeNetworkInterfaces"] as const;
 
 /**
- * The HAProxy instances' policy: assign/unassign only on the pair's two ENIs (their ARNs are known
- * because AwsHosts creates the ENIs itself); DescribeNetworkInterfaces supports no resource-level
- * scoping, so it has to be `*` (it only reads).
+ * The HAProxy instances' policy: assign only on the pair's two ENIs (their ARNs are known
+ * because AwsHosts creates the ENIs itself); describe on `*` (it only reads).
  */
 export function moveVipPolicy(eniArns: string[]): object {
     return {
         Version: "2012-10-17",
         Statement: [
             { Sid: "MoveVipBetweenHaproxyEnis", Effect: "Allow", Action: [...MOVE_VIP_ACTIONS], Resource: eniArns },
-            { Sid: "CheckVipAssignment", Effect: "Allow", Action: ["ec2:DescribeNetworkInterfaces"], Resource: "*" },
+            { Sid: "CheckVipAssignment", Effect: "Allow", Action: [...CHECK_VIP_ACTIONS], Resource: "*" },
         ],
     };
 }
