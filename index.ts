@@ -8,7 +8,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, CONFIG_NAMESPACE, type ProgramSettings } from "./model/config";
 import { PostgresHaCluster, sshConnections, type PostgresHaClusterArgs } from "./components/postgres-ha-cluster";
-import { AwsHosts, awsHostsName } from "./providers/aws";
+import { AwsHosts, awsHostsName, nlbGate } from "./providers/aws";
 import type { ConnectionArgs } from "./components/remote";
 import type { ClusterSpec } from "./model/types";
 
@@ -81,6 +81,11 @@ const cluster = new PostgresHaCluster(settings.cluster.scope, {
         userPasswords: Object.fromEntries(Object.keys(settings.userPasswords).map((r) => [r, pulumi.secret(settings.userPasswords[r])])),
     },
 });
+
+if (machines && settings.aws!.frontDoor === "nlb") {
+    const first = settings.cluster.hosts.patroni[0].name;
+    nlbGate(awsHostsName(settings.cluster.scope), { cluster: settings.cluster, connection: machines.args.connections[first], address: machines.hosts.nlbDnsName, superuserPassword: cluster.superuserPassword, after: [cluster] }, machines.hosts);
+}
 
 export const writerEndpoint = cluster.writerEndpoint;
 export const readerEndpoint = cluster.readerEndpoint;

@@ -498,14 +498,19 @@ export function proxyStartScript(host: ResolvedHost, applies: AppliedFile[]): st
     return renderTemplate("proxy-start.sh", { hostName: host.name, applies, reassertTimer: applies.some((f) => f.path.endsWith(`/${timer}`)) ? timer : null });
 }
 
-export function vipGateScript(c: ResolvedCluster): string {
+/**
+ * The front door gate: `address`:primaryPort reaches a primary, `consecutive` times a second apart.
+ * By default the VIP, as long as HAProxy takes to have checked every member; a load balancer of
+ * the stack's (an external front door) passes its own address and check time.
+ */
+export function vipGateScript(c: ResolvedCluster, external?: { address: string; consecutive: number }): string {
     return renderTemplate("vip-gate.sh", {
-        vip: vipSettings(c).vip,
+        vip: external?.address ?? vipSettings(c).vip,
         primaryPort: c.haproxy.primaryPort,
         superuserName: c.patroni.superuserName,
         timeoutSec: GATE_TIMEOUTS_SEC.vip,
         // Long enough for HAProxy to have checked every member (fall/rise at its check interval).
-        consecutive: Math.max(3, Math.ceil(((c.haproxy.checkFall + c.haproxy.checkRise) * c.haproxy.checkIntervalMs) / 1000)),
+        consecutive: external?.consecutive ?? Math.max(3, Math.ceil(((c.haproxy.checkFall + c.haproxy.checkRise) * c.haproxy.checkIntervalMs) / 1000)),
     });
 }
 

@@ -8,6 +8,8 @@ import {
     AUTONAME_SUFFIX_LENGTH,
     AWS_IMAGES,
     AWS_NAME_LIMITS,
+    NLB_GATE_CONSECUTIVE,
+    NLB_IDLE_TIMEOUT_SEC,
     carveSubnets,
     moveVipPolicy,
     planAwsCluster,
@@ -27,7 +29,7 @@ const PROGRAM = path.join(REPO_ROOT, "index.ts");
 // The planner
 // ---------------------------------------------------------------------------------------------
 
-const baseAws: AwsSpec = { ssh: { keyName: "k" }, adminCidrs: ["203.0.113.0/24"] };
+const baseAws: AwsSpec = { ssh: { keyName: "k" }, adminCidrs: ["203.0.113.0/24"], frontDoor: "vip" };
 
 describe("planAwsCluster", () => {
     it("carves a created VPC into three private subnets and a public one", () => {
@@ -100,6 +102,16 @@ describe("planAwsCluster", () => {
         expect(plan.clusterSpec.frontDoor).toBe("external");
         expect(plan.clusterSpec.keepalived).toBeUndefined();
         expect(plan.clusterSpec.clientCidrs).toEqual(["10.99.0.0/16", "10.40.0.0/18", "10.40.64.0/18", "10.40.128.0/18"]);
+    });
+
+    it("chooses the NLB front door by default over several zones, the VIP in one zone", () => {
+        const { frontDoor: _chosen, ...unchosen } = baseAws;
+        expect(resolveAwsSpec(unchosen).frontDoor).toBe("nlb");
+        expect(resolveAwsSpec({ ...unchosen, availabilityZones: 2 }).frontDoor).toBe("nlb");
+        expect(resolveAwsSpec({ ...unchosen, availabilityZones: 1 }).frontDoor).toBe("vip");
+        const subnet = { id: "subnet-0aaaaaaaaaaaaaaa1", cidr: "10.60.1.0/24", availabilityZone: "eu-west-1a" };
+        expect(resolveAwsSpec({ ...unchosen, vpc: { vpcId: "vpc-0123456789abcdef0", subnets: [subnet] } }).frontDoor).toBe("vip");
+        expect(planAwsCluster(resolveAwsSpec(unchosen), {}).hosts.filter((h) => h.role === "haproxy")).toEqual([]);
     });
 
     it("keeps the user's other keepalived settings", () => {
@@ -608,6 +620,34 @@ describe("the NLB front door (staging)", () => {
         }
         const listener = ofType(run(), "aws:lb/listener:Listener").find((l) => l.inputs.port === 5000)!;
         expect((listener.inputs.defaultActions as Array<{ targetGroupArn: string }>)[0].targetGroupArn).toBe(groups.primary.outputs.arn);
+    });
+
+    it("keeps pooled connections: the listeners' TCP idle timeout is an hour, not AWS's 350 s", () => {
+        // ELB docs, "Update the TCP idle timeout for your Network Load Balancer listener" (60–6000 s, default 350).
+        for (const l of ofType(run(), "aws:lb/listener:Listener")) expect(l.inputs.tcpIdleTimeoutSeconds, String(l.inputs.port)).toBe(NLB_IDLE_TIMEOUT_SEC);
+        expect(NLB_IDLE_TIMEOUT_SEC).toBeGreaterThanOrEqual(60);
+        expect(NLB_IDLE_TIMEOUT_SEC).toBeLessThanOrEqual(6000);
+    });
+
+    it("gates the deployment on the writer endpoint reaching the primary through the NLB, from the first member", () => {
+        const gate = get(run(), "orders-staging-aws-nlb-gate");
+        const [nlb] = ofType(run(), "aws:lb/loadBalancer:LoadBalancer");
+        expect(String(gate.inputs.create)).toContain(`conninfo="host=${nlb.outputs.dnsName} port=5000 user=postgres dbname=postgres connect_timeout=3"`);
+        expect(String(gate.inputs.create)).toContain("select pg_is_in_recovery()");
+        expect(String(gate.inputs.create)).toContain(`while [ "$streak" -lt ${NLB_GATE_CONSECUTIVE} ]`);
+        expect(gate.secretInputPaths.map((p) => p[0])).toContain("stdin");
+        expect(String(gate.inputs.create)).not.toContain(String(gate.inputs.stdin).trim());
+        expect(gate.waitsFor).toEqual(expect.arrayContaining(["orders-staging-roles", "orders-staging-patroni-replicas", nlb.name]));
+        expect(connectionOf(run(), gate.name).host).toBe("10.41.0.20");
+    });
+
+    it("fails closed for writers when every target is unhealthy: the NLB then sends to every target (fail-open), so the writer connection string refuses a replica", () => {
+        // ELB docs, "Health checks for Network Load Balancer target groups": if all targets fail
+        // health checks at once, the NLB fails open. libpq's target_session_attrs=read-write
+        // rejects a server in recovery; a hot standby refuses writes on its own.
+        expect(String(run().outputs.connectionString)).toMatch(/:5000\/postgres\?target_session_attrs=read-write$/);
+        const groups = ofType(run(), "aws:lb/targetGroup:TargetGroup");
+        expect(groups.map((g) => (g.inputs.healthCheck as { path: string }).path)).toEqual(["/primary", "/replica"]);
     });
 
     it("creates the roles after the replicas gate, through the members directly", () => {

@@ -24,6 +24,8 @@ import {
     type AwsOs,
     BALANCER_ENI_UNMANAGED,
     INSTANCE_PINNED,
+    NLB_HEALTH_CHECK,
+    NLB_IDLE_TIMEOUT_SEC,
     REGION_ZONES_QUERY,
     type AwsPlan,
     type PlannedReservation,
@@ -399,16 +401,20 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
                         port: String(c.patroni.restApiPort),
                         path,
                         matcher: "200",
-                        interval: 5,
-                        timeout: 2,
-                        healthyThreshold: 2,
-                        unhealthyThreshold: 2,
+                        interval: NLB_HEALTH_CHECK.intervalSec,
+                        timeout: NLB_HEALTH_CHECK.timeoutSec,
+                        healthyThreshold: NLB_HEALTH_CHECK.healthyThreshold,
+                        unhealthyThreshold: NLB_HEALTH_CHECK.unhealthyThreshold,
                     },
                     tags: tags(`tg-${pool}`),
                 },
                 opts,
             );
-            new aws.lb.Listener(`${name}-listener-${pool}`, { loadBalancerArn: nlb.arn, port, protocol: "TCP", defaultActions: [{ type: "forward", targetGroupArn: group.arn }], tags: tags(`listener-${pool}`) }, opts);
+            new aws.lb.Listener(
+                `${name}-listener-${pool}`,
+                { loadBalancerArn: nlb.arn, port, protocol: "TCP", tcpIdleTimeoutSeconds: NLB_IDLE_TIMEOUT_SEC, defaultActions: [{ type: "forward", targetGroupArn: group.arn }], tags: tags(`listener-${pool}`) },
+                opts,
+            );
             for (const h of patroniHosts) {
                 new aws.lb.TargetGroupAttachment(`${name}-tg-${pool}-${h.name}`, { targetGroupArn: group.arn, targetId: h.instance.id, port: c.patroni.postgresPort }, opts);
             }

@@ -2,3 +2,5 @@
 export * from "./model";
 export { AwsHosts } from "./hosts";
 export type { AwsHostsArgs, AwsHost } from "./hosts";
+export { nlbGate } from "./gate";
+export type { NlbGateArgs } from "./gate";

@@ -10,3 +10,4 @@ export * from "./security";
 export * from "./cloud-init";
 export * from "./names";
 export * from "./lifecycle";
+export * from "./frontdoor";

@@ -127,10 +127,11 @@ export interface AwsSpec {
     /** Security groups allowed to the front door's writer and reader ports. @default [] */
     clientSecurityGroupIds?: string[];
     /**
-     * `vip`: two HAProxy + Keepalived instances and a VIP moved between them as a secondary private
-     * IP. `nlb`: an internal Network Load Balancer whose target groups check Patroni's /primary and
-     * /replica; no HAProxy instances.
-     * @default "vip"
+     * `nlb`: an internal Network Load Balancer with a node in every zone, whose target groups check
+     * Patroni's /primary and /replica; no HAProxy instances. `vip`: two HAProxy + Keepalived
+     * instances and a VIP moved between them as a secondary private IP, all in the first zone (a
+     * secondary IP lives in one subnet): losing that zone loses the front door.
+     * @default - "nlb" over several zones, "vip" in one (see defaultFrontDoor)
      */
     frontDoor?: "vip" | "nlb";
     /** The VIP, a free address in the first private subnet. @default - the subnet's 51st address (base + 50) */
@@ -184,6 +185,16 @@ const DEFAULT_INSTANCE_TYPES: Record<AwsArchitecture, Required<AwsInstanceTypes>
     arm64: { etcd: "t4g.small", patroni: "m7g.large", haproxy: "t4g.small", bastion: "t4g.micro" },
 };
 
+/**
+ * The front door when none is chosen: the NLB when the hosts spread over several zones (it has a
+ * node in each, so it survives the loss of one), the VIP in a single zone (a secondary IP lives in
+ * one subnet, so both balancers and the VIP sit in the first zone).
+ */
+export function defaultFrontDoor(spec: AwsSpec): "vip" | "nlb" {
+    const zones = spec.vpc?.vpcId !== undefined ? (spec.vpc.subnets ?? []).length : (spec.availabilityZones ?? 3);
+    return zones > 1 ? "nlb" : "vip";
+}
+
 /** Apply every default. Call `validateAwsSpec` first: resolving does not check anything. */
 export function resolveAwsSpec(spec: AwsSpec): ResolvedAws {
     const architecture = spec.architecture ?? "x86_64";
@@ -216,7 +227,7 @@ export function resolveAwsSpec(spec: AwsSpec): ResolvedAws {
         adminCidrs: spec.adminCidrs,
         clientCidrs: spec.clientCidrs ?? [],
         clientSecurityGroupIds: spec.clientSecurityGroupIds ?? [],
-        frontDoor: spec.frontDoor ?? "vip",
+        frontDoor: spec.frontDoor ?? defaultFrontDoor(spec),
         vip: spec.vip,
         tags: Object.fromEntries(Object.entries(spec.tags ?? {}).map(([k, val]) => [k, String(val)])),
     };
