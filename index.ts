@@ -102,4 +102,5 @@ export const aws = machines && {
     bastionPublicIp: machines.hosts.bastionPublicIp,
     instanceIds: machines.hosts.instanceIds,
     nlbDnsName: machines.hosts.nlbDnsName,
+    addressReservations: machines.hosts.addressReservations,
 };

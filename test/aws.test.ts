@@ -696,6 +696,14 @@ describe("every stack file", () => {
         expect(result.outputs.aws).toBeUndefined();
     }, 120_000);
 
+    it("prod (existing subnets) exports the address blocks its subnets' owner must reserve", () => {
+        const reservations = (runs.prod.outputs.aws as { addressReservations: Array<{ subnet: string; cidr: string; createdHere: boolean }> }).addressReservations;
+        expect(reservations).toContainEqual({ subnet: "subnet-0aaaaaaaaaaaaaaa1", cidr: "10.60.1.30/31", createdHere: false });
+        expect(reservations).toContainEqual({ subnet: "subnet-0aaaaaaaaaaaaaaa1", cidr: "10.60.1.50/32", createdHere: false });
+        expect(reservations).toContainEqual({ subnet: "subnet-0ddddddddddddddd4", cidr: "10.60.100.10/32", createdHere: false });
+        expect(reservations.every((r) => !r.createdHere)).toBe(true);
+    });
+
     it("dev, staging and prod run and export the AWS outputs", () => {
         for (const [stack, run] of Object.entries(runs)) {
             expect(run.outputs.aws, stack).toMatchObject({ vpcId: expect.stringMatching(/^vpc-/), instanceIds: expect.objectContaining({ pg1: expect.stringMatching(/^i-/) }) });

@@ -80,6 +80,11 @@ export class AwsHosts extends pulumi.ComponentResource {
     public readonly bastionUser: string;
     /** True when hosts are reached through the bastion, false with public IPs. */
     public readonly viaBastion: boolean;
+    /**
+     * The address blocks to reserve (explicit subnet CIDR reservations), by subnet id or CIDR: made
+     * by the program in subnets it creates; for existing subnets, their owner makes them.
+     */
+    public readonly addressReservations: { subnet: string; cidr: string; createdHere: boolean }[];
 
     constructor(name: string, args: AwsHostsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pulumi-patroni:index:AwsHosts", name, {}, opts);
@@ -93,12 +98,17 @@ export class AwsHosts extends pulumi.ComponentResource {
         this.hosts = built.hosts;
         this.bastionUser = AWS_IMAGES[args.cluster.os as AwsOs].loginUser;
         this.viaBastion = args.aws.ssh.access === "bastion";
+        this.addressReservations = args.plan.reservations.map((r) => {
+            const existing = typeof r.subnet === "number" ? args.plan.subnets[r.subnet].existing?.id : args.aws.vpc.kind === "existing" ? args.aws.vpc.bastionSubnet?.id : undefined;
+            return { subnet: existing ?? r.subnetCidr, cidr: r.cidr, createdHere: existing === undefined };
+        });
         this.registerOutputs({
             vpcId: this.vpcId,
             privateSubnetIds: this.privateSubnetIds,
             instanceIds: this.instanceIds,
             bastionPublicIp: this.bastionPublicIp,
             nlbDnsName: this.nlbDnsName,
+            addressReservations: this.addressReservations,
         });
     }
 
