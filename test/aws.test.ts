@@ -342,6 +342,7 @@ describe("security groups", () => {
                 "nlb tcp 5001 from 10.41.0.0/16",
                 "nlb tcp 5000 from sg-0a1b2c3d4e5f60718",
                 "nlb tcp 5001 from sg-0a1b2c3d4e5f60718",
+                "nlb tcp 5000 from patroni",
                 "etcd tcp 22 from bastion",
                 "patroni tcp 22 from bastion",
                 "bastion tcp 22 from 198.51.100.0/24",
@@ -380,6 +381,17 @@ describe("security groups", () => {
             }
             for (const r of ofType(run, "aws:ec2/securityGroup:SecurityGroup")) {
                 expect(r.inputs.ingress ?? [], `${stack} ${r.name} has no inline rules`).toEqual([]);
+            }
+        }
+    });
+
+    it("describe every group and rule in the characters and length EC2 accepts", () => {
+        // EC2 API, CreateSecurityGroup GroupDescription / IpPermission descriptions: up to 255
+        // characters of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$*
+        const allowed = /^[a-zA-Z0-9 ._\-:/()#,@[\]+=&;{}!$*]{0,255}$/;
+        for (const [stack, run] of Object.entries(runs)) {
+            for (const r of [...ofType(run, "aws:ec2/securityGroup:SecurityGroup"), ...ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"), ...ofType(run, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")]) {
+                expect(String(r.inputs.description), `${stack} ${r.name}`).toMatch(allowed);
             }
         }
     });

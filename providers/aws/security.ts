@@ -52,8 +52,10 @@ export function securityGroupRules(a: ResolvedAws, ports: { etcdClient: number; 
         for (const cidr of a.clientCidrs) tcp(front, port, { cidr }, `${what} endpoint for clients`);
         for (const groupId of a.clientSecurityGroupIds) tcp(front, port, { groupId }, `${what} endpoint for clients`);
     }
+    // The deploy-time gate runs on the first Patroni member and connects through the front door.
+    tcp(front, ports.primary, { group: "patroni" }, `the ${a.frontDoor === "vip" ? "VIP" : "NLB"} gate, run on the first Patroni member`);
     if (a.frontDoor === "vip") {
-        tcp("haproxy", ports.primary, { group: "patroni" }, "the VIP gate, run on the first Patroni member");
+
         // Admins reach the stats page the way they reach SSH: from their CIDRs to public balancers,
         // or through the bastion (a tunnel) to private ones, which their CIDRs can never reach.
         if (a.ssh.access === "bastion") tcp("haproxy", ports.stats, { group: "bastion" }, "HAProxy statistics page for admins, through the bastion");
