@@ -226,6 +226,18 @@ describe("validation of AWS settings", () => {
         expectIssue(issuesOf(devConfig((a) => (a.volumes = { patroniThroughputMiBps: 1000 }))), `${A}.volumes.patroniThroughputMiBps`, { value: 1000, fix: /raise patroniIops/ });
     });
 
+    // EC2 tag restrictions: keys up to 128, values up to 256, "aws:" reserved, 50 per resource.
+    it("rejects tags EC2 refuses, and tags the program sets itself", () => {
+        const issues = issuesOf(devConfig((a) => (a.tags = { "aws:team": "db", Name: "mine", ["k".repeat(129)]: "v", long: "v".repeat(257) })));
+        expectIssue(issues, `${A}.tags.aws:team`, { value: "aws:team", rule: /reserves/, fix: /without the aws: prefix/ });
+        expectIssue(issues, `${A}.tags.Name`, { value: "Name", rule: /the program sets itself/, fix: /remove it/ });
+        expectIssue(issues, `${A}.tags.${"k".repeat(129)}`, { rule: /longer than 128/, fix: /at most 128/ });
+        expectIssue(issues, `${A}.tags.long`, { rule: /longer than 256/, fix: /at most 256/ });
+        const many = Object.fromEntries(Array.from({ length: 48 }, (_, i) => [`t${i}`, "x"]));
+        expectIssue(issuesOf(devConfig((a) => (a.tags = many))), `${A}.tags`, { value: 48, fix: "keep at most 47 tags" });
+        expect(issuesOf(devConfig((a) => (a.tags = Object.fromEntries(Object.entries(many).slice(0, 47)))))).toEqual([]);
+    });
+
     it("rejects an aws.image that is not an AMI id", () => {
         expectIssue(issuesOf(devConfig((a) => (a.image = "debian-13"))), `${A}.image`, { value: "debian-13", fix: /ami-0123456789abcdef0/ });
         expect(issuesOf(devConfig((a) => (a.image = "ami-0123456789abcdef0")))).toEqual([]);

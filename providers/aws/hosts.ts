@@ -24,6 +24,7 @@ import {
     type AwsOs,
     BALANCER_ENI_UNMANAGED,
     INSTANCE_PINNED,
+    PROGRAM_TAG_KEYS,
     NLB_HEALTH_CHECK,
     NLB_IDLE_TIMEOUT_SEC,
     REGION_ZONES_QUERY,
@@ -142,8 +143,8 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
     const opts = { parent };
     const tags = (resource: string, extra: Record<string, string> = {}): Record<string, string> => ({
         ...a.tags,
-        Name: `${c.scope}-${resource}`,
-        "pulumi-patroni:cluster": c.scope,
+        [PROGRAM_TAG_KEYS.name]: `${c.scope}-${resource}`,
+        [PROGRAM_TAG_KEYS.cluster]: c.scope,
         ...extra,
     });
     const publicAccess = a.ssh.access === "public";
@@ -165,7 +166,7 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
             (s) =>
                 new aws.ec2.Subnet(
                     `${name}-subnet-private-${s.index}`,
-                    { vpcId, cidrBlock: s.cidr, availabilityZone: zones.names[s.index], mapPublicIpOnLaunch: false, tags: tags(`private-${s.index}`, { "pulumi-patroni:tier": "private" }) },
+                    { vpcId, cidrBlock: s.cidr, availabilityZone: zones.names[s.index], mapPublicIpOnLaunch: false, tags: tags(`private-${s.index}`, { [PROGRAM_TAG_KEYS.tier]: "private" }) },
                     opts,
                 ),
         );
@@ -189,7 +190,7 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
         } else {
             const publicSubnet = new aws.ec2.Subnet(
                 `${name}-subnet-public`,
-                { vpcId, cidrBlock: plan.publicSubnetCidr!, availabilityZone: zones.names[0], mapPublicIpOnLaunch: false, tags: tags("public", { "pulumi-patroni:tier": "public" }) },
+                { vpcId, cidrBlock: plan.publicSubnetCidr!, availabilityZone: zones.names[0], mapPublicIpOnLaunch: false, tags: tags("public", { [PROGRAM_TAG_KEYS.tier]: "public" }) },
                 opts,
             );
             bastionSubnetId = publicSubnet.id;
@@ -278,8 +279,8 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
         userData: cloudConfig(hostName, rootLogin),
         // IMDSv2 only: a token must be fetched with PUT, which a forwarded request cannot do.
         metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
-        rootBlockDevice: { volumeType: "gp3", volumeSize: a.volumes.rootGiB, encrypted: true, deleteOnTermination: true, tags: tags(`${hostName}-root`, { "pulumi-patroni:role": role }) },
-        tags: tags(hostName, { "pulumi-patroni:role": role }),
+        rootBlockDevice: { volumeType: "gp3", volumeSize: a.volumes.rootGiB, encrypted: true, deleteOnTermination: true, tags: tags(`${hostName}-root`, { [PROGRAM_TAG_KEYS.role]: role }) },
+        tags: tags(hostName, { [PROGRAM_TAG_KEYS.role]: role }),
     });
 
     // Pinned at creation (INSTANCE_PINNED). A host running another release than cluster.os is
@@ -362,7 +363,7 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
             const gp3 = h.role === "patroni" ? { size: a.volumes.patroniGiB, iops: a.volumes.patroniIops, throughput: a.volumes.patroniThroughputMiBps } : { size: a.volumes.etcdGiB };
             const volume = new aws.ebs.Volume(
                 `${name}-data-${h.name}`,
-                { availabilityZone: subnetZones[h.subnet], type: "gp3", encrypted: true, ...gp3, tags: tags(`${h.name}-data`, { "pulumi-patroni:role": h.role }) },
+                { availabilityZone: subnetZones[h.subnet], type: "gp3", encrypted: true, ...gp3, tags: tags(`${h.name}-data`, { [PROGRAM_TAG_KEYS.role]: h.role }) },
                 // Kept by default: a destroy, or a host leaving the stack, leaves the data behind.
                 { parent, retainOnDelete: !a.volumes.deleteWithStack },
             );

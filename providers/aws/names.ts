@@ -110,3 +110,30 @@ export function validateAwsNames(scope: string, a: Pick<ResolvedAws, "frontDoor"
     }
     return issues;
 }
+
+/** The tags AwsHosts sets itself (after the user's, so a user tag of the same key would be lost). */
+export const PROGRAM_TAG_KEYS = { name: "Name", cluster: "pulumi-patroni:cluster", role: "pulumi-patroni:role", tier: "pulumi-patroni:tier" } as const;
+
+/**
+ * EC2 tag restrictions ("Tag your Amazon EC2 resources", Tag restrictions): at most 50 tags per
+ * resource, keys of 1–128 characters, values of up to 256, the `aws:` prefix reserved. The program
+ * adds up to three of its own to a resource (Name, cluster, and role or tier).
+ */
+export const EC2_TAG_LIMITS = { perResource: 50, keyLength: 128, valueLength: 256, programTags: 3 } as const;
+
+/** The user's `tags`, checked against EC2's restrictions and the program's own keys. */
+export function validateAwsTags(tags: Record<string, string>, setting: string): ValidationIssue[] {
+    const issues: ValidationIssue[] = [];
+    const keys = Object.keys(tags);
+    const most = EC2_TAG_LIMITS.perResource - EC2_TAG_LIMITS.programTags;
+    if (keys.length > most) issues.push({ setting, value: keys.length, rule: `has more tags than EC2 allows beside the program's ${EC2_TAG_LIMITS.programTags} (${EC2_TAG_LIMITS.perResource} per resource)`, fix: `keep at most ${most} tags` });
+    const own = Object.values(PROGRAM_TAG_KEYS) as string[];
+    for (const key of keys) {
+        const value = tags[key];
+        if (key.length > EC2_TAG_LIMITS.keyLength) issues.push({ setting: `${setting}.${key}`, value: key, rule: `is a tag key longer than ${EC2_TAG_LIMITS.keyLength} characters`, fix: `shorten the key to at most ${EC2_TAG_LIMITS.keyLength} characters` });
+        if (key.toLowerCase().startsWith("aws:")) issues.push({ setting: `${setting}.${key}`, value: key, rule: 'uses the "aws:" prefix, which AWS reserves', fix: "choose a key without the aws: prefix, e.g. team" });
+        if (own.includes(key) || key.startsWith("pulumi-patroni:")) issues.push({ setting: `${setting}.${key}`, value: key, rule: "is a tag the program sets itself", fix: "remove it, or choose another key, e.g. team" });
+        if (value.length > EC2_TAG_LIMITS.valueLength) issues.push({ setting: `${setting}.${key}`, value: `${value.slice(0, 24)}…`, rule: `is a tag value longer than ${EC2_TAG_LIMITS.valueLength} characters`, fix: `shorten it to at most ${EC2_TAG_LIMITS.valueLength} characters` });
+    }
+    return issues;
+}

@@ -3,7 +3,7 @@ import { DEFAULT_OS } from "../../model/resolve";
 import { inSubnet, ipv4ToInt, isIpv4, isIpv4Cidr } from "../../model/net";
 import { checkShape, type ValidationIssue } from "../../model/validate";
 import { AWS_IMAGES } from "./images";
-import { validateAwsNames } from "./names";
+import { validateAwsNames, validateAwsTags } from "./names";
 import { ADDRESS_OFFSETS, addressAt, cidrParts, intToIpv4, planAwsCluster } from "./plan";
 import { AWS_SCHEMA, DEFAULT_VPC_CIDR, resolveAwsSpec, type AwsSpec, type AwsSubnetSpec, type ResolvedAws } from "./spec";
 
@@ -135,6 +135,8 @@ export function validateAwsSpec(spec: unknown, cluster: Record<string, unknown> 
     a.clientSecurityGroupIds.forEach((id, i) => {
         if (!SG_ID.test(id)) issues.push({ setting: `${root}.clientSecurityGroupIds[${i}]`, value: id, rule: "is not a security group id", fix: "write it as sg-0123456789abcdef0" });
     });
+
+    issues.push(...validateAwsTags(a.tags, `${root}.tags`));
 
     // Sizes.
     if (a.members.etcd !== 3 && a.members.etcd !== 5) {
