@@ -126,6 +126,21 @@ const HAPROXY_STATE_FILE = "/var/lib/haproxy/server-state";
 const NOTIFY_MASTER_SCRIPT = "/etc/keepalived/notify-master.sh";
 /** The timer that re-asserts an AWS secondary-IP VIP on the MASTER (notify_master runs on transitions only). */
 export const VIP_REASSERT = { unit: "pgha-vip-reassert", intervalSec: 30, timeoutSec: 90 } as const;
+/**
+ * With a VIP moved as an AWS secondary IP, Keepalived's interface is the primary ENI's, found on the
+ * host from its MAC (keepalived-interface.sh) and included as a keepalived.conf parameter.
+ */
+export const KEEPALIVED_INTERFACE = { path: "/etc/keepalived/pgha-interface.conf", param: "PGHA_INTERFACE" } as const;
+
+/** True when the VIP is an AWS secondary IP: the interface comes from the host, not the settings. */
+export function interfaceFromMac(k: ResolvedKeepalived): boolean {
+    return k.moveVipWith === "aws-secondary-ip";
+}
+
+/** The script that writes KEEPALIVED_INTERFACE on a balancer (only with `interfaceFromMac`). */
+export function keepalivedInterfaceScript(): string {
+    return renderTemplate("keepalived-interface.sh", KEEPALIVED_INTERFACE);
+}
 
 /** Keepalived settings of a cluster whose front door is the VIP; a programming error otherwise. */
 export function vipSettings(c: ResolvedCluster): ResolvedKeepalived {
@@ -214,7 +229,9 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
             hostName: host.name,
             address: host.address,
             instanceName: `VI_${c.scope.replace(/-/g, "_")}`,
-            interface: k.interface,
+            interface: interfaceFromMac(k) ? `$${KEEPALIVED_INTERFACE.param}` : k.interface,
+            interfaceInclude: interfaceFromMac(k) ? KEEPALIVED_INTERFACE.path : null,
+            interfaceParam: KEEPALIVED_INTERFACE.param,
             virtualRouterId: k.virtualRouterId,
             priority: k.priorities[index],
             advertIntervalSec: k.advertIntervalSec,

@@ -11,7 +11,7 @@ import { loadStackConfig } from "../tools/engine";
 import { parseStackConfig } from "../model/config";
 import { resolveValidCluster } from "../model/validate";
 import { placeholderSecrets } from "../render/plan";
-import { appliedFiles, hostReadyScript, proxyFiles, proxyStartScript, VIP_REASSERT } from "../render/files";
+import { appliedFiles, hostReadyScript, KEEPALIVED_INTERFACE, keepalivedInterfaceScript, proxyFiles, proxyStartScript, VIP_REASSERT } from "../render/files";
 import { readStackFile } from "../tools/render";
 import type { ClusterSpec } from "../model/types";
 
@@ -119,5 +119,37 @@ describe("the VIP re-assert on AWS (dev)", () => {
         const labFiles = proxyFiles(lab, lab.hosts.haproxy[0], placeholderSecrets(lab));
         expect(labFiles.map((f) => f.id)).not.toContain("vip-reassert-timer");
         expect(proxyStartScript(lab.hosts.haproxy[0], appliedFiles(labFiles))).not.toContain(VIP_REASSERT.unit);
+    });
+});
+
+describe("the VIP's interface, found from the instance's MAC", () => {
+    const links = [
+        "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\\    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00",
+        "2: ens5: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 9001 qdisc mq state UP mode DEFAULT group default qlen 1000\\    link/ether 0a:1b:2c:3d:4e:01 brd ff:ff:ff:ff:ff:ff",
+        "3: enX1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 9001 qdisc mq state UP mode DEFAULT group default qlen 1000\\    link/ether 0a:1b:2c:3d:4e:0f brd ff:ff:ff:ff:ff:ff",
+    ].join("\n");
+
+    /** The script writing into a temporary directory instead of /etc/keepalived. */
+    function runWith(mac: string): { status: number; stderr: string; written: string | undefined } {
+        const { bin } = fakeBin({
+            hostname: "echo lb1",
+            ip: `cat <<'EOF'\n${links}\nEOF`,
+            curl: `case "$*" in *api/token*) echo token ;; *meta-data/mac) echo ${mac} ;; esac`,
+        });
+        const target = path.join(bin, "pgha-interface.conf");
+        const r = run(keepalivedInterfaceScript().split(KEEPALIVED_INTERFACE.path).join(target), bin);
+        return { ...r, written: fs.existsSync(target) ? fs.readFileSync(target, "utf8") : undefined };
+    }
+
+    it("names the interface whose MAC is the primary ENI's, whatever the image calls it", () => {
+        expect(runWith("0a:1b:2c:3d:4e:0f")).toMatchObject({ status: 0, written: `$${KEEPALIVED_INTERFACE.param}=enX1\n` });
+        expect(runWith("0A:1B:2C:3D:4E:01")).toMatchObject({ status: 0, written: `$${KEEPALIVED_INTERFACE.param}=ens5\n` });
+    });
+
+    it("fails, listing the interfaces, when none has that MAC (not a prefix of another)", () => {
+        const r = runWith("0a:1b:2c:3d:4e:0");
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain("no network interface of lb1 has the primary ENI's MAC 0a:1b:2c:3d:4e:0");
+        expect(r.written).toBeUndefined();
     });
 });

@@ -51,7 +51,7 @@ describe("planAwsCluster", () => {
         ]);
         expect(plan.vip).toBe("10.40.0.50");
         expect(plan.bastionAddress).toBe("10.40.192.10");
-        expect(plan.clusterSpec.keepalived).toEqual({ vip: "10.40.0.50", vipPrefixLength: 18, interface: "ens5", moveVipWith: "aws-secondary-ip" });
+        expect(plan.clusterSpec.keepalived).toEqual({ vip: "10.40.0.50", vipPrefixLength: 18, moveVipWith: "aws-secondary-ip" });
         expect(plan.clusterSpec.frontDoor).toBe("vip");
     });
 
@@ -92,7 +92,7 @@ describe("planAwsCluster", () => {
         expect(plan.vip).toBe("10.60.1.99");
         expect(plan.publicSubnetCidr).toBeUndefined();
         expect(plan.bastionAddress).toBeUndefined();
-        expect(plan.clusterSpec.keepalived).toMatchObject({ vip: "10.60.1.99", vipPrefixLength: 24, interface: "eth0" });
+        expect(plan.clusterSpec.keepalived).toMatchObject({ vip: "10.60.1.99", vipPrefixLength: 24 });
     });
 
     it("with the NLB front door: no HAProxy hosts, no Keepalived, an external front door, the NLB's subnets allowed in pg_hba", () => {
@@ -115,8 +115,8 @@ describe("planAwsCluster", () => {
     });
 
     it("keeps the user's other keepalived settings", () => {
-        const plan = planAwsCluster(resolveAwsSpec(baseAws), { keepalived: { virtualRouterId: 61, interface: "enX0" } as never });
-        expect(plan.clusterSpec.keepalived).toMatchObject({ virtualRouterId: 61, interface: "enX0", moveVipWith: "aws-secondary-ip" });
+        const plan = planAwsCluster(resolveAwsSpec(baseAws), { keepalived: { virtualRouterId: 61, advertIntervalSec: 2 } as never });
+        expect(plan.clusterSpec.keepalived).toMatchObject({ virtualRouterId: 61, advertIntervalSec: 2, moveVipWith: "aws-secondary-ip" });
     });
 });
 
@@ -236,6 +236,10 @@ describe("validation of AWS settings", () => {
         const many = Object.fromEntries(Array.from({ length: 48 }, (_, i) => [`t${i}`, "x"]));
         expectIssue(issuesOf(devConfig((a) => (a.tags = many))), `${A}.tags`, { value: 48, fix: "keep at most 47 tags" });
         expect(issuesOf(devConfig((a) => (a.tags = Object.fromEntries(Object.entries(many).slice(0, 47)))))).toEqual([]);
+    });
+
+    it("rejects cluster.keepalived.interface on AWS: it is found from the instance's MAC", () => {
+        expectIssue(issuesOf(devConfig((_a, c) => (c.keepalived = { interface: "ens5" }))), `${C}.keepalived.interface`, { value: "ens5", fix: "remove it", rule: /MAC/ });
     });
 
     it("rejects an aws.image that is not an AMI id", () => {
@@ -608,7 +612,13 @@ describe("Keepalived on AWS", () => {
         const conf = String(get(run, `${scope}-proxy-keepalived-conf-lb1`).inputs.stdin);
         expect(conf).toContain(`unicast_src_ip ${lb1}`);
         expect(conf).toMatch(new RegExp(`unicast_peer \\{\\n\\s+${lb2.replace(/\./g, "\\.")}\\n\\s+\\}`));
-        expect(conf).toContain(`${vip}/${prefix} dev ens5`);
+        // The interface is the primary ENI's, found on the host from its MAC, never assumed (ens5, eth0).
+        expect(conf).toContain(`${vip}/${prefix} dev $PGHA_INTERFACE`);
+        expect(conf).toMatch(/^    interface \$PGHA_INTERFACE$/m);
+        expect(conf).toMatch(/^include \/etc\/keepalived\/pgha-interface\.conf$/m);
+        const found = get(run, `${scope}-proxy-interface-lb1`);
+        expect(String(found.inputs.create)).toContain('mac=$(metadata mac');
+        expect(get(run, `${scope}-proxy-keepalived-conf-lb1`).waitsFor).toContain(found.name);
         expect(conf).toContain('notify_master "/etc/keepalived/notify-master.sh"');
         const notify = String(get(run, `${scope}-proxy-notify-master-lb1`).inputs.stdin);
         expect(notify).toContain("X-aws-ec2-metadata-token-ttl-seconds");

@@ -1,7 +1,7 @@
 /** The machine images per release: whose AMI, which name, who logs in. No Pulumi imports. */
 import type { AwsArchitecture, AwsOs } from "./spec";
 
-/** Facts per release: where its AMI comes from, who logs in, what the first NIC is called. */
+/** Facts per release: where its AMI comes from and who logs in (the interface is found on the host, from its MAC). */
 export interface AwsImage {
     /** AMI owner account (the distribution's own). */
     owner: string;
@@ -9,8 +9,6 @@ export interface AwsImage {
     namePattern: Record<AwsArchitecture, string>;
     /** The image's default login user (the bastion is reached as this user). */
     loginUser: string;
-    /** Name of the primary network interface on Nitro instances (Keepalived's interface). */
-    interface: string;
 }
 
 export const AWS_IMAGES: Record<AwsOs, AwsImage> = {
@@ -18,13 +16,11 @@ export const AWS_IMAGES: Record<AwsOs, AwsImage> = {
         owner: "136693071363",
         namePattern: { x86_64: "debian-12-amd64-*", arm64: "debian-12-arm64-*" },
         loginUser: "admin",
-        interface: "ens5",
     },
     debian13: {
         owner: "136693071363",
         namePattern: { x86_64: "debian-13-amd64-*", arm64: "debian-13-arm64-*" },
         loginUser: "admin",
-        interface: "ens5",
     },
     "ubuntu24.04": {
         owner: "099720109477",
@@ -33,13 +29,10 @@ export const AWS_IMAGES: Record<AwsOs, AwsImage> = {
             arm64: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-arm64-server-*",
         },
         loginUser: "ubuntu",
-        interface: "ens5",
     },
     rocky9: {
         owner: "792107900819",
         namePattern: { x86_64: "Rocky-9-EC2-Base-9.*.x86_64", arm64: "Rocky-9-EC2-Base-9.*.aarch64" },
         loginUser: "rocky",
-        // Rocky's cloud images boot with net.ifnames=0.
-        interface: "eth0",
     },
 };

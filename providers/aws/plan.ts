@@ -3,11 +3,9 @@
  * here, before anything exists, so the cluster spec the rest of the model sees is complete and
  * static. No Pulumi imports.
  */
-import { DEFAULT_OS } from "../../model/resolve";
 import { ipv4ToInt } from "../../model/net";
-import type { ClusterHosts, ClusterSpec, HostSpec, OsRelease } from "../../model/types";
-import { AWS_IMAGES } from "./images";
-import type { AwsOs, AwsSubnetSpec, ResolvedAws } from "./spec";
+import type { ClusterHosts, ClusterSpec, HostSpec } from "../../model/types";
+import type { AwsSubnetSpec, ResolvedAws } from "./spec";
 
 
 /** A private subnet of the plan: created (CIDR carved from the VPC) or existing. */
@@ -131,7 +129,7 @@ export function carveSubnets(vpcCidr: string): { private: string[]; public: stri
  * subnet's base + a fixed offset per role (+ the member's round when members outnumber subnets).
  * `cluster` is the user's `pulumi-patroni:cluster` without hosts; validate both first.
  */
-export function planAwsCluster(aws: ResolvedAws, cluster: Omit<ClusterSpec, "hosts"> & { hosts?: unknown }, os: OsRelease = cluster.os ?? DEFAULT_OS): AwsPlan {
+export function planAwsCluster(aws: ResolvedAws, cluster: Omit<ClusterSpec, "hosts"> & { hosts?: unknown }): AwsPlan {
     const carved = aws.vpc.kind === "create" ? carveSubnets(aws.vpc.cidr) : undefined;
     const subnets: PlannedSubnet[] =
         aws.vpc.kind === "create"
@@ -167,7 +165,6 @@ export function planAwsCluster(aws: ResolvedAws, cluster: Omit<ClusterSpec, "hos
                       ...userKeepalived,
                       vip: vip!,
                       vipPrefixLength: cidrParts(subnets[0].cidr).prefix,
-                      interface: userKeepalived?.interface ?? AWS_IMAGES[os as AwsOs]?.interface ?? "ens5",
                       moveVipWith: "aws-secondary-ip" as const,
                   },
               }

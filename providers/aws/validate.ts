@@ -39,6 +39,9 @@ export function validateAwsSpec(spec: unknown, cluster: Record<string, unknown> 
         if (keepalived?.moveVipWith !== undefined) {
             issues.push({ setting: `${clusterRoot}.keepalived.moveVipWith`, value: keepalived.moveVipWith, rule: "is always aws-secondary-ip on AWS (a VPC delivers an address only to the ENI it is assigned to)", fix: "remove it" });
         }
+        if (keepalived?.interface !== undefined) {
+            issues.push({ setting: `${clusterRoot}.keepalived.interface`, value: keepalived.interface, rule: "is found on AWS from the instance's MAC (the primary ENI's interface, which the VIP is assigned to)", fix: "remove it" });
+        }
         if (keepalived?.vipPrefixLength !== undefined) {
             issues.push({ setting: `${clusterRoot}.keepalived.vipPrefixLength`, value: keepalived.vipPrefixLength, rule: "follows the HAProxy subnet on AWS", fix: "remove it" });
         }
@@ -174,7 +177,7 @@ export function validateAwsSpec(spec: unknown, cluster: Record<string, unknown> 
         } else if (!isIpv4(a.vip)) {
             issues.push({ setting: `${root}.vip`, value: a.vip, rule: "is not an IPv4 address", fix: "write it as a.b.c.d, a free address of the first private subnet" });
         } else if (issues.length === 0) {
-            const plan = planAwsCluster(a, {}, DEFAULT_OS);
+            const plan = planAwsCluster(a, {});
             const first = plan.subnets[0].cidr;
             const { base, prefix } = cidrParts(first);
             const offset = ipv4ToInt(a.vip) - base;

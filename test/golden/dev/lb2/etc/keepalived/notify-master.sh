@@ -16,8 +16,8 @@ fi
 # (--allow-reassignment). The instance profile allows exactly this on the two HAProxy ENIs.
 # /snap/bin: the AWS CLI comes from a snap on Ubuntu 24.04.
 export PATH="$PATH:/usr/local/bin:/snap/bin"
-imds=http://169.254.169.254/latest
 # IMDSv2 only (the instances require tokens): a session token first, then the metadata.
+imds=http://169.254.169.254/latest
 token=$(curl -fsS --retry 5 --retry-connrefused --max-time 5 -X PUT "$imds/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
 metadata() {
     curl -fsS --retry 5 --retry-connrefused --max-time 5 -H "X-aws-ec2-metadata-token: $token" "$imds/meta-data/$1"
