@@ -2,6 +2,8 @@
 // for the dev, staging and prod stacks under plan mode: every security-group rule, instances per
 // zone, IMDSv2, encrypted gp3 volumes and their mount steps, tags, the IAM policy, bastion vs public
 // SSH, Keepalived in unicast mode with the AWS notify script, and the NLB front door.
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -19,7 +21,7 @@ import {
 } from "../providers/aws/model";
 import { parseStackConfig } from "../model/config";
 import { ClusterConfigError, formatIssue, type ValidationIssue } from "../model/validate";
-import { loadStackConfig, runProgram, type RecordedResource, type RunResult } from "../tools/engine";
+import { loadStackConfig, runProgram, stepReports, type RecordedResource, type RunResult } from "../tools/engine";
 import { readStackFile } from "../tools/render";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -112,6 +114,24 @@ describe("planAwsCluster", () => {
         const subnet = { id: "subnet-0aaaaaaaaaaaaaaa1", cidr: "10.60.1.0/24", availabilityZone: "eu-west-1a" };
         expect(resolveAwsSpec({ ...unchosen, vpc: { vpcId: "vpc-0123456789abcdef0", subnets: [subnet] } }).frontDoor).toBe("vip");
         expect(planAwsCluster(resolveAwsSpec(unchosen), {}).hosts.filter((h) => h.role === "haproxy")).toEqual([]);
+    });
+
+    it("puts a host of a new generation beside its predecessor, under a new name; every other host stays", () => {
+        const plain = planAwsCluster(resolveAwsSpec(baseAws), {});
+        const plan = planAwsCluster(resolveAwsSpec({ ...baseAws, generations: { pg2: 1, etcd1: 2, lb2: 1 }, hostImages: { pg2: "ami-0fedcba9876543210" } }), {});
+        const byName = new Map(plan.hosts.map((h) => [h.name, h]));
+        expect(byName.get("pg2-g1")).toMatchObject({ address: "10.40.64.35", subnet: 1, image: "ami-0fedcba9876543210" });
+        expect(byName.get("etcd1-g2")).toMatchObject({ address: "10.40.0.10", subnet: 0 });
+        expect(byName.get("lb2-g1")).toMatchObject({ address: "10.40.0.33", subnet: 0 });
+        expect(byName.has("pg2") || byName.has("etcd1") || byName.has("lb2")).toBe(false);
+        const untouched = (p: typeof plan) => p.hosts.filter((h) => !["pg2", "etcd1", "lb2"].includes(h.name.replace(/-g\d+$/, ""))).map((h) => [h.name, h.address]);
+        expect(untouched(plan)).toEqual(untouched(plain));
+        // Up to 9 members in one zone: both generations of each fit the window, clear of each other and the VIP.
+        const crowded = planAwsCluster(resolveAwsSpec({ ...baseAws, availabilityZones: 1, members: { etcd: 5, patroni: 9 }, generations: Object.fromEntries(["etcd5", "pg9", "lb2"].map((h) => [h, 1])) }), {});
+        const all = [...crowded.hosts.map((h) => h.address), crowded.vip];
+        expect(new Set(all).size).toBe(all.length);
+        const previous = planAwsCluster(resolveAwsSpec({ ...baseAws, availabilityZones: 1, members: { etcd: 5, patroni: 9 } }), {});
+        expect(new Set([...all, ...previous.hosts.map((h) => h.address)]).size).toBe(all.length + 3);
     });
 
     it("keeps the user's other keepalived settings", () => {
@@ -240,6 +260,14 @@ describe("validation of AWS settings", () => {
 
     it("rejects cluster.keepalived.interface on AWS: it is found from the instance's MAC", () => {
         expectIssue(issuesOf(devConfig((_a, c) => (c.keepalived = { interface: "ens5" }))), `${C}.keepalived.interface`, { value: "ens5", fix: "remove it", rule: /MAC/ });
+    });
+
+    it("rejects a generation or host image for a host the stack does not have, or of the wrong kind", () => {
+        expectIssue(issuesOf(devConfig((a) => (a.generations = { pg4: 1 }))), `${A}.generations.pg4`, { value: "pg4", fix: /use one of etcd1, etcd2, etcd3, pg1, pg2, pg3, lb1, lb2/ });
+        expectIssue(issuesOf(devConfig((a) => (a.generations = { pg3: -1 }))), `${A}.generations.pg3`, { value: -1, fix: /raise it by one/ });
+        expectIssue(issuesOf(devConfig((a) => (a.hostImages = { "pg3-g1": "ami-0fedcba9876543210" }))), `${A}.hostImages.pg3-g1`, { fix: /without -g<generation>/ });
+        expectIssue(issuesOf(devConfig((a) => (a.hostImages = { pg3: "latest" }))), `${A}.hostImages.pg3`, { value: "latest", fix: /ami-0123456789abcdef0/ });
+        expect(issuesOf(devConfig((a) => ((a.generations = { pg3: 1 }), (a.hostImages = { pg3: "ami-0fedcba9876543210" }))))).toEqual([]);
     });
 
     it("rejects an aws.image that is not an AMI id", () => {
@@ -721,6 +749,49 @@ describe("AWS names", () => {
         expect(ofType(runs.staging, "aws:lb/loadBalancer:LoadBalancer").map((r) => r.inputs.name)).toEqual(["orders-staging-nlb"]);
         expect(ofType(runs.staging, "aws:lb/targetGroup:TargetGroup").map((r) => r.inputs.name)).toEqual(["orders-staging-primary", "orders-staging-replicas"]);
     });
+});
+
+describe("rolling a new image, one host at a time", () => {
+    it("dev: pg3's next generation on a new image replaces pg3 alone: its successor is created, pg3 is deleted, no other host or step changes but those that name the members", async () => {
+        const stateFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "aws-roll-")), "dev.json");
+        const { config, secretKeys } = loadStackConfig("dev");
+        const up = (aws: Record<string, unknown>) => runProgram({ programPath: PROGRAM, stack: "dev", config: { ...config, [A]: aws }, secretKeys, mode: "plan", stateFile, timeoutMs: 120_000, onProgramOutput: () => undefined });
+        const aws = JSON.parse(readStackFile("dev")[A]);
+        await up(aws);
+        const rolled = await up({ ...aws, generations: { pg3: 1 }, hostImages: { pg3: "ami-0fedcba9876543210" } });
+        const reports = stepReports(rolled);
+        const aws_ = (op: string) => reports.filter((r) => r.op === op && r.type.startsWith("aws:")).map((r) => r.name).sort();
+        // AWS: the new host's machine comes, the old one's goes; nothing is replaced in place.
+        expect(aws_("replace")).toEqual([]);
+        expect(aws_("create")).toEqual(["orders-dev-aws-attach-pg3-g1", "orders-dev-aws-data-pg3-g1", "orders-dev-aws-instance-pg3-g1", "orders-dev-aws-reserve-private-2-10-40-128-35-32"]);
+        expect(aws_("delete")).toEqual(["orders-dev-aws-attach-pg3", "orders-dev-aws-data-pg3", "orders-dev-aws-instance-pg3", "orders-dev-aws-reserve-private-2-10-40-128-20-32"]);
+        expect(get(rolled, "orders-dev-aws-instance-pg3-g1").inputs).toMatchObject({ ami: "ami-0fedcba9876543210", privateIp: "10.40.128.35" });
+        for (const h of ["etcd1", "etcd2", "etcd3", "pg1", "pg2", "lb1", "lb2"]) expect(rolled.resources.find((r) => r.name === `orders-dev-aws-instance-${h}`)!.op, h).toBe("same");
+        // The cluster: pg3's steps are deleted (its member delete hands over and waits for its slot), pg3-g1's created.
+        const cmd = (op: string) => reports.filter((r) => r.op === op && r.type === "command:remote:Command").map((r) => r.name);
+        expect(cmd("delete").every((n) => n.endsWith("-pg3")), cmd("delete").join(", ")).toBe(true);
+        expect(cmd("delete")).toContain("orders-dev-patroni-start-pg3");
+        expect(cmd("create").every((n) => n.endsWith("-pg3-g1")), cmd("create").join(", ")).toBe(true);
+        expect(cmd("replace")).toEqual([]);
+        // Only what a member change updates anyway: the others' pg_hba (patroni.yml, reload), the
+        // balancers' backends, the gates; nothing on etcd.
+        expect(cmd("update").sort()).toEqual([
+            "orders-dev-patroni-credentials",
+            "orders-dev-patroni-dcs-config",
+            "orders-dev-patroni-handover",
+            "orders-dev-patroni-patroni-yml-pg1",
+            "orders-dev-patroni-patroni-yml-pg2",
+            "orders-dev-patroni-reload-pg1",
+            "orders-dev-patroni-reload-pg2",
+            "orders-dev-patroni-replicas",
+            "orders-dev-proxy-haproxy-cfg-lb1",
+            "orders-dev-proxy-haproxy-cfg-lb2",
+            "orders-dev-proxy-start-lb1",
+            "orders-dev-proxy-start-lb2",
+            "orders-dev-proxy-vip",
+            "orders-dev-roles",
+        ]);
+    }, 240_000);
 });
 
 describe("every stack file", () => {

@@ -273,8 +273,8 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
     const keyName: pulumi.Output<string> = a.ssh.publicKey
         ? new aws.ec2.KeyPair(names.keyPair.logical, { publicKey: a.ssh.publicKey, tags: tags("key") }, opts).keyName
         : pulumi.output(a.ssh.keyName!);
-    const instanceBase = (hostName: string, role: string, rootLogin: boolean) => ({
-        ami: a.image ?? ami.id,
+    const instanceBase = (hostName: string, role: string, rootLogin: boolean, image?: string) => ({
+        ami: image ?? a.image ?? ami.id,
         keyName,
         userData: cloudConfig(hostName, rootLogin),
         // IMDSv2 only: a token must be fetched with PUT, which a forwarded request cannot do.
@@ -332,7 +332,7 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
 
     // ----- cluster instances and their data volumes -----------------------------------------
     const hosts: AwsHost[] = plan.hosts.map((h) => {
-        const base = instanceBase(h.name, h.role, true);
+        const base = instanceBase(h.name, h.role, true, h.image);
         const instanceType = a.instanceTypes[h.role];
         let instance: aws.ec2.Instance;
         let publicIp: pulumi.Output<string> = pulumi.output("");

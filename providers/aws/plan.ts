@@ -20,7 +20,10 @@ export interface PlannedSubnet {
 /** A host of the plan: its role, name, private address and subnet. */
 export interface PlannedHost {
     role: "etcd" | "patroni" | "haproxy";
+    /** `<base><i>`, with `-g<generation>` from the first replacement on (see `generationName`). */
     name: string;
+    /** Its own AMI (`aws.hosts.<name>.image`). @default - aws.image, else the newest image */
+    image?: string;
     address: string;
     /** Index into `AwsPlan.subnets`. */
     subnet: number;
@@ -99,6 +102,18 @@ export const REGION_ZONES_QUERY = {
 /** Offsets of host addresses inside their subnet (AWS reserves the first four and the last). */
 export const ADDRESS_OFFSETS = { etcd: 10, patroni: 20, haproxy: 30, vip: 50, bastion: 10 } as const;
 
+/**
+ * Where a host of an odd generation goes (`aws.hosts.<name>.generation`): beside its predecessor,
+ * which still runs while the new host joins (etcd up to 5 members at 10–14, 15–19; Patroni up to 9
+ * at 20–28, 35–43; the balancers 30–31, 32–33), inside the same base + 10 to + 50 window.
+ */
+export const ALTERNATE_OFFSETS = { etcd: 15, patroni: 35, haproxy: 32 } as const;
+
+/** A host's name in its generation: the base name (`pg3`), then `pg3-g1`, `pg3-g2`, ... */
+export function generationName(base: string, generation: number): string {
+    return generation === 0 ? base : `${base}-g${generation}`;
+}
+
 export function intToIpv4(n: number): string {
     return [24, 16, 8, 0].map((shift) => (n >>> shift) & 0xff).join(".");
 }
@@ -141,7 +156,10 @@ export function planAwsCluster(aws: ResolvedAws, cluster: Omit<ClusterSpec, "hos
         for (let i = 0; i < count; i++) {
             const subnet = spread ? i % n : 0;
             const round = spread ? Math.floor(i / n) : i;
-            hosts.push({ role, name: `${prefix}${i + 1}`, address: addressAt(subnets[subnet].cidr, offset + round), subnet });
+            const base = `${prefix}${i + 1}`;
+            const { generation, image } = aws.hosts[base] ?? { generation: 0 };
+            const at = generation % 2 === 0 ? offset : ALTERNATE_OFFSETS[role];
+            hosts.push({ role, name: generationName(base, generation), address: addressAt(subnets[subnet].cidr, at + round), subnet, ...(image ? { image } : {}) });
         }
     };
     place("etcd", "etcd", aws.members.etcd, ADDRESS_OFFSETS.etcd, true);

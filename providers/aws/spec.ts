@@ -114,6 +114,20 @@ export interface AwsSpec {
     image?: string;
     /** @default - see AwsMembers */
     members?: AwsMembers;
+    /**
+     * Per host, by its base name (etcd2, pg3, lb1): raising its generation replaces that host, and
+     * only it, by a new one (`pg3-g1`, at an address beside it); the old one leaves through the
+     * topology procedures once the new one has joined. The way to roll a new image one host at a
+     * time (README, "Rolling a new image").
+     * @default {} - every host in generation 0
+     */
+    generations?: Record<string, number>;
+    /**
+     * Per host, by its base name: the AMI of its current generation, `ami-...`. Changing it changes
+     * nothing on a running host (the image is pinned at creation): raise the host's generation too.
+     * @default {} - aws.image, else the newest image of cluster.os
+     */
+    hostImages?: Record<string, string>;
     /** @default - see AwsInstanceTypes */
     instanceTypes?: AwsInstanceTypes;
     /** @default - see AwsVolumes */
@@ -148,6 +162,8 @@ export const AWS_SCHEMA: Schema = (() => {
         "architecture?": { enum: ["x86_64", "arm64"] },
         "image?": "string",
         "members?": { "etcd?": "integer", "patroni?": "integer" },
+        "generations?": "scalarMap",
+        "hostImages?": "scalarMap",
         "instanceTypes?": { "etcd?": "string", "patroni?": "string", "haproxy?": "string", "bastion?": "string" },
         "volumes?": { "patroniGiB?": "integer", "etcdGiB?": "integer", "patroniIops?": "integer", "patroniThroughputMiBps?": "integer", "rootGiB?": "integer", "deleteWithStack?": "boolean" },
         ssh: { "access?": { enum: ["bastion", "public"] }, "keyName?": "string", "publicKey?": "string" },
@@ -167,6 +183,8 @@ export interface ResolvedAws {
     architecture: AwsArchitecture;
     image: string | undefined;
     members: Required<AwsMembers>;
+    /** Generation and image per base host name (only the hosts named in generations or hostImages). */
+    hosts: Record<string, { generation: number; image: string | undefined }>;
     instanceTypes: Required<AwsInstanceTypes>;
     volumes: Required<AwsVolumes>;
     ssh: { access: "bastion" | "public"; keyName: string | undefined; publicKey: string | undefined };
@@ -209,6 +227,12 @@ export function resolveAwsSpec(spec: AwsSpec): ResolvedAws {
         architecture,
         image: spec.image,
         members: { etcd: spec.members?.etcd ?? 3, patroni: spec.members?.patroni ?? 3 },
+        hosts: Object.fromEntries(
+            [...new Set([...Object.keys(spec.generations ?? {}), ...Object.keys(spec.hostImages ?? {})])].map((name) => [
+                name,
+                { generation: Number(spec.generations?.[name] ?? 0), image: spec.hostImages?.[name] === undefined ? undefined : String(spec.hostImages[name]) },
+            ]),
+        ),
         instanceTypes: {
             etcd: types.etcd ?? defaults.etcd,
             patroni: types.patroni ?? defaults.patroni,

@@ -141,6 +141,25 @@ export function validateAwsSpec(spec: unknown, cluster: Record<string, unknown> 
 
     issues.push(...validateAwsTags(a.tags, `${root}.tags`));
 
+    // Generations and per-host images: by the base names the plan gives.
+    const baseNames = [
+        ...Array.from({ length: a.members.etcd }, (_, i) => `etcd${i + 1}`),
+        ...Array.from({ length: a.members.patroni }, (_, i) => `pg${i + 1}`),
+        ...(a.frontDoor === "vip" ? ["lb1", "lb2"] : []),
+    ];
+    const checkHostKeys = (map: Record<string, unknown> | undefined, at: string, check: (value: unknown, setting: string) => void) => {
+        for (const [name, value] of Object.entries(map ?? {})) {
+            if (!baseNames.includes(name)) issues.push({ setting: `${at}.${name}`, value: name, rule: "names no host of this stack", fix: `use one of ${baseNames.join(", ")} (the base name, without -g<generation>)` });
+            else check(value, `${at}.${name}`);
+        }
+    };
+    checkHostKeys(s.generations, `${root}.generations`, (value, setting) => {
+        if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 99) issues.push({ setting, value, rule: "must be an integer from 0 to 99", fix: "raise it by one to replace the host, e.g. 1" });
+    });
+    checkHostKeys(s.hostImages, `${root}.hostImages`, (value, setting) => {
+        if (typeof value !== "string" || !AMI_ID.test(value)) issues.push({ setting, value, rule: "is not an AMI id", fix: "write it as ami-0123456789abcdef0 (an image of cluster.os in the stack's region)" });
+    });
+
     // Sizes.
     if (a.members.etcd !== 3 && a.members.etcd !== 5) {
         issues.push({ setting: `${root}.members.etcd`, value: a.members.etcd, rule: "must be 3 or 5 (an odd quorum spread over the zones)", fix: "use 3, or 5 for two failures" });
