@@ -8,7 +8,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, CONFIG_NAMESPACE, type ProgramSettings } from "./model/config";
 import { PostgresHaCluster, sshConnections, type PostgresHaClusterArgs } from "./components/postgres-ha-cluster";
-import { AwsHosts } from "./components/aws-hosts";
+import { AwsHosts, awsHostsName, nlbGate } from "./providers/aws";
 import type { ConnectionArgs } from "./components/remote";
 import type { ClusterSpec } from "./model/types";
 import { ClusterConfigError } from "./model/validate";
@@ -55,7 +55,7 @@ function existingHostsConnections(s: ProgramSettings): Record<string, pulumi.Inp
  * instance, data volume, routes and security group rules.
  */
 function awsMachines(s: ProgramSettings): { hosts: AwsHosts; args: Pick<PostgresHaClusterArgs, "connections" | "hostDependencies" | "dataVolumes" | "frontDoorAddress"> } {
-    const hosts = new AwsHosts(`${s.cluster.scope}-aws`, { aws: s.aws!, plan: s.awsPlan!, cluster: s.cluster });
+    const hosts = new AwsHosts(awsHostsName(s.cluster.scope), { aws: s.aws!, plan: s.awsPlan!, cluster: s.cluster });
     return {
         hosts,
         args: {
@@ -83,6 +83,11 @@ const cluster = new PostgresHaCluster(settings.cluster.scope, {
     },
 });
 
+if (machines && settings.aws!.frontDoor === "nlb") {
+    const first = settings.cluster.hosts.patroni[0].name;
+    nlbGate(awsHostsName(settings.cluster.scope), { cluster: settings.cluster, connection: machines.args.connections[first], address: machines.hosts.nlbDnsName, superuserPassword: cluster.superuserPassword, after: [cluster] }, machines.hosts);
+}
+
 export const writerEndpoint = cluster.writerEndpoint;
 export const readerEndpoint = cluster.readerEndpoint;
 export const statsUrl = cluster.statsUrl;
@@ -98,4 +103,5 @@ export const aws = machines && {
     bastionPublicIp: machines.hosts.bastionPublicIp,
     instanceIds: machines.hosts.instanceIds,
     nlbDnsName: machines.hosts.nlbDnsName,
+    addressReservations: machines.hosts.addressReservations,
 };

@@ -8,9 +8,7 @@ export type { PatroniClusterArgs, PatroniTopology } from "./components/patroni-c
 export { HaproxyKeepalived } from "./components/haproxy-keepalived";
 export type { HaproxyKeepalivedArgs } from "./components/haproxy-keepalived";
 export type { ClusterHost, ConnectionArgs, DataVolume } from "./components/remote";
-export { AwsHosts } from "./components/aws-hosts";
-export type { AwsHostsArgs, AwsHost } from "./components/aws-hosts";
-export * from "./model/aws";
+export * from "./providers/aws";
 export * from "./model/types";
 export { resolveCluster, DEFAULT_PG_PARAMETERS } from "./model/resolve";
 export * from "./model/validate";

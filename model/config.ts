@@ -4,7 +4,7 @@
  * the program, `npm run render` and `npm run plan` read a stack file the same way.
  */
 import { ClusterConfigError, checkShape, checkSuppliedSecret, resolveValidCluster, type ValidationIssue } from "./validate";
-import { planAwsCluster, resolveAwsSpec, validateAwsSpec, type AwsPlan, type AwsSpec, type ResolvedAws } from "./aws";
+import { planAwsCluster, resolveAwsSpec, validateAwsSpec, type AwsPlan, type AwsSpec, type ResolvedAws } from "../providers/aws/model";
 import type { ResolvedCluster } from "./types";
 
 export const CONFIG_NAMESPACE = "pulumi-patroni";
@@ -104,7 +104,7 @@ export function parseStackConfig(all: Record<string, string>, defaultScope: stri
         issues.push({ setting: `${CONFIG_NAMESPACE}:cluster`, value: undefined, rule: "is required", fix: "describe the cluster under pulumi-patroni:cluster (see stacks/Pulumi.lab.yaml)" });
     }
     if (provider === "aws") {
-        issues.push(...validateAwsSpec(values.aws, values.cluster as Record<string, unknown> | undefined, `${CONFIG_NAMESPACE}:aws`, `${CONFIG_NAMESPACE}:cluster`));
+        issues.push(...validateAwsSpec(values.aws, values.cluster as Record<string, unknown> | undefined, `${CONFIG_NAMESPACE}:aws`, `${CONFIG_NAMESPACE}:cluster`, defaultScope));
         const ssh = (values.ssh ?? {}) as Record<string, unknown>;
         for (const key of ["proxy", "user", "port"]) {
             if (ssh[key] !== undefined) {

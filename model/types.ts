@@ -181,7 +181,11 @@ export interface KeepalivedSpec {
     vip: string;
     /** Prefix length of the HAProxy hosts' subnet (the VIP is added with it). @default 24 */
     vipPrefixLength?: number;
-    /** Network interface carrying the VIP. @default "eth0" */
+    /**
+     * Network interface carrying the VIP. Not used with `moveVipWith: aws-secondary-ip`: there it is
+     * the primary ENI's interface, found on the host from the instance's MAC.
+     * @default "eth0"
+     */
     interface?: string;
     /** VRRP virtual router id, 1–255, unique on the LAN. @default 51 */
     virtualRouterId?: number;

@@ -124,6 +124,23 @@ export function patroniFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Cl
 const CHECK_SCRIPT = "/etc/keepalived/check-haproxy.sh";
 const HAPROXY_STATE_FILE = "/var/lib/haproxy/server-state";
 const NOTIFY_MASTER_SCRIPT = "/etc/keepalived/notify-master.sh";
+/** The timer that re-asserts an AWS secondary-IP VIP on the MASTER (notify_master runs on transitions only). */
+export const VIP_REASSERT = { unit: "pgha-vip-reassert", intervalSec: 30, timeoutSec: 90 } as const;
+/**
+ * With a VIP moved as an AWS secondary IP, Keepalived's interface is the primary ENI's, found on the
+ * host from its MAC (keepalived-interface.sh) and included as a keepalived.conf parameter.
+ */
+export const KEEPALIVED_INTERFACE = { path: "/etc/keepalived/pgha-interface.conf", param: "PGHA_INTERFACE" } as const;
+
+/** True when the VIP is an AWS secondary IP: the interface comes from the host, not the settings. */
+export function interfaceFromMac(k: ResolvedKeepalived): boolean {
+    return k.moveVipWith === "aws-secondary-ip";
+}
+
+/** The script that writes KEEPALIVED_INTERFACE on a balancer (only with `interfaceFromMac`). */
+export function keepalivedInterfaceScript(): string {
+    return renderTemplate("keepalived-interface.sh", KEEPALIVED_INTERFACE);
+}
 
 /** Keepalived settings of a cluster whose front door is the VIP; a programming error otherwise. */
 export function vipSettings(c: ResolvedCluster): ResolvedKeepalived {
@@ -181,6 +198,8 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
                 vip: k.vip,
                 awsSecondaryIp: k.moveVipWith === "aws-secondary-ip",
                 command: k.notifyMasterCommand ?? null,
+                reassertUnit: VIP_REASSERT.unit,
+                reassertIntervalSec: VIP_REASSERT.intervalSec,
             }),
             mode: "0755",
             owner: "root:root",
@@ -188,6 +207,19 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
             secret: false,
             reloadSystemd: false,
         });
+    }
+    if (k.moveVipWith === "aws-secondary-ip") {
+        const unit = (kind: "service" | "timer"): RenderedFile => ({
+            id: `vip-reassert-${kind}`,
+            path: `/etc/systemd/system/${VIP_REASSERT.unit}.${kind}`,
+            content: renderTemplate(`${VIP_REASSERT.unit}.${kind}`, { ...VIP_REASSERT, vip: k.vip, script: NOTIFY_MASTER_SCRIPT }),
+            mode: "0644",
+            owner: "root:root",
+            validator: "none",
+            secret: false,
+            reloadSystemd: true,
+        });
+        files.push(unit("service"), unit("timer"));
     }
     files.push({
         id: "keepalived-conf",
@@ -197,7 +229,9 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
             hostName: host.name,
             address: host.address,
             instanceName: `VI_${c.scope.replace(/-/g, "_")}`,
-            interface: k.interface,
+            interface: interfaceFromMac(k) ? `$${KEEPALIVED_INTERFACE.param}` : k.interface,
+            interfaceInclude: interfaceFromMac(k) ? KEEPALIVED_INTERFACE.path : null,
+            interfaceParam: KEEPALIVED_INTERFACE.param,
             virtualRouterId: k.virtualRouterId,
             priority: k.priorities[index],
             advertIntervalSec: k.advertIntervalSec,
@@ -481,17 +515,23 @@ export function patroniReplicasGateScript(c: ResolvedCluster, host: ResolvedHost
 }
 
 export function proxyStartScript(host: ResolvedHost, applies: AppliedFile[]): string {
-    return renderTemplate("proxy-start.sh", { hostName: host.name, applies });
+    const timer = `${VIP_REASSERT.unit}.timer`;
+    return renderTemplate("proxy-start.sh", { hostName: host.name, applies, reassertTimer: applies.some((f) => f.path.endsWith(`/${timer}`)) ? timer : null });
 }
 
-export function vipGateScript(c: ResolvedCluster): string {
+/**
+ * The front door gate: `address`:primaryPort reaches a primary, `consecutive` times a second apart.
+ * By default the VIP, as long as HAProxy takes to have checked every member; a load balancer of
+ * the stack's (an external front door) passes its own address and check time.
+ */
+export function vipGateScript(c: ResolvedCluster, external?: { address: string; consecutive: number }): string {
     return renderTemplate("vip-gate.sh", {
-        vip: vipSettings(c).vip,
+        vip: external?.address ?? vipSettings(c).vip,
         primaryPort: c.haproxy.primaryPort,
         superuserName: c.patroni.superuserName,
         timeoutSec: GATE_TIMEOUTS_SEC.vip,
         // Long enough for HAProxy to have checked every member (fall/rise at its check interval).
-        consecutive: Math.max(3, Math.ceil(((c.haproxy.checkFall + c.haproxy.checkRise) * c.haproxy.checkIntervalMs) / 1000)),
+        consecutive: external?.consecutive ?? Math.max(3, Math.ceil(((c.haproxy.checkFall + c.haproxy.checkRise) * c.haproxy.checkIntervalMs) / 1000)),
     });
 }
 

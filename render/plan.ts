@@ -225,10 +225,12 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
         for (const proxy of c.hosts.haproxy) {
             const installed = install("proxy", "haproxy", proxy);
             const rendered = perSecrets((s) => files.proxyFiles(c, proxy, s));
-            // keepalived -t checks that its scripts exist: they are written before keepalived.conf.
+            // keepalived -t checks that its scripts (and its interface, found on AWS from the MAC)
+            // exist: they are written before keepalived.conf.
+            const iface = files.interfaceFromMac(files.vipSettings(c)) ? [add({ component: "proxy", name: `interface-${proxy.name}`, host: proxy.name, script: files.keepalivedInterfaceScript(), dependsOn: [installed], timeout: "5m" })] : [];
             const written: string[] = [];
             for (const file of files.proxyFiles(c, proxy, layoutOnly)) {
-                written.push(fileStep("proxy", proxy, file, rendered, file.id === "keepalived-conf" ? [installed, ...written] : [installed]));
+                written.push(fileStep("proxy", proxy, file, rendered, file.id === "keepalived-conf" ? [installed, ...iface, ...written] : [installed]));
             }
             proxyStarts.push(
                 add({

@@ -2,21 +2,26 @@
 // for the dev, staging and prod stacks under plan mode: every security-group rule, instances per
 // zone, IMDSv2, encrypted gp3 volumes and their mount steps, tags, the IAM policy, bastion vs public
 // SSH, Keepalived in unicast mode with the AWS notify script, and the NLB front door.
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+    AUTONAME_SUFFIX_LENGTH,
     AWS_IMAGES,
-    MOVE_VIP_ACTIONS,
+    AWS_NAME_LIMITS,
+    NLB_GATE_CONSECUTIVE,
+    NLB_IDLE_TIMEOUT_SEC,
     carveSubnets,
     moveVipPolicy,
     planAwsCluster,
     resolveAwsSpec,
     validateAwsSpec,
     type AwsSpec,
-} from "../model/aws";
+} from "../providers/aws/model";
 import { parseStackConfig } from "../model/config";
 import { ClusterConfigError, formatIssue, type ValidationIssue } from "../model/validate";
-import { loadStackConfig, runProgram, type RecordedResource, type RunResult } from "../tools/engine";
+import { loadStackConfig, runProgram, stepReports, type RecordedResource, type RunResult } from "../tools/engine";
 import { readStackFile } from "../tools/render";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -26,7 +31,7 @@ const PROGRAM = path.join(REPO_ROOT, "index.ts");
 // The planner
 // ---------------------------------------------------------------------------------------------
 
-const baseAws: AwsSpec = { ssh: { keyName: "k" }, adminCidrs: ["203.0.113.0/24"] };
+const baseAws: AwsSpec = { ssh: { keyName: "k" }, adminCidrs: ["203.0.113.0/24"], frontDoor: "vip" };
 
 describe("planAwsCluster", () => {
     it("carves a created VPC into three private subnets and a public one", () => {
@@ -48,7 +53,7 @@ describe("planAwsCluster", () => {
         ]);
         expect(plan.vip).toBe("10.40.0.50");
         expect(plan.bastionAddress).toBe("10.40.192.10");
-        expect(plan.clusterSpec.keepalived).toEqual({ vip: "10.40.0.50", vipPrefixLength: 18, interface: "ens5", moveVipWith: "aws-secondary-ip" });
+        expect(plan.clusterSpec.keepalived).toEqual({ vip: "10.40.0.50", vipPrefixLength: 18, moveVipWith: "aws-secondary-ip" });
         expect(plan.clusterSpec.frontDoor).toBe("vip");
     });
 
@@ -89,7 +94,7 @@ describe("planAwsCluster", () => {
         expect(plan.vip).toBe("10.60.1.99");
         expect(plan.publicSubnetCidr).toBeUndefined();
         expect(plan.bastionAddress).toBeUndefined();
-        expect(plan.clusterSpec.keepalived).toMatchObject({ vip: "10.60.1.99", vipPrefixLength: 24, interface: "eth0" });
+        expect(plan.clusterSpec.keepalived).toMatchObject({ vip: "10.60.1.99", vipPrefixLength: 24 });
     });
 
     it("with the NLB front door: no HAProxy hosts, no Keepalived, an external front door, the NLB's subnets allowed in pg_hba", () => {
@@ -101,19 +106,46 @@ describe("planAwsCluster", () => {
         expect(plan.clusterSpec.clientCidrs).toEqual(["10.99.0.0/16", "10.40.0.0/18", "10.40.64.0/18", "10.40.128.0/18"]);
     });
 
+    it("chooses the NLB front door by default over several zones, the VIP in one zone", () => {
+        const { frontDoor: _chosen, ...unchosen } = baseAws;
+        expect(resolveAwsSpec(unchosen).frontDoor).toBe("nlb");
+        expect(resolveAwsSpec({ ...unchosen, availabilityZones: 2 }).frontDoor).toBe("nlb");
+        expect(resolveAwsSpec({ ...unchosen, availabilityZones: 1 }).frontDoor).toBe("vip");
+        const subnet = { id: "subnet-0aaaaaaaaaaaaaaa1", cidr: "10.60.1.0/24", availabilityZone: "eu-west-1a" };
+        expect(resolveAwsSpec({ ...unchosen, vpc: { vpcId: "vpc-0123456789abcdef0", subnets: [subnet] } }).frontDoor).toBe("vip");
+        expect(planAwsCluster(resolveAwsSpec(unchosen), {}).hosts.filter((h) => h.role === "haproxy")).toEqual([]);
+    });
+
+    it("puts a host of a new generation beside its predecessor, under a new name; every other host stays", () => {
+        const plain = planAwsCluster(resolveAwsSpec(baseAws), {});
+        const plan = planAwsCluster(resolveAwsSpec({ ...baseAws, generations: { pg2: 1, etcd1: 2, lb2: 1 }, hostImages: { pg2: "ami-0fedcba9876543210" } }), {});
+        const byName = new Map(plan.hosts.map((h) => [h.name, h]));
+        expect(byName.get("pg2-g1")).toMatchObject({ address: "10.40.64.35", subnet: 1, image: "ami-0fedcba9876543210" });
+        expect(byName.get("etcd1-g2")).toMatchObject({ address: "10.40.0.10", subnet: 0 });
+        expect(byName.get("lb2-g1")).toMatchObject({ address: "10.40.0.33", subnet: 0 });
+        expect(byName.has("pg2") || byName.has("etcd1") || byName.has("lb2")).toBe(false);
+        const untouched = (p: typeof plan) => p.hosts.filter((h) => !["pg2", "etcd1", "lb2"].includes(h.name.replace(/-g\d+$/, ""))).map((h) => [h.name, h.address]);
+        expect(untouched(plan)).toEqual(untouched(plain));
+        // Up to 9 members in one zone: both generations of each fit the window, clear of each other and the VIP.
+        const crowded = planAwsCluster(resolveAwsSpec({ ...baseAws, availabilityZones: 1, members: { etcd: 5, patroni: 9 }, generations: Object.fromEntries(["etcd5", "pg9", "lb2"].map((h) => [h, 1])) }), {});
+        const all = [...crowded.hosts.map((h) => h.address), crowded.vip];
+        expect(new Set(all).size).toBe(all.length);
+        const previous = planAwsCluster(resolveAwsSpec({ ...baseAws, availabilityZones: 1, members: { etcd: 5, patroni: 9 } }), {});
+        expect(new Set([...all, ...previous.hosts.map((h) => h.address)]).size).toBe(all.length + 3);
+    });
+
     it("keeps the user's other keepalived settings", () => {
-        const plan = planAwsCluster(resolveAwsSpec(baseAws), { keepalived: { virtualRouterId: 61, interface: "enX0" } as never });
-        expect(plan.clusterSpec.keepalived).toMatchObject({ virtualRouterId: 61, interface: "enX0", moveVipWith: "aws-secondary-ip" });
+        const plan = planAwsCluster(resolveAwsSpec(baseAws), { keepalived: { virtualRouterId: 61, advertIntervalSec: 2 } as never });
+        expect(plan.clusterSpec.keepalived).toMatchObject({ virtualRouterId: 61, advertIntervalSec: 2, moveVipWith: "aws-secondary-ip" });
     });
 });
 
 describe("the IAM policy document", () => {
-    it("allows exactly assign/unassign on the given ENIs and describe on *", () => {
-        expect(MOVE_VIP_ACTIONS).toEqual(["ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]);
+    it("allows exactly assign on the given ENIs and describe on *", () => {
         expect(moveVipPolicy(["arn:a", "arn:b"])).toEqual({
             Version: "2012-10-17",
             Statement: [
-                { Sid: "MoveVipBetweenHaproxyEnis", Effect: "Allow", Action: ["ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"], Resource: ["arn:a", "arn:b"] },
+                { Sid: "MoveVipBetweenHaproxyEnis", Effect: "Allow", Action: ["ec2:AssignPrivateIpAddresses"], Resource: ["arn:a", "arn:b"] },
                 { Sid: "CheckVipAssignment", Effect: "Allow", Action: ["ec2:DescribeNetworkInterfaces"], Resource: "*" },
             ],
         });
@@ -126,7 +158,12 @@ describe("the IAM policy document", () => {
 
 /** The dev stack's config with `aws` and `cluster` changed. */
 function devConfig(mutate: (aws: Record<string, any>, cluster: Record<string, any>, all: Record<string, string>) => void): Record<string, string> {
-    const all = { ...readStackFile("dev") };
+    return stackConfig("dev", mutate);
+}
+
+/** A stack's config with `aws` and `cluster` changed. */
+function stackConfig(stack: string, mutate: (aws: Record<string, any>, cluster: Record<string, any>, all: Record<string, string>) => void): Record<string, string> {
+    const all = { ...readStackFile(stack) };
     const aws = JSON.parse(all["pulumi-patroni:aws"]);
     const cluster = JSON.parse(all["pulumi-patroni:cluster"]);
     mutate(aws, cluster, all);
@@ -209,10 +246,66 @@ describe("validation of AWS settings", () => {
         expectIssue(issuesOf(devConfig((a) => (a.volumes = { patroniThroughputMiBps: 1000 }))), `${A}.volumes.patroniThroughputMiBps`, { value: 1000, fix: /raise patroniIops/ });
     });
 
+    // EC2 tag restrictions: keys up to 128, values up to 256, "aws:" reserved, 50 per resource.
+    it("rejects tags EC2 refuses, and tags the program sets itself", () => {
+        const issues = issuesOf(devConfig((a) => (a.tags = { "aws:team": "db", Name: "mine", ["k".repeat(129)]: "v", long: "v".repeat(257) })));
+        expectIssue(issues, `${A}.tags.aws:team`, { value: "aws:team", rule: /reserves/, fix: /without the aws: prefix/ });
+        expectIssue(issues, `${A}.tags.Name`, { value: "Name", rule: /the program sets itself/, fix: /remove it/ });
+        expectIssue(issues, `${A}.tags.${"k".repeat(129)}`, { rule: /longer than 128/, fix: /at most 128/ });
+        expectIssue(issues, `${A}.tags.long`, { rule: /longer than 256/, fix: /at most 256/ });
+        const many = Object.fromEntries(Array.from({ length: 48 }, (_, i) => [`t${i}`, "x"]));
+        expectIssue(issuesOf(devConfig((a) => (a.tags = many))), `${A}.tags`, { value: 48, fix: "keep at most 47 tags" });
+        expect(issuesOf(devConfig((a) => (a.tags = Object.fromEntries(Object.entries(many).slice(0, 47)))))).toEqual([]);
+    });
+
+    it("rejects cluster.keepalived.interface on AWS: it is found from the instance's MAC", () => {
+        expectIssue(issuesOf(devConfig((_a, c) => (c.keepalived = { interface: "ens5" }))), `${C}.keepalived.interface`, { value: "ens5", fix: "remove it", rule: /MAC/ });
+    });
+
+    it("rejects a generation or host image for a host the stack does not have, or of the wrong kind", () => {
+        expectIssue(issuesOf(devConfig((a) => (a.generations = { pg4: 1 }))), `${A}.generations.pg4`, { value: "pg4", fix: /use one of etcd1, etcd2, etcd3, pg1, pg2, pg3, lb1, lb2/ });
+        expectIssue(issuesOf(devConfig((a) => (a.generations = { pg3: -1 }))), `${A}.generations.pg3`, { value: -1, fix: /raise it by one/ });
+        expectIssue(issuesOf(devConfig((a) => (a.hostImages = { "pg3-g1": "ami-0fedcba9876543210" }))), `${A}.hostImages.pg3-g1`, { fix: /without -g<generation>/ });
+        expectIssue(issuesOf(devConfig((a) => (a.hostImages = { pg3: "latest" }))), `${A}.hostImages.pg3`, { value: "latest", fix: /ami-0123456789abcdef0/ });
+        expect(issuesOf(devConfig((a) => ((a.generations = { pg3: 1 }), (a.hostImages = { pg3: "ami-0fedcba9876543210" }))))).toEqual([]);
+    });
+
+    it("rejects an aws.image that is not an AMI id", () => {
+        expectIssue(issuesOf(devConfig((a) => (a.image = "debian-13"))), `${A}.image`, { value: "debian-13", fix: /ami-0123456789abcdef0/ });
+        expect(issuesOf(devConfig((a) => (a.image = "ami-0123456789abcdef0")))).toEqual([]);
+    });
+
     it("rejects ssh.proxy on AWS, and aws settings with provider existing", () => {
         expectIssue(issuesOf(devConfig((_a, _c, all) => (all["pulumi-patroni:ssh"] = JSON.stringify({ proxy: { host: "b" } })))), "pulumi-patroni:ssh.proxy", { fix: /aws.ssh.access/ });
         const lab = { ...readStackFile("lab"), [A]: readStackFile("dev")[A] };
         expectIssue(issuesOf(lab), A, { fix: /set pulumi-patroni:provider: aws, or remove/ });
+    });
+
+    // Load balancer and target group names: at most 32 characters (Elastic Load Balancing API,
+    // CreateLoadBalancer/CreateTargetGroup `Name`; pulumi/pulumi-aws#1932); IAM role names 64 (IAM
+    // API, CreateRole `RoleName`). Each fix the issue suggests must itself be accepted.
+    it.each([
+        ["staging", "orders-staging-eu-west-1xyz", /orders-staging-eu-west-1xyz-replicas \(36 > 32, aws:lb\/targetGroup:TargetGroup\)/, 23],
+        ["dev", "a".repeat(45), /-aws-haproxy-role-xxxxxxx \(70 > 64, aws:iam\/role:Role\)/, 39],
+    ])("%s: rejects scope %s, whose AWS names exceed their limits, with a shorter scope that fits", (stack, scope, rule, max) => {
+        const issues = issuesOf(stackConfig(stack, (_a, c) => (c.scope = scope)));
+        expectIssue(issues, `${C}.scope`, { value: scope, rule, fix: new RegExp(`use a scope of at most ${max} characters, e\\.g\\. "`) });
+        const suggested = /e\.g\. "([^"]+)"/.exec(issues.find((i) => i.setting === `${C}.scope`)!.fix)![1];
+        expect(suggested.length).toBeLessThanOrEqual(max);
+        expect(issuesOf(stackConfig(stack, (_a, c) => (c.scope = suggested)))).toEqual([]);
+    });
+
+    it("checks the names built from the stack name when cluster.scope is not set", () => {
+        const all = stackConfig("staging", (_a, c) => delete c.scope);
+        const long = "staging-with-a-long-stack-name";
+        expect(() => parseStackConfig(all, long)).toThrow(/pulumi-patroni:cluster.scope: .*staging-with-a-long-stack-name-replicas \(39 > 32/);
+        expect(() => parseStackConfig(all, "staging")).not.toThrow();
+    });
+
+    it("rejects a scope that would make the load balancer's name begin with internal-", () => {
+        const issues = issuesOf(stackConfig("staging", (_a, c) => (c.scope = "internal-orders")));
+        expectIssue(issues, `${C}.scope`, { value: "internal-orders", rule: /begin with "internal-"/, fix: 'use a scope that does not begin with "internal-", e.g. "orders"' });
+        expect(issuesOf(stackConfig("staging", (_a, c) => (c.scope = "orders")))).toEqual([]);
     });
 
     it("validateAwsSpec reports a missing aws object with the fix", () => {
@@ -293,6 +386,7 @@ describe("security groups", () => {
                 "nlb tcp 5001 from 10.41.0.0/16",
                 "nlb tcp 5000 from sg-0a1b2c3d4e5f60718",
                 "nlb tcp 5001 from sg-0a1b2c3d4e5f60718",
+                "nlb tcp 5000 from patroni",
                 "etcd tcp 22 from bastion",
                 "patroni tcp 22 from bastion",
                 "bastion tcp 22 from 198.51.100.0/24",
@@ -309,8 +403,7 @@ describe("security groups", () => {
                 "haproxy tcp 5000 from 10.60.0.0/16",
                 "haproxy tcp 5001 from 10.60.0.0/16",
                 "haproxy tcp 5000 from patroni",
-                "haproxy tcp 7000 from 198.51.100.10/32",
-                "haproxy tcp 7000 from 198.51.100.11/32",
+                "haproxy tcp 7000 from bastion",
                 "haproxy tcp 7000 from haproxy",
                 "haproxy 112 - from haproxy",
                 "etcd tcp 22 from bastion",
@@ -332,6 +425,17 @@ describe("security groups", () => {
             }
             for (const r of ofType(run, "aws:ec2/securityGroup:SecurityGroup")) {
                 expect(r.inputs.ingress ?? [], `${stack} ${r.name} has no inline rules`).toEqual([]);
+            }
+        }
+    });
+
+    it("describe every group and rule in the characters and length EC2 accepts", () => {
+        // EC2 API, CreateSecurityGroup GroupDescription / IpPermission descriptions: up to 255
+        // characters of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$*
+        const allowed = /^[a-zA-Z0-9 ._\-:/()#,@[\]+=&;{}!$*]{0,255}$/;
+        for (const [stack, run] of Object.entries(runs)) {
+            for (const r of [...ofType(run, "aws:ec2/securityGroup:SecurityGroup"), ...ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"), ...ofType(run, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")]) {
+                expect(String(r.inputs.description), `${stack} ${r.name}`).toMatch(allowed);
             }
         }
     });
@@ -418,6 +522,34 @@ describe("instances", () => {
         }
         expect(ofType(runs.staging, "aws:iam/instanceProfile:InstanceProfile")).toEqual([]);
         expect(ofType(runs.staging, "aws:iam/rolePolicy:RolePolicy")).toEqual([]);
+    });
+});
+
+describe("least privilege, as granted", () => {
+    /** `aws ec2 assign-private-ip-addresses` → `ec2:AssignPrivateIpAddresses`. */
+    const action = (service: string, verb: string) => `${service}:${verb.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase())}`;
+
+    it.each(["dev", "prod"])("%s: the balancers' role grants exactly the EC2 actions their scripts call", (stack) => {
+        const run = runs[stack];
+        const scope = stack === "dev" ? "orders-dev" : "orders";
+        const called = new Set<string>();
+        for (const r of run.resources.filter((x) => x.name.startsWith(`${scope}-proxy-`) && x.type === "command:remote:Command")) {
+            for (const text of [r.inputs.create, r.inputs.stdin, r.inputs.delete].filter((t): t is string => typeof t === "string")) {
+                for (const m of text.matchAll(/\baws (ec2|iam|sts) ([a-z-]+)/g)) called.add(action(m[1], m[2]));
+            }
+        }
+        const [policy] = ofType(run, "aws:iam/rolePolicy:RolePolicy");
+        const granted = (JSON.parse(String(policy.inputs.policy)).Statement as Array<{ Action: string[] }>).flatMap((st) => st.Action);
+        expect(called.size).toBeGreaterThan(0);
+        expect([...granted].sort()).toEqual([...called].sort());
+    });
+
+    it("no security-group rule from a source that cannot reach it: with a bastion, admins reach the balancers' stats page through it", () => {
+        // prod: private balancers; their stats page is open to the bastion, not to the admins' public CIDRs.
+        const stats = ingressRules(runs.prod).filter((r) => r.startsWith("haproxy tcp 7000 "));
+        expect(stats.sort()).toEqual(["haproxy tcp 7000 from bastion", "haproxy tcp 7000 from haproxy"]);
+        // dev: public balancers; the admins' CIDRs reach them directly.
+        expect(ingressRules(runs.dev)).toContain("haproxy tcp 7000 from 203.0.113.0/24");
     });
 });
 
@@ -508,7 +640,13 @@ describe("Keepalived on AWS", () => {
         const conf = String(get(run, `${scope}-proxy-keepalived-conf-lb1`).inputs.stdin);
         expect(conf).toContain(`unicast_src_ip ${lb1}`);
         expect(conf).toMatch(new RegExp(`unicast_peer \\{\\n\\s+${lb2.replace(/\./g, "\\.")}\\n\\s+\\}`));
-        expect(conf).toContain(`${vip}/${prefix} dev ens5`);
+        // The interface is the primary ENI's, found on the host from its MAC, never assumed (ens5, eth0).
+        expect(conf).toContain(`${vip}/${prefix} dev $PGHA_INTERFACE`);
+        expect(conf).toMatch(/^    interface \$PGHA_INTERFACE$/m);
+        expect(conf).toMatch(/^include \/etc\/keepalived\/pgha-interface\.conf$/m);
+        const found = get(run, `${scope}-proxy-interface-lb1`);
+        expect(String(found.inputs.create)).toContain('mac=$(metadata mac');
+        expect(get(run, `${scope}-proxy-keepalived-conf-lb1`).waitsFor).toContain(found.name);
         expect(conf).toContain('notify_master "/etc/keepalived/notify-master.sh"');
         const notify = String(get(run, `${scope}-proxy-notify-master-lb1`).inputs.stdin);
         expect(notify).toContain("X-aws-ec2-metadata-token-ttl-seconds");
@@ -546,6 +684,34 @@ describe("the NLB front door (staging)", () => {
         expect((listener.inputs.defaultActions as Array<{ targetGroupArn: string }>)[0].targetGroupArn).toBe(groups.primary.outputs.arn);
     });
 
+    it("keeps pooled connections: the listeners' TCP idle timeout is an hour, not AWS's 350 s", () => {
+        // ELB docs, "Update the TCP idle timeout for your Network Load Balancer listener" (60–6000 s, default 350).
+        for (const l of ofType(run(), "aws:lb/listener:Listener")) expect(l.inputs.tcpIdleTimeoutSeconds, String(l.inputs.port)).toBe(NLB_IDLE_TIMEOUT_SEC);
+        expect(NLB_IDLE_TIMEOUT_SEC).toBeGreaterThanOrEqual(60);
+        expect(NLB_IDLE_TIMEOUT_SEC).toBeLessThanOrEqual(6000);
+    });
+
+    it("gates the deployment on the writer endpoint reaching the primary through the NLB, from the first member", () => {
+        const gate = get(run(), "orders-staging-aws-nlb-gate");
+        const [nlb] = ofType(run(), "aws:lb/loadBalancer:LoadBalancer");
+        expect(String(gate.inputs.create)).toContain(`conninfo="host=${nlb.outputs.dnsName} port=5000 user=postgres dbname=postgres connect_timeout=3"`);
+        expect(String(gate.inputs.create)).toContain("select pg_is_in_recovery()");
+        expect(String(gate.inputs.create)).toContain(`while [ "$streak" -lt ${NLB_GATE_CONSECUTIVE} ]`);
+        expect(gate.secretInputPaths.map((p) => p[0])).toContain("stdin");
+        expect(String(gate.inputs.create)).not.toContain(String(gate.inputs.stdin).trim());
+        expect(gate.waitsFor).toEqual(expect.arrayContaining(["orders-staging-roles", "orders-staging-patroni-replicas", nlb.name]));
+        expect(connectionOf(run(), gate.name).host).toBe("10.41.0.20");
+    });
+
+    it("fails closed for writers when every target is unhealthy: the NLB then sends to every target (fail-open), so the writer connection string refuses a replica", () => {
+        // ELB docs, "Health checks for Network Load Balancer target groups": if all targets fail
+        // health checks at once, the NLB fails open. libpq's target_session_attrs=read-write
+        // rejects a server in recovery; a hot standby refuses writes on its own.
+        expect(String(run().outputs.connectionString)).toMatch(/:5000\/postgres\?target_session_attrs=read-write$/);
+        const groups = ofType(run(), "aws:lb/targetGroup:TargetGroup");
+        expect(groups.map((g) => (g.inputs.healthCheck as { path: string }).path)).toEqual(["/primary", "/replica"]);
+    });
+
     it("creates the roles after the replicas gate, through the members directly", () => {
         const roles = get(run(), "orders-staging-roles");
         expect(roles.waitsFor).toContain("orders-staging-patroni-replicas");
@@ -561,12 +727,87 @@ describe("the NLB front door (staging)", () => {
     }, 120_000);
 });
 
+describe("AWS names", () => {
+    /** What AWS receives as the name: the explicit name, else Pulumi's autoname (logical name + suffix). */
+    function awsName(r: RecordedResource): { name: string; length: number } {
+        const explicit = (r.inputs.name ?? (r.type === "aws:ec2/keyPair:KeyPair" ? r.inputs.keyName : undefined)) as string | undefined;
+        return explicit !== undefined ? { name: explicit, length: explicit.length } : { name: `${r.name}-xxxxxxx`, length: r.name.length + AUTONAME_SUFFIX_LENGTH };
+    }
+
+    it("every limited name of dev, staging and prod fits its AWS limit", () => {
+        for (const [stack, run] of Object.entries(runs)) {
+            const limited = run.resources.filter((r) => r.type in AWS_NAME_LIMITS);
+            expect(limited.length, stack).toBeGreaterThan(0);
+            for (const r of limited) {
+                const { name, length } = awsName(r);
+                expect(length, `${stack}: ${name} (${r.type})`).toBeLessThanOrEqual(AWS_NAME_LIMITS[r.type as keyof typeof AWS_NAME_LIMITS]);
+            }
+        }
+    });
+
+    it("staging: the load balancer and target groups have short explicit names (the scope and the pool)", () => {
+        expect(ofType(runs.staging, "aws:lb/loadBalancer:LoadBalancer").map((r) => r.inputs.name)).toEqual(["orders-staging-nlb"]);
+        expect(ofType(runs.staging, "aws:lb/targetGroup:TargetGroup").map((r) => r.inputs.name)).toEqual(["orders-staging-primary", "orders-staging-replicas"]);
+    });
+});
+
+describe("rolling a new image, one host at a time", () => {
+    it("dev: pg3's next generation on a new image replaces pg3 alone: its successor is created, pg3 is deleted, no other host or step changes but those that name the members", async () => {
+        const stateFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "aws-roll-")), "dev.json");
+        const { config, secretKeys } = loadStackConfig("dev");
+        const up = (aws: Record<string, unknown>) => runProgram({ programPath: PROGRAM, stack: "dev", config: { ...config, [A]: aws }, secretKeys, mode: "plan", stateFile, timeoutMs: 120_000, onProgramOutput: () => undefined });
+        const aws = JSON.parse(readStackFile("dev")[A]);
+        await up(aws);
+        const rolled = await up({ ...aws, generations: { pg3: 1 }, hostImages: { pg3: "ami-0fedcba9876543210" } });
+        const reports = stepReports(rolled);
+        const aws_ = (op: string) => reports.filter((r) => r.op === op && r.type.startsWith("aws:")).map((r) => r.name).sort();
+        // AWS: the new host's machine comes, the old one's goes; nothing is replaced in place.
+        expect(aws_("replace")).toEqual([]);
+        expect(aws_("create")).toEqual(["orders-dev-aws-attach-pg3-g1", "orders-dev-aws-data-pg3-g1", "orders-dev-aws-instance-pg3-g1", "orders-dev-aws-reserve-private-2-10-40-128-35-32"]);
+        expect(aws_("delete")).toEqual(["orders-dev-aws-attach-pg3", "orders-dev-aws-data-pg3", "orders-dev-aws-instance-pg3", "orders-dev-aws-reserve-private-2-10-40-128-20-32"]);
+        expect(get(rolled, "orders-dev-aws-instance-pg3-g1").inputs).toMatchObject({ ami: "ami-0fedcba9876543210", privateIp: "10.40.128.35" });
+        for (const h of ["etcd1", "etcd2", "etcd3", "pg1", "pg2", "lb1", "lb2"]) expect(rolled.resources.find((r) => r.name === `orders-dev-aws-instance-${h}`)!.op, h).toBe("same");
+        // The cluster: pg3's steps are deleted (its member delete hands over and waits for its slot), pg3-g1's created.
+        const cmd = (op: string) => reports.filter((r) => r.op === op && r.type === "command:remote:Command").map((r) => r.name);
+        expect(cmd("delete").every((n) => n.endsWith("-pg3")), cmd("delete").join(", ")).toBe(true);
+        expect(cmd("delete")).toContain("orders-dev-patroni-start-pg3");
+        expect(cmd("create").every((n) => n.endsWith("-pg3-g1")), cmd("create").join(", ")).toBe(true);
+        expect(cmd("replace")).toEqual([]);
+        // Only what a member change updates anyway: the others' pg_hba (patroni.yml, reload), the
+        // balancers' backends, the gates; nothing on etcd.
+        expect(cmd("update").sort()).toEqual([
+            "orders-dev-patroni-credentials",
+            "orders-dev-patroni-dcs-config",
+            "orders-dev-patroni-handover",
+            "orders-dev-patroni-patroni-yml-pg1",
+            "orders-dev-patroni-patroni-yml-pg2",
+            "orders-dev-patroni-reload-pg1",
+            "orders-dev-patroni-reload-pg2",
+            "orders-dev-patroni-replicas",
+            "orders-dev-proxy-haproxy-cfg-lb1",
+            "orders-dev-proxy-haproxy-cfg-lb2",
+            "orders-dev-proxy-start-lb1",
+            "orders-dev-proxy-start-lb2",
+            "orders-dev-proxy-vip",
+            "orders-dev-roles",
+        ]);
+    }, 240_000);
+});
+
 describe("every stack file", () => {
     it.each(["lab", "onprem-rhel"])("%s still runs, creating nothing on AWS", async (stack) => {
         const result = await plan(stack);
         expect(result.resources.filter((r) => r.type.startsWith("aws:"))).toEqual([]);
         expect(result.outputs.aws).toBeUndefined();
     }, 120_000);
+
+    it("prod (existing subnets) exports the address blocks its subnets' owner must reserve", () => {
+        const reservations = (runs.prod.outputs.aws as { addressReservations: Array<{ subnet: string; cidr: string; createdHere: boolean }> }).addressReservations;
+        expect(reservations).toContainEqual({ subnet: "subnet-0aaaaaaaaaaaaaaa1", cidr: "10.60.1.30/31", createdHere: false });
+        expect(reservations).toContainEqual({ subnet: "subnet-0aaaaaaaaaaaaaaa1", cidr: "10.60.1.50/32", createdHere: false });
+        expect(reservations).toContainEqual({ subnet: "subnet-0ddddddddddddddd4", cidr: "10.60.100.10/32", createdHere: false });
+        expect(reservations.every((r) => !r.createdHere)).toBe(true);
+    });
 
     it("dev, staging and prod run and export the AWS outputs", () => {
         for (const [stack, run] of Object.entries(runs)) {

@@ -9,6 +9,7 @@ import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveValidCluster } from "../model/validate";
 import { renderClusterFiles } from "../render/bundle";
+import { KEEPALIVED_INTERFACE } from "../render/files";
 import { readStackFile, renderStack, writeRendered } from "../tools/render";
 import {
   freePort,
@@ -107,7 +108,12 @@ describe("keepalived -t", () => {
       let conf = fs.readFileSync(file, "utf8");
       const iface = /^\s*interface (\S+)$/m.exec(conf)?.[1];
       expect(iface, `${label} names an interface`).toBeDefined();
-      if (!interfaceExists(iface!)) {
+      // On AWS the interface is a parameter defined by a file the host writes (found from its MAC):
+      // the check installs one naming a local interface.
+      const include = /^include (\S+)$/m.exec(conf)?.[1];
+      const interfaceFile = include ? [{ path: include, content: `$${KEEPALIVED_INTERFACE.param}=${localInterface()}\n`, mode: 0o644 }] : [];
+      if (include) expect(iface, label).toBe(`$${KEEPALIVED_INTERFACE.param}`);
+      else if (!interfaceExists(iface!)) {
         // keepalived -t refuses an interface this machine does not have (onprem-rhel's ens192):
         // the copy names a local one, every other line is checked as rendered.
         conf = conf.replace(new RegExp(`(interface|dev) ${iface}\\b`, "g"), `$1 ${localInterface()}`);
@@ -119,7 +125,7 @@ describe("keepalived -t", () => {
       const installed = scripts.map((script) => ({ path: script, content: fs.readFileSync(path.join(hostDir, script), "utf8"), mode: 0o755 }));
       const copy = path.join(outDir, "keepalived-check.conf");
       fs.writeFileSync(copy, conf, { mode: 0o600 });
-      const result = withInstalledFiles(installed, () => run(keepalived, ["-t", "-f", copy]));
+      const result = withInstalledFiles([...installed, ...interfaceFile], () => run(keepalived, ["-t", "-f", copy]));
       expect(result.status, `keepalived -t -f ${label}:\n${result.output}`).toBe(0);
     }
   });

@@ -6,8 +6,10 @@
 #   /etc/haproxy/haproxy.cfg sha256:4644b2ddd24856382c6e6b8f0475da884fa9cf5425cc0bf67c3d62498e97b97a
 #   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
 #   /etc/keepalived/check-haproxy.sh sha256:2c3c634cfb6a0b4c140cdf254959c2c586a9ce3bdd3b02c939ea5f337dffbfd1
-#   /etc/keepalived/notify-master.sh sha256:1581be3779c6b0acb661c6da43b5457456acecf4f27e4036745d6f48f46e6253
-#   /etc/keepalived/keepalived.conf sha256:90ef2123230d5b7c524af163372f642a203c555674b7c0b92de67ae7782fe53d
+#   /etc/keepalived/notify-master.sh sha256:708ec5b7ccfedd939c76b3fc7b689cff59d067c2854b82aa27ac3ec8676e4621
+#   /etc/systemd/system/pgha-vip-reassert.service sha256:0937ed78b2165f96173c7ef2a9b201b9ba48487cfd4cf4b351f0fcd9480170b3
+#   /etc/systemd/system/pgha-vip-reassert.timer sha256:43c0d76f2760614d7483593bb7af46547eebc3bbfe7fa45e65c4d3d0c201afc3
+#   /etc/keepalived/keepalived.conf sha256:873f4c392b6fcc327d78fd4aa0199aafec564e395d9e5a8bc08ee4c2dabe7d9a
 set -euo pipefail
 export LC_ALL=C
 # Print the last lines of a unit's log to stderr, for the deployment's error message.
@@ -25,3 +27,6 @@ for unit in haproxy keepalived; do
         echo "$unit started on lb2"
     fi
 done
+# A VIP moved as an AWS secondary IP: the timer re-asserts it on the MASTER.
+systemctl enable --now pgha-vip-reassert.timer >/dev/null 2>&1 || { log_tail pgha-vip-reassert.timer; exit 1; }
+echo "pgha-vip-reassert.timer enabled on lb2"

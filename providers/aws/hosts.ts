@@ -18,17 +18,25 @@ import {
     EC2_ASSUME_ROLE_POLICY,
     cloudConfig,
     moveVipPolicy,
+    awsLimitedNames,
     securityGroupRoles,
     securityGroupRules,
     type AwsOs,
+    BALANCER_ENI_UNMANAGED,
+    INSTANCE_PINNED,
+    PROGRAM_TAG_KEYS,
+    NLB_HEALTH_CHECK,
+    NLB_IDLE_TIMEOUT_SEC,
+    REGION_ZONES_QUERY,
     type AwsPlan,
+    type PlannedReservation,
     type PlannedHost,
     type ResolvedAws,
     type SecurityGroupRole,
-} from "../model/aws";
-import type { ResolvedCluster } from "../model/types";
-import { awsDataVolumes } from "../render/plan";
-import type { ConnectionArgs, DataVolume } from "./remote";
+} from "./model";
+import type { ResolvedCluster } from "../../model/types";
+import { awsDataVolumes } from "../../render/plan";
+import type { ConnectionArgs, DataVolume } from "../../components/remote";
 
 export interface AwsHostsArgs {
     /** The resolved `pulumi-patroni:aws` settings (see `resolveAwsSpec`, `validateAwsSpec`). */
@@ -73,6 +81,11 @@ export class AwsHosts extends pulumi.ComponentResource {
     public readonly bastionUser: string;
     /** True when hosts are reached through the bastion, false with public IPs. */
     public readonly viaBastion: boolean;
+    /**
+     * The address blocks to reserve (explicit subnet CIDR reservations), by subnet id or CIDR: made
+     * by the program in subnets it creates; for existing subnets, their owner makes them.
+     */
+    public readonly addressReservations: { subnet: string; cidr: string; createdHere: boolean }[];
 
     constructor(name: string, args: AwsHostsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pulumi-patroni:index:AwsHosts", name, {}, opts);
@@ -86,12 +99,17 @@ export class AwsHosts extends pulumi.ComponentResource {
         this.hosts = built.hosts;
         this.bastionUser = AWS_IMAGES[args.cluster.os as AwsOs].loginUser;
         this.viaBastion = args.aws.ssh.access === "bastion";
+        this.addressReservations = args.plan.reservations.map((r) => {
+            const existing = typeof r.subnet === "number" ? args.plan.subnets[r.subnet].existing?.id : args.aws.vpc.kind === "existing" ? args.aws.vpc.bastionSubnet?.id : undefined;
+            return { subnet: existing ?? r.subnetCidr, cidr: r.cidr, createdHere: existing === undefined };
+        });
         this.registerOutputs({
             vpcId: this.vpcId,
             privateSubnetIds: this.privateSubnetIds,
             instanceIds: this.instanceIds,
             bastionPublicIp: this.bastionPublicIp,
             nlbDnsName: this.nlbDnsName,
+            addressReservations: this.addressReservations,
         });
     }
 
@@ -120,16 +138,20 @@ interface Built {
 
 function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArgs): Built {
     const { aws: a, plan, cluster: c } = args;
+    // The resources whose names AWS limits are named here, as validateAwsSpec checked them.
+    const names = awsLimitedNames(c.scope, a, name);
     const opts = { parent };
     const tags = (resource: string, extra: Record<string, string> = {}): Record<string, string> => ({
         ...a.tags,
-        Name: `${c.scope}-${resource}`,
-        "pulumi-patroni:cluster": c.scope,
+        [PROGRAM_TAG_KEYS.name]: `${c.scope}-${resource}`,
+        [PROGRAM_TAG_KEYS.cluster]: c.scope,
         ...extra,
     });
     const publicAccess = a.ssh.access === "public";
     /** Routes, NAT and rules: SSH and package installs need them, not just the instance. */
     const networkReady: pulumi.Resource[] = [];
+    /** Explicit reservations of the planned addresses in created subnets: before anything takes an address. */
+    const reservations: aws.ec2.SubnetCidrReservation[] = [];
 
     // ----- network --------------------------------------------------------------------------
     let vpcId: pulumi.Output<string>;
@@ -139,17 +161,26 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
     if (a.vpc.kind === "create") {
         const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: a.vpc.cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: tags("vpc") }, opts);
         vpcId = vpc.id;
-        const zones = aws.getAvailabilityZonesOutput({ state: "available" }, opts);
+        const zones = aws.getAvailabilityZonesOutput(REGION_ZONES_QUERY, opts);
         const privateSubnets = plan.subnets.map(
             (s) =>
                 new aws.ec2.Subnet(
                     `${name}-subnet-private-${s.index}`,
-                    { vpcId, cidrBlock: s.cidr, availabilityZone: zones.names[s.index], mapPublicIpOnLaunch: false, tags: tags(`private-${s.index}`, { "pulumi-patroni:tier": "private" }) },
+                    { vpcId, cidrBlock: s.cidr, availabilityZone: zones.names[s.index], mapPublicIpOnLaunch: false, tags: tags(`private-${s.index}`, { [PROGRAM_TAG_KEYS.tier]: "private" }) },
                     opts,
                 ),
         );
         subnetIds = privateSubnets.map((s) => s.id);
         subnetZones = privateSubnets.map((s) => s.availabilityZone);
+        const reserve = (r: PlannedReservation, subnetId: pulumi.Input<string>) =>
+            reservations.push(
+                new aws.ec2.SubnetCidrReservation(
+                    `${name}-reserve-${r.subnet === "public" ? "public" : `private-${r.subnet}`}-${r.cidr.replace(/[./]/g, "-")}`,
+                    { subnetId, cidrBlock: r.cidr, reservationType: "explicit", description: `pulumi-patroni ${c.scope}: planned addresses` },
+                    opts,
+                ),
+            );
+        for (const r of plan.reservations.filter((x) => x.subnet !== "public")) reserve(r, subnetIds[r.subnet as number]);
         const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId, tags: tags("igw") }, opts);
         const publicRoutes = new aws.ec2.RouteTable(`${name}-rt-public`, { vpcId, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: tags("public") }, opts);
         let privateRoutes: aws.ec2.RouteTable;
@@ -159,15 +190,17 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
         } else {
             const publicSubnet = new aws.ec2.Subnet(
                 `${name}-subnet-public`,
-                { vpcId, cidrBlock: plan.publicSubnetCidr!, availabilityZone: zones.names[0], mapPublicIpOnLaunch: false, tags: tags("public", { "pulumi-patroni:tier": "public" }) },
+                { vpcId, cidrBlock: plan.publicSubnetCidr!, availabilityZone: zones.names[0], mapPublicIpOnLaunch: false, tags: tags("public", { [PROGRAM_TAG_KEYS.tier]: "public" }) },
                 opts,
             );
             bastionSubnetId = publicSubnet.id;
+            for (const r of plan.reservations.filter((x) => x.subnet === "public")) reserve(r, publicSubnet.id);
             networkReady.push(new aws.ec2.RouteTableAssociation(`${name}-rta-public`, { subnetId: publicSubnet.id, routeTableId: publicRoutes.id }, opts));
             // One NAT gateway (in the first zone) for package installs: the cluster does not need
             // outbound internet to serve, so a zone-redundant NAT is not worth its cost here.
             const eip = new aws.ec2.Eip(`${name}-nat-eip`, { domain: "vpc", tags: tags("nat") }, opts);
-            const nat = new aws.ec2.NatGateway(`${name}-nat`, { subnetId: publicSubnet.id, allocationId: eip.id, tags: tags("nat") }, { parent, dependsOn: [igw] });
+            // After the reservations: the NAT gateway's address is picked by AWS, never a planned one.
+            const nat = new aws.ec2.NatGateway(`${name}-nat`, { subnetId: publicSubnet.id, allocationId: eip.id, tags: tags("nat") }, { parent, dependsOn: [igw, ...reservations] });
             privateRoutes = new aws.ec2.RouteTable(`${name}-rt-private`, { vpcId, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags: tags("private") }, opts);
             networkReady.push(nat);
         }
@@ -185,7 +218,7 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
     // ----- security groups ------------------------------------------------------------------
     const groups: Partial<Record<SecurityGroupRole, aws.ec2.SecurityGroup>> = {};
     for (const role of securityGroupRoles(a)) {
-        groups[role] = new aws.ec2.SecurityGroup(`${name}-sg-${role}`, { vpcId, description: `pulumi-patroni ${c.scope}: ${role}`, tags: tags(`${role}-sg`) }, opts);
+        groups[role] = new aws.ec2.SecurityGroup(names.securityGroups[role]!.logical, { vpcId, description: `pulumi-patroni ${c.scope}: ${role}`, tags: tags(`${role}-sg`) }, opts);
         // Open egress: packages from the distribution's mirrors and PGDG, the EC2 API for the VIP move.
         networkReady.push(
             new aws.vpc.SecurityGroupEgressRule(`${name}-egress-${role}`, { securityGroupId: groups[role]!.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "all outbound", tags: tags(`${role}-egress`) }, opts),
@@ -224,6 +257,7 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
     // ----- what every instance shares -------------------------------------------------------
     const os = c.os as AwsOs;
     const image = AWS_IMAGES[os];
+    // Looked up for every preview, but only used by instances being created (see INSTANCE_PINNED).
     const ami = aws.ec2.getAmiOutput(
         {
             owners: [image.owner],
@@ -237,17 +271,21 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
         opts,
     );
     const keyName: pulumi.Output<string> = a.ssh.publicKey
-        ? new aws.ec2.KeyPair(`${name}-key`, { publicKey: a.ssh.publicKey, tags: tags("key") }, opts).keyName
+        ? new aws.ec2.KeyPair(names.keyPair.logical, { publicKey: a.ssh.publicKey, tags: tags("key") }, opts).keyName
         : pulumi.output(a.ssh.keyName!);
-    const instanceBase = (hostName: string, role: string, rootLogin: boolean) => ({
-        ami: ami.id,
+    const instanceBase = (hostName: string, role: string, rootLogin: boolean, image?: string) => ({
+        ami: image ?? a.image ?? ami.id,
         keyName,
         userData: cloudConfig(hostName, rootLogin),
         // IMDSv2 only: a token must be fetched with PUT, which a forwarded request cannot do.
         metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
-        rootBlockDevice: { volumeType: "gp3", volumeSize: a.volumes.rootGiB, encrypted: true, deleteOnTermination: true, tags: tags(`${hostName}-root`, { "pulumi-patroni:role": role }) },
-        tags: tags(hostName, { "pulumi-patroni:role": role }),
+        rootBlockDevice: { volumeType: "gp3", volumeSize: a.volumes.rootGiB, encrypted: true, deleteOnTermination: true, tags: tags(`${hostName}-root`, { [PROGRAM_TAG_KEYS.role]: role }) },
+        tags: tags(hostName, { [PROGRAM_TAG_KEYS.role]: role }),
     });
+
+    // Pinned at creation (INSTANCE_PINNED). A host running another release than cluster.os is
+    // refused by the first step on it, with how to fix it.
+    const instanceOpts = { parent, ignoreChanges: [...INSTANCE_PINNED], dependsOn: reservations };
 
     // ----- bastion --------------------------------------------------------------------------
     let bastionPublicIp = pulumi.output("");
@@ -263,7 +301,7 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
                 associatePublicIpAddress: true,
                 vpcSecurityGroupIds: [groups.bastion!.id],
             },
-            opts,
+            instanceOpts,
         );
         bastionPublicIp = bastion.publicIp;
         bastionReady.push(bastion);
@@ -280,26 +318,21 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
             enis[h.name] = new aws.ec2.NetworkInterface(
                 `${name}-eni-${h.name}`,
                 { subnetId: subnetIds[h.subnet], privateIps: [h.address], securityGroups: [groups.haproxy!.id], description: `pulumi-patroni ${c.scope}: ${h.name} (carries the VIP when MASTER)`, tags: tags(`${h.name}-eni`) },
-                opts,
+                { parent, ignoreChanges: [...BALANCER_ENI_UNMANAGED], dependsOn: reservations },
             );
         }
-        const role = new aws.iam.Role(`${name}-haproxy-role`, { assumeRolePolicy: JSON.stringify(EC2_ASSUME_ROLE_POLICY), description: `pulumi-patroni ${c.scope}: move the VIP between the HAProxy ENIs`, tags: tags("haproxy-role") }, opts);
+        const role = new aws.iam.Role(names.haproxyRole!.logical, { assumeRolePolicy: JSON.stringify(EC2_ASSUME_ROLE_POLICY), description: `pulumi-patroni ${c.scope}: move the VIP between the HAProxy ENIs`, tags: tags("haproxy-role") }, opts);
         const policy = new aws.iam.RolePolicy(
-            `${name}-haproxy-move-vip`,
+            names.haproxyPolicy!.logical,
             { role: role.id, policy: pulumi.all(proxies.map((h) => enis[h.name].arn)).apply((arns) => JSON.stringify(moveVipPolicy(arns))) },
             opts,
         );
-        profile = new aws.iam.InstanceProfile(`${name}-haproxy-profile`, { role: role.name, tags: tags("haproxy-profile") }, { parent, dependsOn: [policy] });
+        profile = new aws.iam.InstanceProfile(names.haproxyProfile!.logical, { role: role.name, tags: tags("haproxy-profile") }, { parent, dependsOn: [policy] });
     }
 
     // ----- cluster instances and their data volumes -----------------------------------------
-    // The AMI is chosen when an instance is created and never replaces it later: a newer image, or a
-    // changed cluster.os, would otherwise replace every instance at once (and with fixed addresses,
-    // create-before-delete cannot even succeed). A host running another release than cluster.os is
-    // refused by the first step on it, with how to fix it.
-    const instanceOpts = { ...opts, ignoreChanges: ["ami"] };
     const hosts: AwsHost[] = plan.hosts.map((h) => {
-        const base = instanceBase(h.name, h.role, true);
+        const base = instanceBase(h.name, h.role, true, h.image);
         const instanceType = a.instanceTypes[h.role];
         let instance: aws.ec2.Instance;
         let publicIp: pulumi.Output<string> = pulumi.output("");
@@ -330,10 +363,17 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
             const gp3 = h.role === "patroni" ? { size: a.volumes.patroniGiB, iops: a.volumes.patroniIops, throughput: a.volumes.patroniThroughputMiBps } : { size: a.volumes.etcdGiB };
             const volume = new aws.ebs.Volume(
                 `${name}-data-${h.name}`,
-                { availabilityZone: subnetZones[h.subnet], type: "gp3", encrypted: true, ...gp3, tags: tags(`${h.name}-data`, { "pulumi-patroni:role": h.role }) },
+                { availabilityZone: subnetZones[h.subnet], type: "gp3", encrypted: true, ...gp3, tags: tags(`${h.name}-data`, { [PROGRAM_TAG_KEYS.role]: h.role }) },
+                // Kept by default: a destroy, or a host leaving the stack, leaves the data behind.
+                { parent, retainOnDelete: !a.volumes.deleteWithStack },
+            );
+            // Detached from a stopped instance: never from under a running PostgreSQL or etcd
+            // (the data's file system is not unmounted first otherwise).
+            const attachment = new aws.ec2.VolumeAttachment(
+                `${name}-attach-${h.name}`,
+                { deviceName: planned.deviceName, volumeId: volume.id, instanceId: instance.id, stopInstanceBeforeDetaching: true },
                 opts,
             );
-            const attachment = new aws.ec2.VolumeAttachment(`${name}-attach-${h.name}`, { deviceName: planned.deviceName, volumeId: volume.id, instanceId: instance.id }, opts);
             extra.push(attachment);
             dataVolume = { volumeId: volume.id, ...planned };
         }
@@ -344,8 +384,8 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
     let nlbDnsName = pulumi.output("");
     if (a.frontDoor === "nlb") {
         const nlb = new aws.lb.LoadBalancer(
-            `${name}-nlb`,
-            { internal: true, loadBalancerType: "network", subnets: subnetIds, securityGroups: [groups.nlb!.id], enableCrossZoneLoadBalancing: true, tags: tags("nlb") },
+            names.nlb!.logical,
+            { name: names.nlb!.explicit, internal: true, loadBalancerType: "network", subnets: subnetIds, securityGroups: [groups.nlb!.id], enableCrossZoneLoadBalancing: true, tags: tags("nlb") },
             opts,
         );
         nlbDnsName = nlb.dnsName;
@@ -355,8 +395,9 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
             ["replicas", "/replica", c.haproxy.replicaPort],
         ] as const) {
             const group = new aws.lb.TargetGroup(
-                `${name}-tg-${pool}`,
+                names.targetGroups![pool].logical,
                 {
+                    name: names.targetGroups![pool].explicit,
                     port: c.patroni.postgresPort,
                     protocol: "TCP",
                     vpcId,
@@ -371,16 +412,20 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
                         port: String(c.patroni.restApiPort),
                         path,
                         matcher: "200",
-                        interval: 5,
-                        timeout: 2,
-                        healthyThreshold: 2,
-                        unhealthyThreshold: 2,
+                        interval: NLB_HEALTH_CHECK.intervalSec,
+                        timeout: NLB_HEALTH_CHECK.timeoutSec,
+                        healthyThreshold: NLB_HEALTH_CHECK.healthyThreshold,
+                        unhealthyThreshold: NLB_HEALTH_CHECK.unhealthyThreshold,
                     },
                     tags: tags(`tg-${pool}`),
                 },
                 opts,
             );
-            new aws.lb.Listener(`${name}-listener-${pool}`, { loadBalancerArn: nlb.arn, port, protocol: "TCP", defaultActions: [{ type: "forward", targetGroupArn: group.arn }], tags: tags(`listener-${pool}`) }, opts);
+            new aws.lb.Listener(
+                `${name}-listener-${pool}`,
+                { loadBalancerArn: nlb.arn, port, protocol: "TCP", tcpIdleTimeoutSeconds: NLB_IDLE_TIMEOUT_SEC, defaultActions: [{ type: "forward", targetGroupArn: group.arn }], tags: tags(`listener-${pool}`) },
+                opts,
+            );
             for (const h of patroniHosts) {
                 new aws.lb.TargetGroupAttachment(`${name}-tg-${pool}-${h.name}`, { targetGroupArn: group.arn, targetId: h.instance.id, port: c.patroni.postgresPort }, opts);
             }

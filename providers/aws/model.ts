@@ -1,0 +1,13 @@
+/**
+ * The AWS provider's pure model (no Pulumi imports): settings and defaults, images, the address
+ * plan, validation, security rules and IAM, user data, resource names. `./hosts` turns it into resources.
+ */
+export * from "./spec";
+export * from "./images";
+export * from "./plan";
+export * from "./validate";
+export * from "./security";
+export * from "./cloud-init";
+export * from "./names";
+export * from "./lifecycle";
+export * from "./frontdoor";
