@@ -18,7 +18,7 @@ export function isAnywhere(address: string): boolean {
     return address === "all" || /\/0$/.test(address) || / 0\.0\.0\.0$/.test(address);
 }
 
-function anywhereIssue(setting: string, value: string, address: string, root: string): ValidationIssue {
+export function anywhereIssue(setting: string, value: string, address: string, root: string): ValidationIssue {
     return {
         setting,
         value,
@@ -475,7 +475,7 @@ export function checkPostgres(c: ResolvedCluster, spec: ClusterSpec, root: strin
             issues.push({ setting: `${root}.patroni.pgHba[${i}]`, value: line, rule: `is not a pg_hba line (${parsed})`, fix: "write it as in pg_hba.conf, e.g. \"host all app 10.0.0.0/16 scram-sha-256\"" });
         } else {
             if (parsed.method === "trust" || parsed.method === "password") {
-                issues.push({ setting: `${root}.patroni.pgHba[${i}]`, value: line, rule: `uses ${parsed.method === "trust" ? "trust (no authentication)" : "clear-text password"} authentication`, fix: "use scram-sha-256" });
+                issues.push({ setting: `${root}.patroni.pgHba[${i}]`, value: line, rule: `uses ${parsed.method === "trust" ? "trust: no authentication at all" : "clear-text password authentication"}`, fix: "use scram-sha-256" });
             }
             if (parsed.address !== undefined && isAnywhere(parsed.address) && !c.allowClientsFromAnywhere) {
                 issues.push(anywhereIssue(`${root}.patroni.pgHba[${i}]`, line, parsed.address, root));

@@ -209,6 +209,11 @@ describe("validation of AWS settings", () => {
         expectIssue(issues, `${C}.keepalived.vip`, { value: "10.40.0.99", fix: `remove it; to choose the address yourself set ${A}.vip` });
     });
 
+    it("client CIDRs open to the world need the cluster's allowClientsFromAnywhere, as its pg_hba does", () => {
+        expectIssue(issuesOf(devConfig((a) => (a.clientCidrs = ["0.0.0.0/0"]))), `${A}.clientCidrs[0]`, { value: "0.0.0.0/0", rule: /any address/, fix: `list the clients' own networks, e.g. 10.0.0.0/16; to open PostgreSQL to every address on purpose, set ${C}.allowClientsFromAnywhere: true` });
+        expect(issuesOf(devConfig((a, c) => ((a.clientCidrs = ["0.0.0.0/0"]), (c.allowClientsFromAnywhere = true))))).toEqual([]);
+    });
+
     it("rejects admin CIDRs open to the world, and an empty list", () => {
         expectIssue(issuesOf(devConfig((a) => (a.adminCidrs = ["0.0.0.0/0"]))), `${A}.adminCidrs[0]`, { value: "0.0.0.0/0", fix: /list your own addresses/ });
         expectIssue(issuesOf(devConfig((a) => (a.adminCidrs = []))), `${A}.adminCidrs`, { value: [], fix: /CIDRs of your workstation/ });

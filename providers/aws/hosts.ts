@@ -36,7 +36,7 @@ import {
 } from "./model";
 import type { ResolvedCluster } from "../../model/types";
 import { awsDataVolumes } from "../../render/plan";
-import type { ConnectionArgs, DataVolume } from "../../components/remote";
+import { SSH_DIAL_PATIENCE, type ConnectionArgs, type DataVolume } from "../../components/remote";
 
 export interface AwsHostsArgs {
     /** The resolved `pulumi-patroni:aws` settings (see `resolveAwsSpec`, `validateAwsSpec`). */
@@ -119,7 +119,7 @@ export class AwsHosts extends pulumi.ComponentResource {
      */
     public connections(privateKey: pulumi.Input<string>): Record<string, pulumi.Input<ConnectionArgs>> {
         // Instances still booting refuse connections for a while: keep dialing.
-        const patience = { dialErrorLimit: 40, perDialTimeout: 15 };
+        const patience = SSH_DIAL_PATIENCE;
         const proxy = this.viaBastion ? { proxy: { host: this.bastionPublicIp, user: this.bastionUser, port: 22, privateKey, ...patience } } : {};
         return Object.fromEntries(
             this.hosts.map((h) => [h.name, { host: this.viaBastion ? h.privateIp : h.publicIp, user: "root", port: 22, privateKey, ...patience, ...proxy }]),

@@ -1,7 +1,7 @@
 /** Validation of `pulumi-patroni:aws`: pure, every issue naming the setting, the value and the fix. */
 import { DEFAULT_OS } from "../../model/resolve";
 import { inSubnet, ipv4ToInt, isIpv4, isIpv4Cidr } from "../../model/net";
-import { checkShape, type ValidationIssue } from "../../model/validate";
+import { anywhereIssue, checkShape, isAnywhere, type ValidationIssue } from "../../model/validate";
 import { AWS_IMAGES } from "./images";
 import { validateAwsNames, validateAwsTags } from "./names";
 import { ADDRESS_OFFSETS, addressAt, cidrParts, intToIpv4, planAwsCluster } from "./plan";
@@ -125,16 +125,18 @@ export function validateAwsSpec(spec: unknown, cluster: Record<string, unknown> 
     if (a.adminCidrs.length === 0) {
         issues.push({ setting: `${root}.adminCidrs`, value: [], rule: "is empty: nothing could reach SSH or the stats page", fix: "list the CIDRs of your workstation, VPN or pipeline runners, e.g. 203.0.113.7/32" });
     }
-    const checkCidrs = (list: string[], at: string, allowWorld: boolean) =>
+    const checkCidrs = (list: string[], at: string, world: (cidr: string, setting: string) => ValidationIssue | undefined) =>
         list.forEach((cidr, i) => {
             if (!isIpv4Cidr(cidr)) {
                 issues.push({ setting: `${at}[${i}]`, value: cidr, rule: "is not an IPv4 CIDR", fix: "write it as a.b.c.d/n, e.g. 10.0.0.0/16" });
-            } else if (!allowWorld && cidr.endsWith("/0")) {
-                issues.push({ setting: `${at}[${i}]`, value: cidr, rule: "opens SSH and the stats page to the whole internet", fix: "list your own addresses (office, VPN, runners), or use the bastion" });
+            } else if (isAnywhere(cidr)) {
+                const issue = world(cidr, `${at}[${i}]`);
+                if (issue) issues.push(issue);
             }
         });
-    checkCidrs(a.adminCidrs, `${root}.adminCidrs`, false);
-    checkCidrs(a.clientCidrs, `${root}.clientCidrs`, true);
+    checkCidrs(a.adminCidrs, `${root}.adminCidrs`, (cidr, setting) => ({ setting, value: cidr, rule: "opens SSH and the stats page to the whole internet", fix: "list your own addresses (office, VPN, runners), or use the bastion" }));
+    // Clients from anywhere are a decision, as in the cluster's own pg_hba: the same opt-in.
+    checkCidrs(a.clientCidrs, `${root}.clientCidrs`, (cidr, setting) => (cluster?.allowClientsFromAnywhere === true ? undefined : anywhereIssue(setting, cidr, cidr, clusterRoot)));
     a.clientSecurityGroupIds.forEach((id, i) => {
         if (!SG_ID.test(id)) issues.push({ setting: `${root}.clientSecurityGroupIds[${i}]`, value: id, rule: "is not a security group id", fix: "write it as sg-0123456789abcdef0" });
     });
