@@ -33,6 +33,41 @@ export interface RenderedFile {
     appliedContent?: string;
 }
 
+/**
+ * Where each role's service finds the cluster's CA, this host's certificate and its key, and the
+ * user it runs as (who owns them). A host playing several roles has a copy per role.
+ */
+export const TLS_DIRS: Record<HostRole, { dir: string; owner: string }> = {
+    etcd: { dir: "/etc/etcd/tls", owner: "etcd:etcd" },
+    patroni: { dir: "/etc/patroni/tls", owner: "postgres:postgres" },
+    haproxy: { dir: "/etc/haproxy/tls", owner: "root:haproxy" },
+};
+
+/** The paths of a role's TLS files. */
+export function tlsPaths(role: HostRole): { ca: string; cert: string; key: string } {
+    const { dir } = TLS_DIRS[role];
+    return { ca: `${dir}/ca.crt`, cert: `${dir}/host.crt`, key: `${dir}/host.key` };
+}
+
+/**
+ * A role's TLS files on a host (with `tls.enabled`): the CA's certificate, and — where the service
+ * presents one — this host's certificate and key (the key 0600, the service's own). HAProxy only
+ * verifies the members' REST API: it gets the CA alone.
+ */
+export function tlsFiles(c: ResolvedCluster, host: ResolvedHost, role: HostRole, secrets: ClusterSecrets): RenderedFile[] {
+    if (!c.tls.enabled) return [];
+    const tls = secrets.tls;
+    if (!tls || !tls.hosts[host.name]) throw new Error(`tls.enabled, but no certificate for host ${host.name}`);
+    const { owner } = TLS_DIRS[role];
+    const paths = tlsPaths(role);
+    // All travel as secrets: the certificates are not, but they come with the secrets (only the key is 0600).
+    const file = (id: string, filePath: string, content: string, mode: string): RenderedFile => ({ id, path: filePath, content, mode, owner, validator: "none", secret: true, reloadSystemd: false });
+    return [
+        file("tls-ca", paths.ca, tls.caCert, "0644"),
+        ...(role === "haproxy" ? [] : [file("tls-cert", paths.cert, tls.hosts[host.name].cert, "0644"), file("tls-key", paths.key, tls.hosts[host.name].key, "0600")]),
+    ];
+}
+
 /** Bounded waits of the health gates. */
 export const GATE_TIMEOUTS_SEC = {
     hostReady: 600,

@@ -76,6 +76,16 @@ export function placeholderSecrets(c: ResolvedCluster): ClusterSecrets {
         userPasswords: Object.fromEntries(c.users.map((u) => [u.name, `<secret:userPasswords.${u.name}>`])),
         // Fixed, obviously fake salts (16 bytes each): offline renders stay the same from run to run.
         scramSalts: Object.fromEntries(passwordRoles(c).map((role) => [role, Buffer.from(`salt:${role}`.padEnd(16, ".")).toString("base64")])),
+        ...(c.tls.enabled
+            ? {
+                  tls: {
+                      caCert: "<secret:tls.caCert>\n",
+                      hosts: Object.fromEntries(
+                          [...c.hosts.etcd, ...c.hosts.patroni, ...c.hosts.haproxy].map((h) => [h.name, { cert: `<secret:tls.hosts.${h.name}.cert>\n`, key: `<secret:tls.hosts.${h.name}.key>\n` }]),
+                      ),
+                  },
+              }
+            : {}),
     };
 }
 
@@ -119,6 +129,10 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
         return add({ component, name: `install-${host}`, host, script: files.installScript(c, role, member), dependsOn: [ready, ...mounted], timeout: "30m" });
     };
 
+    /** The role's TLS files on a host (none without `tls.enabled`), written once its packages made the service's user. */
+    const tlsFileSteps = (component: Component, role: HostRole, member: ResolvedHost, installed: string): string[] =>
+        files.tlsFiles(c, member, role, layoutOnly).map((file) => fileStep(component, member, file, (s) => files.tlsFiles(c, member, role, s), [installed]));
+
     /** A configuration file written from standard input (rendered with the secrets when it holds one). */
     const fileStep = (component: Component, member: ResolvedHost, file: files.RenderedFile, rendered: (s: ClusterSecrets) => files.RenderedFile[], dependsOn: string[]): string =>
         add({
@@ -139,6 +153,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
         const installed = install("etcd", "etcd", member);
         const rendered = files.etcdFiles(c, member); // no secrets: the offline render is the real one
         const written = rendered.map((file) => fileStep("etcd", member, file, () => rendered, [installed]));
+        const tlsWritten = tlsFileSteps("etcd", "etcd", member, installed);
         etcdStarts.push(
             add({
                 component: "etcd",
@@ -146,7 +161,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
                 host: member.name,
                 script: files.etcdStartScript(c, member, files.appliedFiles(rendered)),
                 onDelete: files.etcdStopScript(c, member),
-                dependsOn: [...written, ...etcdStarts.slice(-1)],
+                dependsOn: [...written, ...tlsWritten, ...etcdStarts.slice(-1)],
                 applies: written,
             }),
         );
@@ -182,7 +197,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
             dependsOn: written,
             applies: written,
         });
-        return { member, written, reload };
+        return { member, written, reload, tlsWritten: tlsFileSteps("patroni", "patroni", member, installed.get(member.name)!) };
     });
     // A member starts once every member's pg_hba admits it (each running member has reloaded its
     // patroni.yml): a member added to a running cluster is never refused its base backup.
@@ -194,7 +209,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
             host: m.member.name,
             script: files.patroniStartScript(c, m.member),
             onDelete: files.patroniStopScript(c, m.member),
-            dependsOn: [...m.written, ...reloads, ...dependsOn],
+            dependsOn: [...m.written, ...m.tlsWritten, ...reloads, ...dependsOn],
         });
     const [first, ...others] = members;
     const firstStart = start(first, [etcdHealthy]);
@@ -230,6 +245,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
             for (const file of files.proxyFiles(c, proxy, layoutOnly)) {
                 written.push(fileStep("proxy", proxy, file, rendered, file.id === "keepalived-conf" ? [installed, ...written] : [installed]));
             }
+            const tlsWritten = tlsFileSteps("proxy", "haproxy", proxy, installed);
             proxyStarts.push(
                 add({
                     component: "proxy",
@@ -238,7 +254,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
                     // keepalived.conf holds the VRRP password: the hashes keep the script secret.
                     script: { secret: (s) => files.proxyStartScript(proxy, files.appliedFiles(rendered(s))) },
                     onDelete: files.proxyStopScript(proxy),
-                    dependsOn: [...written, replicas, ...proxyStarts.slice(-1)],
+                    dependsOn: [...written, ...tlsWritten, replicas, ...proxyStarts.slice(-1)],
                     applies: written,
                 }),
             );
