@@ -10,6 +10,7 @@ import { awsCliInstall, RELEASES } from "../model/distro";
 import type { ClusterSecrets, HostRole, ResolvedCluster, ResolvedHost, ResolvedKeepalived } from "../model/types";
 import { dcsConfig, renderPatroniYml } from "./patroni";
 import { renderTemplate } from "./templates";
+import { TLS_DIRS, tlsPaths } from "./tls";
 
 /** The tool that checks a file on its host before it replaces the live one. */
 export type Validator = "patroni" | "haproxy" | "keepalived" | "envfile" | "shell" | "none";
@@ -31,22 +32,6 @@ export interface RenderedFile {
     reloadSystemd: boolean;
     /** What the service re-reads of it, when not all of it (its hash re-runs the service's start step). */
     appliedContent?: string;
-}
-
-/**
- * Where each role's service finds the cluster's CA, this host's certificate and its key, and the
- * user it runs as (who owns them). A host playing several roles has a copy per role.
- */
-export const TLS_DIRS: Record<HostRole, { dir: string; owner: string }> = {
-    etcd: { dir: "/etc/etcd/tls", owner: "etcd:etcd" },
-    patroni: { dir: "/etc/patroni/tls", owner: "postgres:postgres" },
-    haproxy: { dir: "/etc/haproxy/tls", owner: "root:haproxy" },
-};
-
-/** The paths of a role's TLS files. */
-export function tlsPaths(role: HostRole): { ca: string; cert: string; key: string } {
-    const { dir } = TLS_DIRS[role];
-    return { ca: `${dir}/ca.crt`, cert: `${dir}/host.crt`, key: `${dir}/host.key` };
 }
 
 /**
@@ -98,7 +83,12 @@ function systemdDropIn(id: string, service: string, content: string): RenderedFi
     };
 }
 
-const etcdPeerUrl = (c: ResolvedCluster, host: ResolvedHost) => `http://${host.address}:${c.etcd.peerPort}`;
+/** etcd speaks TLS to clients and peers when the cluster has it. */
+const etcdScheme = (c: ResolvedCluster) => (c.tls.enabled ? "https" : "http");
+const etcdPeerUrl = (c: ResolvedCluster, host: ResolvedHost) => `${etcdScheme(c)}://${host.address}:${c.etcd.peerPort}`;
+const etcdClientUrl = (c: ResolvedCluster, host: ResolvedHost) => `${etcdScheme(c)}://${host.address}:${c.etcd.clientPort}`;
+/** What etcdctl on an etcd host needs for a TLS cluster: that host's own client certificate. */
+const etcdctlTls = (c: ResolvedCluster) => (c.tls.enabled ? tlsPaths("etcd") : null);
 
 /**
  * Where a member that joins a running cluster keeps the cluster it joined (ETCD_INITIAL_CLUSTER,
@@ -120,6 +110,8 @@ export function etcdFiles(c: ResolvedCluster, host: ResolvedHost): RenderedFile[
         address: host.address,
         dataDir: c.layout.etcdDataDir,
         initialCluster,
+        scheme: etcdScheme(c),
+        tls: c.tls.enabled ? tlsPaths("etcd") : null,
         ...c.etcd,
     });
     return [
@@ -404,8 +396,10 @@ export function etcdStartScript(c: ResolvedCluster, host: ResolvedHost, applies:
         hostName: host.name,
         name: host.name,
         service: c.layout.etcdService,
-        endpoint: `http://${host.address}:${c.etcd.clientPort}`,
+        endpoint: etcdClientUrl(c, host),
         peerUrl: etcdPeerUrl(c, host),
+        scheme: etcdScheme(c),
+        etcdTls: etcdctlTls(c),
         configPath: c.layout.etcdConfigPath,
         clientPort: c.etcd.clientPort,
         joinEnvPath: etcdJoinEnvPath(c),
@@ -416,13 +410,19 @@ export function etcdStartScript(c: ResolvedCluster, host: ResolvedHost, applies:
 }
 
 export function etcdEndpoints(c: ResolvedCluster): string[] {
-    return c.hosts.etcd.map((e) => `http://${e.address}:${c.etcd.clientPort}`);
+    return c.hosts.etcd.map((e) => etcdClientUrl(c, e));
+}
+
+/** Refuses to write a TLS configuration over a member that runs without TLS (see the template). */
+export function etcdTlsGuardScript(c: ResolvedCluster, host: ResolvedHost): string {
+    return renderTemplate("etcd-tls-guard.sh", { hostName: host.name, configPath: c.layout.etcdConfigPath });
 }
 
 export function etcdHealthScript(c: ResolvedCluster): string {
     return renderTemplate("etcd-health.sh", {
         endpoints: etcdEndpoints(c).join(","),
         desiredMembers: etcdDesiredMembers(c),
+        etcdTls: etcdctlTls(c),
         service: c.layout.etcdService,
         timeoutSec: GATE_TIMEOUTS_SEC.etcdHealthy,
     });

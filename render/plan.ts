@@ -152,17 +152,22 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
     for (const member of c.hosts.etcd) {
         const installed = install("etcd", "etcd", member);
         const rendered = files.etcdFiles(c, member); // no secrets: the offline render is the real one
-        const written = rendered.map((file) => fileStep("etcd", member, file, () => rendered, [installed]));
+        // With TLS, a member running without it is refused before its configuration changes.
+        const guard = c.tls.enabled ? [add({ component: "etcd", name: `tls-guard-${member.name}`, host: member.name, script: files.etcdTlsGuardScript(c, member), dependsOn: [installed], timeout: "5m" })] : [];
+        const written = rendered.map((file) => fileStep("etcd", member, file, () => rendered, [installed, ...guard]));
         const tlsWritten = tlsFileSteps("etcd", "etcd", member, installed);
         etcdStarts.push(
             add({
                 component: "etcd",
                 name: `start-${member.name}`,
                 host: member.name,
-                script: files.etcdStartScript(c, member, files.appliedFiles(rendered)),
+                // With TLS a renewed certificate restarts the member too (the hashes of secret files keep the script secret).
+                script: c.tls.enabled
+                    ? { secret: (s: ClusterSecrets) => files.etcdStartScript(c, member, files.appliedFiles([...rendered, ...files.tlsFiles(c, member, "etcd", s)])) }
+                    : files.etcdStartScript(c, member, files.appliedFiles(rendered)),
                 onDelete: files.etcdStopScript(c, member),
                 dependsOn: [...written, ...tlsWritten, ...etcdStarts.slice(-1)],
-                applies: written,
+                applies: [...written, ...tlsWritten],
             }),
         );
     }

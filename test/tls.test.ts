@@ -7,7 +7,12 @@ import { PostgresHaCluster, sshConnections } from "../components/postgres-ha-clu
 import { resolveValidCluster } from "../model/validate";
 import type { ClusterSpec } from "../model/types";
 import { clusterPlan, placeholderSecrets, stepText } from "../render/plan";
-import { TLS_DIRS } from "../render/files";
+import { TLS_DIRS } from "../render/tls";
+import { etcdTlsGuardScript } from "../render/files";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 
 const registered: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
 
@@ -85,6 +90,27 @@ describe("TLS material", () => {
         expect(plan.find((s) => s.key === "etcd/start-etcd1")!.dependsOn).toEqual(expect.arrayContaining(["etcd/tls-ca-etcd1", "etcd/tls-cert-etcd1", "etcd/tls-key-etcd1"]));
         expect(plan.find((s) => s.key === "patroni/start-pg3")!.dependsOn).toEqual(expect.arrayContaining(["patroni/tls-key-pg3"]));
         expect(plan.find((s) => s.key === "proxy/start-lb2")!.dependsOn).toEqual(expect.arrayContaining(["proxy/tls-ca-lb2"]));
+    });
+
+    it("refuses to turn TLS on under a running plain-text etcd member, before its configuration is written", () => {
+        const c = resolveValidCluster(spec(true), "shop");
+        const plan = clusterPlan(c);
+        expect(plan.find((s) => s.key === "etcd/etcd-conf-etcd2")!.dependsOn).toContain("etcd/tls-guard-etcd2");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tls-guard-"));
+        const guard = (config: string | undefined) => {
+            const file = path.join(dir, "etcd");
+            fs.rmSync(file, { force: true });
+            if (config !== undefined) fs.writeFileSync(file, config);
+            const script = etcdTlsGuardScript({ ...c, layout: { ...c.layout, etcdConfigPath: file } }, c.hosts.etcd[1]);
+            return spawnSync("bash", ["-c", script], { encoding: "utf8" });
+        };
+        const plain = guard('ETCD_LISTEN_PEER_URLS="http://10.0.0.12:2380"\n');
+        expect(plain.status).toBe(1);
+        expect(plain.stderr).toContain("etcd on etcd2 runs without TLS");
+        expect(plain.stderr).toContain("Fix: set tls.enabled: false for this stack");
+        expect(guard('ETCD_LISTEN_PEER_URLS="https://10.0.0.12:2380"\n').status).toBe(0); // already TLS: a later up
+        expect(guard(undefined).status).toBe(0); // a new member
+        fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it("without tls.enabled the plan is what it was: no TLS step, no dependency on one", () => {
