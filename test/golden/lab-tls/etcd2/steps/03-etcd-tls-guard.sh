@@ -12,7 +12,7 @@ log_tail() {
 config='/etc/default/etcd'
 if [ -f "$config" ] && grep -q '^ETCD_LISTEN_PEER_URLS="http://' "$config"; then
     echo "etcd on etcd2 runs without TLS ($config listens for peers on http://), and this deployment turns tls.enabled on." >&2
-    echo "Turning TLS on for a running cluster is not supported: nothing was changed. Fix: set tls.enabled: false for this stack (TLS is for clusters created with it)." >&2
+    echo "Turning TLS on for a running cluster is not supported: no service's configuration was changed. Fix: set tls.enabled: false for this stack (TLS is for clusters created with it)." >&2
     exit 1
 fi
 echo "etcd on etcd2: no plain-text member to move"
