@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
-import type { ResolvedCluster } from "../model/types";
+import type { ClusterSecrets, ResolvedCluster } from "../model/types";
 import * as files from "../render/files";
 import type { ClusterHost } from "./remote";
 import { createSteps, planFor, stepOf } from "./steps";
@@ -15,6 +15,8 @@ export interface EtcdClusterArgs {
     cluster: ResolvedCluster;
     /** Every host of the cluster, with its connection; the etcd members are picked by name. */
     hosts: ClusterHost[];
+    /** The cluster's secrets: needed with `tls.enabled` (the members' certificates and keys). @default - none */
+    secrets?: pulumi.Output<ClusterSecrets>;
 }
 
 export class EtcdCluster extends pulumi.ComponentResource {
@@ -27,7 +29,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         super("pulumi-patroni:index:EtcdCluster", name, {}, opts);
         const c = args.cluster;
         // The plan's etcd steps (render/plan.ts): members one after the other, then the health gate.
-        const steps = createSteps(name, { steps: planFor(c, args.hosts).filter((s) => s.component === "etcd"), hosts: args.hosts }, this);
+        const steps = createSteps(name, { steps: planFor(c, args.hosts).filter((s) => s.component === "etcd"), hosts: args.hosts, secrets: args.secrets }, this);
         this.healthy = stepOf(steps, "etcd/health");
         this.endpoints = pulumi.output(files.etcdEndpoints(c));
         this.registerOutputs({ endpoints: this.endpoints });

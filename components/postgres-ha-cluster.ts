@@ -8,6 +8,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import * as tls from "@pulumi/tls";
 import type { ClusterSecrets, ClusterSpec, HostRole, ResolvedCluster } from "../model/types";
 import { ClusterConfigError, checkSuppliedSecret, resolveValidCluster, type ValidationIssue } from "../model/validate";
 import { EtcdCluster } from "./etcd-cluster";
@@ -124,9 +125,9 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
         super("pulumi-patroni:index:PostgresHaCluster", name, {}, opts);
         this.resolved = c;
         const hosts = clusterHosts(c, args);
-        const secrets = this.clusterSecrets(name, c, args.secrets ?? {});
+        const secrets = this.clusterSecrets(name, c, args.secrets ?? {}, args.frontDoorAddress);
 
-        this.etcd = new EtcdCluster(`${name}-etcd`, { cluster: c, hosts }, { parent: this });
+        this.etcd = new EtcdCluster(`${name}-etcd`, { cluster: c, hosts, secrets }, { parent: this });
         this.patroni = new PatroniCluster(
             `${name}-patroni`,
             { cluster: c, hosts, secrets, dcsReady: [this.etcd.healthy] },
@@ -178,8 +179,61 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
         });
     }
 
+    /**
+     * The cluster's CA (ECDSA P-256, its key a secret in the state) and a certificate per host for
+     * every name it is reached by: its host name, its address, localhost for the host's own checks;
+     * a Patroni member also the front door's address, which clients verify through the VIP or the NLB.
+     */
+    private certificates(name: string, c: ResolvedCluster, frontDoorAddress: pulumi.Input<string> | undefined): pulumi.Output<NonNullable<ClusterSecrets["tls"]>> {
+        const opts = { parent: this };
+        const caKey = new tls.PrivateKey(`${name}-tls-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
+        const ca = new tls.SelfSignedCert(
+            `${name}-tls-ca`,
+            {
+                privateKeyPem: caKey.privateKeyPem,
+                subject: { commonName: `${c.scope} cluster CA`, organization: "pulumi-patroni" },
+                isCaCertificate: true,
+                validityPeriodHours: c.tls.caValidityDays * HOURS_PER_DAY,
+                allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+            },
+            opts,
+        );
+        const hosts = new Map([...c.hosts.etcd, ...c.hosts.patroni, ...c.hosts.haproxy].map((h) => [h.name, h]));
+        const frontDoor = c.keepalived ? pulumi.output(c.keepalived.vip) : frontDoorAddress !== undefined ? pulumi.output(frontDoorAddress) : undefined;
+        const issued = [...hosts.values()].map((h) => {
+            const key = new tls.PrivateKey(`${name}-tls-${h.name}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
+            const member = c.hosts.patroni.some((p) => p.name === h.name);
+            const front = member ? frontDoor : undefined;
+            const isIp = (a: string) => /^\d+\.\d+\.\d+\.\d+$/.test(a);
+            const request = new tls.CertRequest(
+                `${name}-tls-${h.name}-csr`,
+                {
+                    privateKeyPem: key.privateKeyPem,
+                    subject: { commonName: h.name, organization: "pulumi-patroni" },
+                    dnsNames: front ? front.apply((a) => [h.name, "localhost", ...(isIp(a) ? [] : [a])]) : [h.name, "localhost"],
+                    ipAddresses: front ? front.apply((a) => [h.address, "127.0.0.1", ...(isIp(a) ? [a] : [])]) : [h.address, "127.0.0.1"],
+                },
+                opts,
+            );
+            const cert = new tls.LocallySignedCert(
+                `${name}-tls-${h.name}-cert`,
+                {
+                    certRequestPem: request.certRequestPem,
+                    caPrivateKeyPem: caKey.privateKeyPem,
+                    caCertPem: ca.certPem,
+                    validityPeriodHours: c.tls.certificateValidityDays * HOURS_PER_DAY,
+                    earlyRenewalHours: c.tls.renewBeforeDays * HOURS_PER_DAY,
+                    allowedUses: HOST_CERT_USES,
+                },
+                opts,
+            );
+            return pulumi.all([cert.certPem, key.privateKeyPem]).apply(([certPem, keyPem]) => [h.name, { cert: certPem, key: keyPem }] as const);
+        });
+        return pulumi.all([ca.certPem, pulumi.all(issued)]).apply(([caCert, entries]) => ({ caCert, hosts: Object.fromEntries(entries) }));
+    }
+
     /** Supplied secrets as they are, the others generated; all of it secret. */
-    private clusterSecrets(name: string, c: ResolvedCluster, supplied: ClusterSecretArgs): pulumi.Output<ClusterSecrets> {
+    private clusterSecrets(name: string, c: ResolvedCluster, supplied: ClusterSecretArgs, frontDoorAddress: pulumi.Input<string> | undefined): pulumi.Output<ClusterSecrets> {
         const password = (id: string, given: pulumi.Input<string> | undefined, length = 32): pulumi.Output<string> =>
             given !== undefined
                 ? pulumi.secret(given)
@@ -198,10 +252,11 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
         // A random SCRAM salt per role, kept in the state: verifiers are stable from run to run, and the
         // same password gives another verifier in every cluster.
         const salts = Object.fromEntries(passwordRoles(c).map((role) => [role, new random.RandomId(`${name}-${role}-scram-salt`, { byteLength: 16 }, { parent: this }).b64Std]));
+        const tlsMaterial = c.tls.enabled ? this.certificates(name, c, frontDoorAddress) : pulumi.output(undefined);
         return pulumi.secret(
-            pulumi.all([pulumi.all(generatedOrGiven), pulumi.all(userPasswords), pulumi.all(salts)]).apply(([values, users, scramSalts]) => {
+            pulumi.all([pulumi.all(generatedOrGiven), pulumi.all(userPasswords), pulumi.all(salts), tlsMaterial]).apply(([values, users, scramSalts, tlsFiles]) => {
                 const [superuserPassword, replicationPassword, rewindPassword, adminPassword, restApiPassword, keepalivedPassword] = values;
-                const secrets: ClusterSecrets = { superuserPassword, replicationPassword, rewindPassword, adminPassword, restApiPassword, keepalivedPassword, userPasswords: users, scramSalts };
+                const secrets: ClusterSecrets = { superuserPassword, replicationPassword, rewindPassword, adminPassword, restApiPassword, keepalivedPassword, userPasswords: users, scramSalts, ...(tlsFiles ? { tls: tlsFiles } : {}) };
                 const empty = [...Object.entries(secrets), ...Object.entries(users).map(([k, v]) => [`userPasswords.${k}`, v])].filter(
                     ([, v]) => typeof v === "string" && v.trim() === "",
                 );
@@ -247,6 +302,10 @@ function validateArgs(name: string, args: PostgresHaClusterArgs): ResolvedCluste
 function hostNames(c: ResolvedCluster): string[] {
     return [...new Set([...c.hosts.etcd, ...c.hosts.patroni, ...c.hosts.haproxy].map((h) => h.name))];
 }
+
+/** Usages of a host certificate: etcd presents the same one as server and as client (peers, Patroni). */
+const HOST_CERT_USES = ["digital_signature", "key_encipherment", "server_auth", "client_auth"];
+const HOURS_PER_DAY = 24;
 
 function clusterHosts(c: ResolvedCluster, args: PostgresHaClusterArgs): ClusterHost[] {
     const names = hostNames(c);

@@ -166,6 +166,12 @@ export function resolveCluster(spec: ClusterSpec, defaultScope: string): Resolve
             heartbeatIntervalMs: etcd.heartbeatIntervalMs ?? 100,
             electionTimeoutMs: etcd.electionTimeoutMs ?? 1000,
         },
+        tls: {
+            enabled: spec.tls?.enabled ?? false,
+            certificateValidityDays: spec.tls?.certificateValidityDays ?? 365,
+            renewBeforeDays: spec.tls?.renewBeforeDays ?? 30,
+            caValidityDays: spec.tls?.caValidityDays ?? 3650,
+        },
         clientCidrs: spec.clientCidrs ?? [],
         allowClientsFromAnywhere: spec.allowClientsFromAnywhere ?? false,
     };

@@ -252,6 +252,22 @@ export interface EtcdSpec {
     electionTimeoutMs?: number;
 }
 
+/**
+ * TLS on the cluster's own hops, with a CA of its own (@pulumi/tls: the CA key is a secret in the
+ * stack's state) and a certificate per host, each renewed by the first `pulumi up` inside its
+ * renewal window.
+ */
+export interface TlsSpec {
+    /** Issue the CA and every host's certificate and key, and put them on the hosts. @default false */
+    enabled?: boolean;
+    /** Days a host certificate is valid. @default 365 */
+    certificateValidityDays?: number;
+    /** Days before a certificate expires from which a `pulumi up` replaces it. @default 30 */
+    renewBeforeDays?: number;
+    /** Days the cluster's CA is valid. @default 3650 */
+    caValidityDays?: number;
+}
+
 /** The whole cluster, as written in stack config or passed to `PostgresHaCluster`. */
 export interface ClusterSpec {
     /** Patroni scope: the cluster's name in the DCS. Lowercase letters, digits and `-`. @default - the component's name */
@@ -281,6 +297,8 @@ export interface ClusterSpec {
     keepalived?: KeepalivedSpec;
     /** etcd settings. @default - see EtcdSpec */
     etcd?: EtcdSpec;
+    /** TLS material for the cluster's hops. */
+    tls?: TlsSpec;
     /**
      * CIDRs allowed to connect to PostgreSQL directly (pg_hba). The cluster's own addresses are always allowed.
      * @default []
@@ -351,6 +369,7 @@ export interface ResolvedCluster {
     /** Absent with `frontDoor: external`. */
     keepalived: ResolvedKeepalived | undefined;
     etcd: Required<EtcdSpec>;
+    tls: Required<TlsSpec>;
     clientCidrs: string[];
     allowClientsFromAnywhere: boolean;
 }
@@ -373,4 +392,6 @@ export interface ClusterSecrets {
      * for the same password elsewhere.
      */
     scramSalts: Record<string, string>;
+    /** With `tls.enabled`: the cluster CA's certificate, and each host's certificate and private key (PEM), by host name. */
+    tls?: { caCert: string; hosts: Record<string, { cert: string; key: string }> };
 }

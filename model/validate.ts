@@ -169,6 +169,7 @@ export const CLUSTER_SCHEMA: Schema = {
         "heartbeatIntervalMs?": "integer",
         "electionTimeoutMs?": "integer",
     },
+    "tls?": { "enabled?": "boolean", "certificateValidityDays?": "integer", "renewBeforeDays?": "integer", "caValidityDays?": "integer" },
     "clientCidrs?": ["string"],
     "allowClientsFromAnywhere?": "boolean",
 };
@@ -688,6 +689,21 @@ export function checkHaproxy(c: ResolvedCluster, root: string): ValidationIssue[
     return issues;
 }
 
+/** A certificate lives at least a day, is renewed before it expires, and never outlives its CA. */
+export function checkTls(c: ResolvedCluster, root: string): ValidationIssue[] {
+    const t = c.tls;
+    const at = `${root}.tls`;
+    const issues: ValidationIssue[] = [];
+    if (t.certificateValidityDays < 1) issues.push({ setting: `${at}.certificateValidityDays`, value: t.certificateValidityDays, rule: "must be at least 1", fix: "use 365" });
+    if (t.renewBeforeDays < 1 || t.renewBeforeDays >= t.certificateValidityDays) {
+        issues.push({ setting: `${at}.renewBeforeDays`, value: t.renewBeforeDays, rule: `must be at least 1 and less than certificateValidityDays (${t.certificateValidityDays}): a certificate is renewed by a \`pulumi up\` run in that window`, fix: `use ${Math.max(1, Math.min(30, t.certificateValidityDays - 1))}` });
+    }
+    if (t.caValidityDays <= t.certificateValidityDays) {
+        issues.push({ setting: `${at}.caValidityDays`, value: t.caValidityDays, rule: `must be more than certificateValidityDays (${t.certificateValidityDays}): no certificate may outlive its CA`, fix: `use ${Math.max(3650, t.certificateValidityDays * 2)}` });
+    }
+    return issues;
+}
+
 export function checkScope(c: ResolvedCluster, root: string): ValidationIssue[] {
     const issues: ValidationIssue[] = [];
     if (!HOST_NAME.test(c.scope)) {
@@ -720,6 +736,7 @@ export function validateCluster(spec: unknown, defaultScope: string, root = "clu
         ...checkEtcd(c, root),
         ...checkPorts(c, root),
         ...checkHaproxy(c, root),
+        ...checkTls(c, root),
     ];
 }
 

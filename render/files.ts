@@ -10,6 +10,7 @@ import { awsCliInstall, RELEASES } from "../model/distro";
 import type { ClusterSecrets, HostRole, ResolvedCluster, ResolvedHost, ResolvedKeepalived } from "../model/types";
 import { dcsConfig, renderPatroniYml } from "./patroni";
 import { renderTemplate } from "./templates";
+import { TLS_DIRS, tlsPaths } from "./tls";
 
 /** The tool that checks a file on its host before it replaces the live one. */
 export type Validator = "patroni" | "haproxy" | "keepalived" | "envfile" | "shell" | "none";
@@ -31,6 +32,25 @@ export interface RenderedFile {
     reloadSystemd: boolean;
     /** What the service re-reads of it, when not all of it (its hash re-runs the service's start step). */
     appliedContent?: string;
+}
+
+/**
+ * A role's TLS files on a host (with `tls.enabled`): the CA's certificate, and — where the service
+ * presents one — this host's certificate and key (the key 0600, the service's own). HAProxy only
+ * verifies the members' REST API: it gets the CA alone.
+ */
+export function tlsFiles(c: ResolvedCluster, host: ResolvedHost, role: HostRole, secrets: ClusterSecrets): RenderedFile[] {
+    if (!c.tls.enabled) return [];
+    const tls = secrets.tls;
+    if (!tls || !tls.hosts[host.name]) throw new Error(`tls.enabled, but no certificate for host ${host.name}`);
+    const { owner } = TLS_DIRS[role];
+    const paths = tlsPaths(role);
+    // All travel as secrets: the certificates are not, but they come with the secrets (only the key is 0600).
+    const file = (id: string, filePath: string, content: string, mode: string): RenderedFile => ({ id, path: filePath, content, mode, owner, validator: "none", secret: true, reloadSystemd: false });
+    return [
+        file("tls-ca", paths.ca, tls.caCert, "0644"),
+        ...(role === "haproxy" ? [] : [file("tls-cert", paths.cert, tls.hosts[host.name].cert, "0644"), file("tls-key", paths.key, tls.hosts[host.name].key, "0600")]),
+    ];
 }
 
 /** Bounded waits of the health gates. */
@@ -63,7 +83,12 @@ function systemdDropIn(id: string, service: string, content: string): RenderedFi
     };
 }
 
-const etcdPeerUrl = (c: ResolvedCluster, host: ResolvedHost) => `http://${host.address}:${c.etcd.peerPort}`;
+/** etcd speaks TLS to clients and peers when the cluster has it. */
+const etcdScheme = (c: ResolvedCluster) => (c.tls.enabled ? "https" : "http");
+const etcdPeerUrl = (c: ResolvedCluster, host: ResolvedHost) => `${etcdScheme(c)}://${host.address}:${c.etcd.peerPort}`;
+const etcdClientUrl = (c: ResolvedCluster, host: ResolvedHost) => `${etcdScheme(c)}://${host.address}:${c.etcd.clientPort}`;
+/** What etcdctl on an etcd host needs for a TLS cluster: that host's own client certificate. */
+const etcdctlTls = (c: ResolvedCluster) => (c.tls.enabled ? tlsPaths("etcd") : null);
 
 /**
  * Where a member that joins a running cluster keeps the cluster it joined (ETCD_INITIAL_CLUSTER,
@@ -85,6 +110,8 @@ export function etcdFiles(c: ResolvedCluster, host: ResolvedHost): RenderedFile[
         address: host.address,
         dataDir: c.layout.etcdDataDir,
         initialCluster,
+        scheme: etcdScheme(c),
+        tls: c.tls.enabled ? tlsPaths("etcd") : null,
         ...c.etcd,
     });
     return [
@@ -403,8 +430,10 @@ export function etcdStartScript(c: ResolvedCluster, host: ResolvedHost, applies:
         hostName: host.name,
         name: host.name,
         service: c.layout.etcdService,
-        endpoint: `http://${host.address}:${c.etcd.clientPort}`,
+        endpoint: etcdClientUrl(c, host),
         peerUrl: etcdPeerUrl(c, host),
+        scheme: etcdScheme(c),
+        etcdTls: etcdctlTls(c),
         configPath: c.layout.etcdConfigPath,
         clientPort: c.etcd.clientPort,
         joinEnvPath: etcdJoinEnvPath(c),
@@ -415,13 +444,19 @@ export function etcdStartScript(c: ResolvedCluster, host: ResolvedHost, applies:
 }
 
 export function etcdEndpoints(c: ResolvedCluster): string[] {
-    return c.hosts.etcd.map((e) => `http://${e.address}:${c.etcd.clientPort}`);
+    return c.hosts.etcd.map((e) => etcdClientUrl(c, e));
+}
+
+/** Refuses to write a TLS configuration over a member that runs without TLS (see the template). */
+export function etcdTlsGuardScript(c: ResolvedCluster, host: ResolvedHost): string {
+    return renderTemplate("etcd-tls-guard.sh", { hostName: host.name, configPath: c.layout.etcdConfigPath });
 }
 
 export function etcdHealthScript(c: ResolvedCluster): string {
     return renderTemplate("etcd-health.sh", {
         endpoints: etcdEndpoints(c).join(","),
         desiredMembers: etcdDesiredMembers(c),
+        etcdTls: etcdctlTls(c),
         service: c.layout.etcdService,
         timeoutSec: GATE_TIMEOUTS_SEC.etcdHealthy,
     });

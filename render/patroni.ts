@@ -3,6 +3,7 @@
  */
 import { stringify } from "yaml";
 import type { ClusterSecrets, ResolvedCluster, ResolvedHost } from "../model/types";
+import { tlsPaths } from "./tls";
 
 /** The subset of Patroni's YAML configuration this project writes. */
 /** The cluster-wide settings Patroni keeps in the DCS (its dynamic configuration). */
@@ -46,7 +47,7 @@ export interface PatroniConfig {
     name: string;
     log: { level: string };
     restapi: { listen: string; connect_address: string; authentication: { username: string; password: string } };
-    etcd3: { hosts: string[]; protocol: "http" };
+    etcd3: { hosts: string[]; protocol: "http" | "https"; cacert?: string; cert?: string; key?: string };
     bootstrap: {
         dcs: DcsConfig;
         initdb: Array<string | Record<string, string>>;
@@ -106,7 +107,11 @@ export function buildPatroniConfig(c: ResolvedCluster, host: ResolvedHost, secre
             connect_address: api,
             authentication: { username: p.restApiUserName, password: secrets.restApiPassword },
         },
-        etcd3: { hosts: c.hosts.etcd.map((e) => `${e.address}:${c.etcd.clientPort}`), protocol: "http" },
+        etcd3: {
+            hosts: c.hosts.etcd.map((e) => `${e.address}:${c.etcd.clientPort}`),
+            // With TLS Patroni presents its member's certificate: etcd requires one of the cluster's CA.
+            ...(c.tls.enabled ? { protocol: "https" as const, cacert: tlsPaths("patroni").ca, cert: tlsPaths("patroni").cert, key: tlsPaths("patroni").key } : { protocol: "http" as const }),
+        },
         bootstrap: {
             // Patroni 4.0.7's validator (patroni --validate-config, run on every write) accepts only a
             // boolean here (patroni/validator.py: synchronous_mode: bool; fixed after 4.1.4), though the

@@ -76,6 +76,16 @@ export function placeholderSecrets(c: ResolvedCluster): ClusterSecrets {
         userPasswords: Object.fromEntries(c.users.map((u) => [u.name, `<secret:userPasswords.${u.name}>`])),
         // Fixed, obviously fake salts (16 bytes each): offline renders stay the same from run to run.
         scramSalts: Object.fromEntries(passwordRoles(c).map((role) => [role, Buffer.from(`salt:${role}`.padEnd(16, ".")).toString("base64")])),
+        ...(c.tls.enabled
+            ? {
+                  tls: {
+                      caCert: "<secret:tls.caCert>\n",
+                      hosts: Object.fromEntries(
+                          [...c.hosts.etcd, ...c.hosts.patroni, ...c.hosts.haproxy].map((h) => [h.name, { cert: `<secret:tls.hosts.${h.name}.cert>\n`, key: `<secret:tls.hosts.${h.name}.key>\n` }]),
+                      ),
+                  },
+              }
+            : {}),
     };
 }
 
@@ -119,6 +129,10 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
         return add({ component, name: `install-${host}`, host, script: files.installScript(c, role, member), dependsOn: [ready, ...mounted], timeout: "30m" });
     };
 
+    /** The role's TLS files on a host (none without `tls.enabled`), written once its packages made the service's user. */
+    const tlsFileSteps = (component: Component, role: HostRole, member: ResolvedHost, installed: string): string[] =>
+        files.tlsFiles(c, member, role, layoutOnly).map((file) => fileStep(component, member, file, (s) => files.tlsFiles(c, member, role, s), [installed]));
+
     /** A configuration file written from standard input (rendered with the secrets when it holds one). */
     const fileStep = (component: Component, member: ResolvedHost, file: files.RenderedFile, rendered: (s: ClusterSecrets) => files.RenderedFile[], dependsOn: string[]): string =>
         add({
@@ -138,16 +152,22 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
     for (const member of c.hosts.etcd) {
         const installed = install("etcd", "etcd", member);
         const rendered = files.etcdFiles(c, member); // no secrets: the offline render is the real one
-        const written = rendered.map((file) => fileStep("etcd", member, file, () => rendered, [installed]));
+        // With TLS, a member running without it is refused before its configuration changes.
+        const guard = c.tls.enabled ? [add({ component: "etcd", name: `tls-guard-${member.name}`, host: member.name, script: files.etcdTlsGuardScript(c, member), dependsOn: [installed], timeout: "5m" })] : [];
+        const written = rendered.map((file) => fileStep("etcd", member, file, () => rendered, [installed, ...guard]));
+        const tlsWritten = tlsFileSteps("etcd", "etcd", member, installed);
         etcdStarts.push(
             add({
                 component: "etcd",
                 name: `start-${member.name}`,
                 host: member.name,
-                script: files.etcdStartScript(c, member, files.appliedFiles(rendered)),
+                // With TLS a renewed certificate restarts the member too (the hashes of secret files keep the script secret).
+                script: c.tls.enabled
+                    ? { secret: (s: ClusterSecrets) => files.etcdStartScript(c, member, files.appliedFiles([...rendered, ...files.tlsFiles(c, member, "etcd", s)])) }
+                    : files.etcdStartScript(c, member, files.appliedFiles(rendered)),
                 onDelete: files.etcdStopScript(c, member),
-                dependsOn: [...written, ...etcdStarts.slice(-1)],
-                applies: written,
+                dependsOn: [...written, ...tlsWritten, ...etcdStarts.slice(-1)],
+                applies: [...written, ...tlsWritten],
             }),
         );
     }
@@ -182,7 +202,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
             dependsOn: written,
             applies: written,
         });
-        return { member, written, reload };
+        return { member, written, reload, tlsWritten: tlsFileSteps("patroni", "patroni", member, installed.get(member.name)!) };
     });
     // A member starts once every member's pg_hba admits it (each running member has reloaded its
     // patroni.yml): a member added to a running cluster is never refused its base backup.
@@ -194,7 +214,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
             host: m.member.name,
             script: files.patroniStartScript(c, m.member),
             onDelete: files.patroniStopScript(c, m.member),
-            dependsOn: [...m.written, ...reloads, ...dependsOn],
+            dependsOn: [...m.written, ...m.tlsWritten, ...reloads, ...dependsOn],
         });
     const [first, ...others] = members;
     const firstStart = start(first, [etcdHealthy]);
@@ -232,6 +252,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
             for (const file of files.proxyFiles(c, proxy, layoutOnly)) {
                 written.push(fileStep("proxy", proxy, file, rendered, file.id === "keepalived-conf" ? [installed, ...iface, ...written] : [installed]));
             }
+            const tlsWritten = tlsFileSteps("proxy", "haproxy", proxy, installed);
             proxyStarts.push(
                 add({
                     component: "proxy",
@@ -240,7 +261,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
                     // keepalived.conf holds the VRRP password: the hashes keep the script secret.
                     script: { secret: (s) => files.proxyStartScript(proxy, files.appliedFiles(rendered(s))) },
                     onDelete: files.proxyStopScript(proxy),
-                    dependsOn: [...written, replicas, ...proxyStarts.slice(-1)],
+                    dependsOn: [...written, ...tlsWritten, replicas, ...proxyStarts.slice(-1)],
                     applies: written,
                 }),
             );

@@ -41,7 +41,7 @@ const trees: Record<string, string> = {};
 
 beforeAll(() => {
   outDir = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-patroni-realtools-"));
-  for (const stack of ["lab", "lab-debian12", "onprem-rhel"]) {
+  for (const stack of ["lab", "lab-debian12", "lab-tls", "onprem-rhel"]) {
     trees[stack] = path.join(outDir, stack);
     renderStack(stack, trees[stack]);
   }

@@ -15,7 +15,7 @@ import { scramSha256Verifier } from "../render/roles";
 import { readStackFile, renderStackFiles } from "../tools/render";
 
 const GOLDEN_DIR = path.join(__dirname, "golden");
-const STACKS = ["lab", "lab-debian12", "onprem-rhel", "dev", "staging"] as const;
+const STACKS = ["lab", "lab-debian12", "lab-tls", "onprem-rhel", "dev", "staging"] as const;
 
 function stackCluster(stack: string): ResolvedCluster {
   return parseStackConfig(readStackFile(stack), stack).cluster;

@@ -10,9 +10,11 @@
 // - command:remote:CopyToRemote (copyController.go): Update copies again only when the source's
 //   hash or remotePath changed; there is no Delete.
 // - random:* (terraform-provider-random): every argument requires replacement; no Update.
+// - tls:* (terraform-provider-tls v4): likewise, and a certificate in its renewal window is replaced (tls.ts).
 
 import { randomBytes } from "crypto";
 import { randomHandlers } from "./random";
+import { tlsHandlers } from "./tls";
 import { Semaphore } from "./semaphore";
 import { describeEndpoint, endpointFromConnection, SshPool, tailLines, TimeoutError } from "./ssh";
 import { HandlerContext, HandlerFailure, HandlerTable, ResourceHandler, ResourceProvider } from "./types";
@@ -144,9 +146,11 @@ export function createLabHandlers(options: LabHandlerOptions = {}): HandlerTable
       "command:remote:Command": remoteCommand,
       "command:remote:CopyToRemote": copyToRemote,
       ...randomHandlers("lab"),
+      ...tlsHandlers("lab"),
       // An explicit provider resource is configuration only; it needs no cloud.
       "pulumi:providers:command": async ({ name, inputs }) => ({ id: `lab-provider-${name}`, state: { ...inputs } }),
       "pulumi:providers:random": async ({ name, inputs }) => ({ id: `lab-provider-${name}`, state: { ...inputs } }),
+      "pulumi:providers:tls": async ({ name, inputs }) => ({ id: `lab-provider-${name}`, state: { ...inputs } }),
     },
     invokes: {},
     dispose: () => pool.close(),

@@ -2,7 +2,7 @@
 
 import type { HandlerContext, HandlerTable, InvokeHandler, ResourceHandler, ResourceProvider } from "./types";
 import { randomHandlers } from "./random";
-import { secretValue } from "./values";
+import { tlsHandlers } from "./tls";
 
 /** Computed outputs of an aws: resource that programs commonly read, beyond `id` and `arn`. */
 type AwsOutputs = (name: string, inputs: Record<string, unknown>, region: string) => Record<string, unknown>;
@@ -62,23 +62,7 @@ export function planHandlers(): HandlerTable {
         update: async ({ id, rawInputs }) => ({ id, state: { ...rawInputs } }),
       },
       ...randomHandlers("plan"),
-      "tls:index/privateKey:PrivateKey": async ({ name, inputs }) => ({
-        id: `plan-${name}`,
-        state: {
-          ...inputs,
-          privateKeyPem: secretValue(placeholderPem("PRIVATE KEY", name)),
-          privateKeyOpenssh: secretValue(placeholderPem("OPENSSH PRIVATE KEY", name)),
-          publicKeyPem: placeholderPem("PUBLIC KEY", name),
-          publicKeyOpenssh: `ssh-ed25519 AAAAplaceholder${name} plan`,
-          publicKeyFingerprintSha256: `SHA256:plan-${name}`,
-        },
-      }),
-      "tls:index/selfSignedCert:SelfSignedCert": certPlaceholder,
-      "tls:index/locallySignedCert:LocallySignedCert": certPlaceholder,
-      "tls:index/certRequest:CertRequest": async ({ name, inputs }) => ({
-        id: `plan-${name}`,
-        state: { ...inputs, certRequestPem: placeholderPem("CERTIFICATE REQUEST", name) },
-      }),
+      ...tlsHandlers("plan"),
       "pulumi:providers:*": async ({ name, inputs }) => ({ id: `plan-provider-${name}`, state: { ...inputs } }),
       "aws:*": awsResource,
     },
@@ -105,10 +89,7 @@ const commandPlaceholder: ResourceProvider = {
   update: async ({ id, rawInputs, oldOutputs }) => ({ id, state: { ...rawInputs, stdout: oldOutputs.stdout ?? "", stderr: oldOutputs.stderr ?? "" } }),
 };
 
-const certPlaceholder: ResourceHandler = async ({ name, rawInputs }) => ({
-  id: `plan-${name}`,
-  state: { ...rawInputs, certPem: placeholderPem("CERTIFICATE", name), validityStartTime: "2000-01-01T00:00:00Z", validityEndTime: "2100-01-01T00:00:00Z" },
-});
+
 
 const awsResource: ResourceHandler = async ({ name, type, inputs, rawInputs }, ctx) => {
   const region = awsRegion(ctx);
@@ -135,10 +116,6 @@ function awsRegion(ctx: HandlerContext): string {
 /** "aws:ec2/securityGroup:SecurityGroup" → "securitygroup". */
 function shortType(type: string): string {
   return (type.split(":").pop() ?? type).toLowerCase();
-}
-
-function placeholderPem(label: string, name: string): string {
-  return `-----BEGIN ${label}-----\nplan-placeholder-${name}\n-----END ${label}-----\n`;
 }
 
 /** A stable hash of a name, so the same program plans the same addresses every time. */

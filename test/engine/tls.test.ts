@@ -1,0 +1,82 @@
+// The engine stand-in's @pulumi/tls provider (tools/engine/tls.ts): what it issues is what openssl
+// accepts — a CA, a host certificate signed by it with the request's names and the usages asked
+// for — and a certificate in its renewal window is replaced by the next plan, as the provider does.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { afterAll, describe, expect, it } from "vitest";
+import { readyForRenewal, tlsHandlers } from "../../tools/engine/tls";
+import { secretValue } from "../../tools/engine/values";
+import type { HandlerContext, ResourceProvider } from "../../tools/engine/types";
+
+const lab = tlsHandlers("lab");
+const ctx = {} as HandlerContext;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tls-test-"));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** A handler's state with secret wrappers taken off. */
+async function create(type: string, name: string, inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const provider = lab[type] as ResourceProvider;
+    const { state } = await provider.create({ name, type, inputs, rawInputs: inputs }, ctx);
+    return Object.fromEntries(Object.entries(state).map(([k, v]) => [k, JSON.stringify(v) === JSON.stringify(secretValue(String((v as { value?: unknown })?.value ?? ""))) ? (v as { value: unknown }).value : v]));
+}
+
+function openssl(args: string[]): string {
+    const r = spawnSync("openssl", args, { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+}
+
+describe("the stand-in's tls provider", () => {
+    it("issues a CA and a host certificate that openssl verifies, with the names and usages asked for", async () => {
+        const caKey = await create("tls:index/privateKey:PrivateKey", "ca-key", { algorithm: "ECDSA", ecdsaCurve: "P256" });
+        expect(String(caKey.privateKeyPem)).toMatch(/^-----BEGIN EC PRIVATE KEY-----/);
+        const ca = await create("tls:index/selfSignedCert:SelfSignedCert", "ca", {
+            privateKeyPem: caKey.privateKeyPem,
+            subject: { commonName: "test CA", organization: "pulumi-patroni" },
+            isCaCertificate: true,
+            validityPeriodHours: 87600,
+            allowedUses: ["cert_signing", "crl_signing"],
+        });
+        const hostKey = await create("tls:index/privateKey:PrivateKey", "pg1-key", { algorithm: "ECDSA", ecdsaCurve: "P256" });
+        const csr = await create("tls:index/certRequest:CertRequest", "pg1-csr", {
+            privateKeyPem: hostKey.privateKeyPem,
+            subject: { commonName: "pg1" },
+            dnsNames: ["pg1", "localhost"],
+            ipAddresses: ["10.0.0.21", "127.0.0.1"],
+        });
+        const cert = await create("tls:index/locallySignedCert:LocallySignedCert", "pg1-cert", {
+            certRequestPem: csr.certRequestPem,
+            caPrivateKeyPem: caKey.privateKeyPem,
+            caCertPem: ca.certPem,
+            validityPeriodHours: 8760,
+            earlyRenewalHours: 720,
+            allowedUses: ["digital_signature", "key_encipherment", "server_auth", "client_auth"],
+        });
+        for (const [file, pem] of [["ca.pem", ca.certPem], ["pg1.pem", cert.certPem], ["pg1.key", hostKey.privateKeyPem]] as const) fs.writeFileSync(path.join(dir, file), String(pem));
+        expect(openssl(["verify", "-CAfile", path.join(dir, "ca.pem"), path.join(dir, "pg1.pem")])).toContain("OK");
+        const text = openssl(["x509", "-in", path.join(dir, "pg1.pem"), "-noout", "-text"]);
+        expect(text).toMatch(/DNS:pg1, DNS:localhost, IP Address:10\.0\.0\.21, IP Address:127\.0\.0\.1/);
+        expect(text).toMatch(/TLS Web Server Authentication, TLS Web Client Authentication/);
+        expect(text).toMatch(/CA:FALSE/);
+        expect(text).toMatch(/Subject: CN ?= ?pg1/);
+        expect(openssl(["x509", "-in", path.join(dir, "ca.pem"), "-noout", "-text"])).toMatch(/CA:TRUE/);
+        // The key matches the certificate.
+        const pub = (args: string[]) => openssl(args).trim();
+        expect(pub(["pkey", "-in", path.join(dir, "pg1.key"), "-pubout"])).toBe(pub(["x509", "-in", path.join(dir, "pg1.pem"), "-noout", "-pubkey"]));
+        // Validity as asked: a year, and not yet due for renewal.
+        expect(Date.parse(String(cert.validityEndTime)) - Date.parse(String(cert.validityStartTime))).toBe(8760 * 3_600_000);
+        expect(cert.readyForRenewal).toBe(false);
+    });
+
+    it("a certificate in its renewal window is replaced by the next plan; before it, nothing", () => {
+        const provider = lab["tls:index/locallySignedCert:LocallySignedCert"] as ResourceProvider;
+        const soon = new Date(Date.now() + 10 * 3_600_000).toISOString();
+        const later = new Date(Date.now() + 100 * 24 * 3_600_000).toISOString();
+        expect(provider.mustReplace!({ inputs: { earlyRenewalHours: 720 }, outputs: { validityEndTime: soon } })).toBe("readyForRenewal");
+        expect(provider.mustReplace!({ inputs: { earlyRenewalHours: 720 }, outputs: { validityEndTime: later } })).toBeUndefined();
+        expect(readyForRenewal(later, 0)).toBe(false);
+        expect(lab["tls:index/privateKey:PrivateKey"].update).toBeUndefined(); // every input change replaces
+    });
+});

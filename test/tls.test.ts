@@ -1,0 +1,125 @@
+// TLS material (issue 15, Deliver 1): with `tls.enabled` the component issues a CA and one certificate
+// per host with @pulumi/tls, and the plan puts each role's files on its hosts — from standard input,
+// the key 0600 and owned by the service's user; without it, nothing changes.
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { PostgresHaCluster, sshConnections } from "../components/postgres-ha-cluster";
+import { resolveValidCluster } from "../model/validate";
+import type { ClusterSpec } from "../model/types";
+import { clusterPlan, placeholderSecrets, stepText } from "../render/plan";
+import { TLS_DIRS } from "../render/tls";
+import { etcdTlsGuardScript } from "../render/files";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const registered: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
+
+beforeAll(async () => {
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args) => {
+                registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+                const pem = (kind: string) => `-----BEGIN ${kind}-----\n${args.name}\n-----END ${kind}-----\n`;
+                const outputs: Record<string, unknown> = {
+                    "tls:index/privateKey:PrivateKey": { privateKeyPem: pem("EC PRIVATE KEY") },
+                    "tls:index/selfSignedCert:SelfSignedCert": { certPem: pem("CERTIFICATE") },
+                    "tls:index/certRequest:CertRequest": { certRequestPem: pem("CERTIFICATE REQUEST") },
+                    "tls:index/locallySignedCert:LocallySignedCert": { certPem: pem("CERTIFICATE") },
+                    "random:index/randomId:RandomId": { b64Std: Buffer.from("0123456789abcdef").toString("base64") },
+                    "random:index/randomPassword:RandomPassword": { result: `pw-${args.name}` },
+                }[args.type] ?? {};
+                return { id: `${args.name}-id`, state: { ...args.inputs, ...(outputs as object) } };
+            },
+            call: (args) => args.inputs,
+        },
+        "tls-test",
+        "test",
+        true,
+    );
+});
+
+const spec = (enabled: boolean): ClusterSpec => ({
+    scope: "shop",
+    hosts: {
+        etcd: [1, 2, 3].map((i) => ({ name: `etcd${i}`, address: `10.0.0.1${i}` })),
+        patroni: [1, 2, 3].map((i) => ({ name: `pg${i}`, address: `10.0.0.2${i}` })),
+        haproxy: [1, 2].map((i) => ({ name: `lb${i}`, address: `10.0.0.3${i}` })),
+    },
+    keepalived: { vip: "10.0.0.50" },
+    ...(enabled ? { tls: { enabled: true } } : {}),
+});
+
+describe("TLS material", () => {
+    it("issues a CA and a certificate per host for every name the host is reached by", async () => {
+        const s = spec(true);
+        new PostgresHaCluster("shop", { cluster: s, connections: sshConnections(s, { user: "root", privateKey: pulumi.secret("key") }) });
+        await new Promise((r) => setTimeout(r, 500));
+        const of = (type: string) => registered.filter((r) => r.type === `tls:index/${type}`);
+        expect(of("privateKey:PrivateKey").map((r) => r.name).sort()).toEqual(["shop-tls-ca-key", ...["etcd1", "etcd2", "etcd3", "lb1", "lb2", "pg1", "pg2", "pg3"].map((h) => `shop-tls-${h}-key`)].sort());
+        expect(of("privateKey:PrivateKey").every((r) => r.inputs.algorithm === "ECDSA" && r.inputs.ecdsaCurve === "P256")).toBe(true);
+        const [ca] = of("selfSignedCert:SelfSignedCert");
+        expect(ca.inputs).toMatchObject({ isCaCertificate: true, validityPeriodHours: 3650 * 24, subject: { commonName: "shop cluster CA" } });
+        const csr = (host: string) => of("certRequest:CertRequest").find((r) => r.name === `shop-tls-${host}-csr`)!.inputs;
+        // A member is also reached through the front door (clients verify the VIP's address); an etcd host is not.
+        expect(csr("pg2")).toMatchObject({ dnsNames: ["pg2", "localhost"], ipAddresses: ["10.0.0.22", "127.0.0.1", "10.0.0.50"], subject: { commonName: "pg2" } });
+        expect(csr("etcd1")).toMatchObject({ dnsNames: ["etcd1", "localhost"], ipAddresses: ["10.0.0.11", "127.0.0.1"] });
+        const cert = of("locallySignedCert:LocallySignedCert").find((r) => r.name === "shop-tls-etcd1-cert")!.inputs;
+        expect(cert).toMatchObject({ validityPeriodHours: 365 * 24, earlyRenewalHours: 30 * 24, allowedUses: ["digital_signature", "key_encipherment", "server_auth", "client_auth"] });
+    });
+
+    it("puts each role's files on its hosts before the service starts: CA, certificate, key 0600 owned by the service", () => {
+        const c = resolveValidCluster(spec(true), "shop");
+        const plan = clusterPlan(c);
+        const secrets = placeholderSecrets(c);
+        const tlsSteps = plan.filter((s) => s.file?.id.startsWith("tls-"));
+        expect(tlsSteps.map((s) => s.key).sort()).toEqual(
+            [
+                ...["etcd1", "etcd2", "etcd3"].flatMap((h) => ["ca", "cert", "key"].map((f) => `etcd/tls-${f}-${h}`)),
+                ...["pg1", "pg2", "pg3"].flatMap((h) => ["ca", "cert", "key"].map((f) => `patroni/tls-${f}-${h}`)),
+                ...["lb1", "lb2"].map((h) => `proxy/tls-ca-${h}`),
+            ].sort(),
+        );
+        const key = plan.find((s) => s.key === "patroni/tls-key-pg1")!;
+        expect(key.file).toMatchObject({ path: `${TLS_DIRS.patroni.dir}/host.key`, mode: "0600", owner: "postgres:postgres" });
+        expect(stepText(key.stdin!, secrets, "")).toBe("<secret:tls.hosts.pg1.key>\n");
+        expect(typeof key.stdin).toBe("object"); // rendered from the secrets: never in a command line
+        expect(plan.find((s) => s.key === "etcd/tls-cert-etcd2")!.file).toMatchObject({ path: "/etc/etcd/tls/host.crt", mode: "0644", owner: "etcd:etcd" });
+        // Each start waits for its host's files.
+        expect(plan.find((s) => s.key === "etcd/start-etcd1")!.dependsOn).toEqual(expect.arrayContaining(["etcd/tls-ca-etcd1", "etcd/tls-cert-etcd1", "etcd/tls-key-etcd1"]));
+        expect(plan.find((s) => s.key === "patroni/start-pg3")!.dependsOn).toEqual(expect.arrayContaining(["patroni/tls-key-pg3"]));
+        expect(plan.find((s) => s.key === "proxy/start-lb2")!.dependsOn).toEqual(expect.arrayContaining(["proxy/tls-ca-lb2"]));
+    });
+
+    it("refuses to turn TLS on under a running plain-text etcd member, before its configuration is written", () => {
+        const c = resolveValidCluster(spec(true), "shop");
+        const plan = clusterPlan(c);
+        expect(plan.find((s) => s.key === "etcd/etcd-conf-etcd2")!.dependsOn).toContain("etcd/tls-guard-etcd2");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tls-guard-"));
+        const guard = (config: string | undefined) => {
+            const file = path.join(dir, "etcd");
+            fs.rmSync(file, { force: true });
+            if (config !== undefined) fs.writeFileSync(file, config);
+            const script = etcdTlsGuardScript({ ...c, layout: { ...c.layout, etcdConfigPath: file } }, c.hosts.etcd[1]);
+            return spawnSync("bash", ["-c", script], { encoding: "utf8" });
+        };
+        const plain = guard('ETCD_LISTEN_PEER_URLS="http://10.0.0.12:2380"\n');
+        expect(plain.status).toBe(1);
+        expect(plain.stderr).toContain("etcd on etcd2 runs without TLS");
+        expect(plain.stderr).toContain("Fix: set tls.enabled: false for this stack");
+        expect(guard('ETCD_LISTEN_PEER_URLS="https://10.0.0.12:2380"\n').status).toBe(0); // already TLS: a later up
+        expect(guard(undefined).status).toBe(0); // a new member
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("without tls.enabled the plan is what it was: no TLS step, no dependency on one", () => {
+        const plain = clusterPlan(resolveValidCluster(spec(false), "shop"));
+        expect(plain.some((s) => s.key.includes("tls-") || s.dependsOn.some((d) => d.includes("tls-")))).toBe(false);
+    });
+
+    it("a certificate outliving its CA, or renewed only after it expires, is refused", () => {
+        const bad = { ...spec(true), tls: { enabled: true, certificateValidityDays: 30, renewBeforeDays: 30, caValidityDays: 20 } };
+        expect(() => resolveValidCluster(bad, "shop")).toThrow(/tls\.renewBeforeDays: must be at least 1 and less than certificateValidityDays \(30\)[\s\S]*tls\.caValidityDays: must be more than certificateValidityDays/);
+    });
+});
