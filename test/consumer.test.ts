@@ -93,7 +93,7 @@ describe("the packed library in a project of its own", () => {
         expect(fs.existsSync(path.join(installed, "templates", "patroni-dcs-config.sh.hbs"))).toBe(true);
         // The engine stand-in (tools/) and its SSH client are the project's own, not the library's.
         expect(fs.existsSync(path.join(installed, "bin", "tools"))).toBe(false);
-        expect(Object.keys(manifest.dependencies ?? {}).sort()).toEqual(["@pulumi/aws", "@pulumi/command", "@pulumi/random", "handlebars", "yaml"]);
+        expect(Object.keys(manifest.dependencies ?? {}).sort()).toEqual(["@pulumi/aws", "@pulumi/command", "@pulumi/random", "@pulumi/tls", "handlebars", "yaml"]);
         expect(Object.keys(manifest.peerDependencies ?? {})).toEqual(["@pulumi/pulumi"]);
     });
 

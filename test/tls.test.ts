@@ -86,6 +86,11 @@ describe("TLS material", () => {
         expect(stepText(key.stdin!, secrets, "")).toBe("<secret:tls.hosts.pg1.key>\n");
         expect(typeof key.stdin).toBe("object"); // rendered from the secrets: never in a command line
         expect(plan.find((s) => s.key === "etcd/tls-cert-etcd2")!.file).toMatchObject({ path: "/etc/etcd/tls/host.crt", mode: "0644", owner: "etcd:etcd" });
+        // A renewed certificate restarts etcd member by member: each start applies its TLS files (hashes in its secret script).
+        const etcdStart = plan.find((s) => s.key === "etcd/start-etcd1")!;
+        expect(etcdStart.applies).toEqual(expect.arrayContaining(["etcd/tls-ca-etcd1", "etcd/tls-cert-etcd1", "etcd/tls-key-etcd1"]));
+        expect(typeof etcdStart.script).toBe("object");
+        expect(stepText(etcdStart.script, secrets, "")).toContain(`${TLS_DIRS.etcd.dir}/host.key`);
         // Each start waits for its host's files.
         expect(plan.find((s) => s.key === "etcd/start-etcd1")!.dependsOn).toEqual(expect.arrayContaining(["etcd/tls-ca-etcd1", "etcd/tls-cert-etcd1", "etcd/tls-key-etcd1"]));
         expect(plan.find((s) => s.key === "patroni/start-pg3")!.dependsOn).toEqual(expect.arrayContaining(["patroni/tls-key-pg3"]));

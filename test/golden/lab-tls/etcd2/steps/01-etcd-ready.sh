@@ -22,10 +22,21 @@ if [ "$release_ok" != 'debian' ]; then
 fi
 deadline=$((SECONDS + 600))
 if command -v cloud-init >/dev/null 2>&1; then
-    timeout "600" cloud-init status --wait >/dev/null || {
-        echo "cloud-init did not finish within 600 s on $(hostname)" >&2
-        exit 1
-    }
+    # Exit 2 is "done, with recoverable errors" (warnings, deprecated keys; cloud-init 23.4 and
+    # later): the machine is up. Only 1 (a critical error) and the timeout are failures.
+    status=0
+    timeout "600" cloud-init status --wait >/dev/null || status=$?
+    case "$status" in
+        0 | 2) ;;
+        124)
+            echo "cloud-init did not finish within 600 s on $(hostname)" >&2
+            exit 1
+            ;;
+        *)
+            echo "cloud-init failed on $(hostname) (cloud-init status exited $status): $(cloud-init status --long 2>&1 | tr '\n' ';')" >&2
+            exit 1
+            ;;
+    esac
 fi
 if command -v systemctl >/dev/null 2>&1; then
     until systemctl is-system-running --quiet 2>/dev/null || [ "$(systemctl is-system-running 2>/dev/null)" = degraded ]; do
