@@ -104,8 +104,22 @@ export class Writer {
      * Needs the superuser's password as it is now.
      */
     static async prepare(superuserPassword: string): Promise<void> {
-        const c = new Client({ host: vip(), port: 5000, user: "postgres", database: "postgres", password: superuserPassword, connectionTimeoutMillis: 5000 });
-        await c.connect();
+        // Setup, not measurement: right after a switchover HAProxy may not route VIP:5000 to the new
+        // primary yet (its checks need a rise), so wait, bounded, for a writable front door.
+        const deadline = Date.now() + 60_000;
+        let c: Client;
+        for (;;) {
+            c = new Client({ host: vip(), port: 5000, user: "postgres", database: "postgres", password: superuserPassword, connectionTimeoutMillis: 5000 });
+            try {
+                await c.connect();
+                if ((await c.query("select pg_is_in_recovery() as r")).rows[0].r === false) break;
+            } catch (err) {
+                if (Date.now() > deadline) throw new Error(`the writer's setup found no writable primary through VIP:5000 for 60 s: ${(err as Error).message}`);
+            }
+            await c.end().catch(() => undefined);
+            if (Date.now() > deadline) throw new Error("the writer's setup found no writable primary through VIP:5000 for 60 s");
+            await sleep(500);
+        }
         await c.query("create table if not exists failover_writes_v2 (run text not null, id bigint not null, acked_by_client timestamptz not null default now(), primary key (run, id))");
         await c.query(`do $$ begin if not exists (select from pg_roles where rolname = '${WRITER_ROLE}') then create role ${WRITER_ROLE} login; end if; end $$`);
         await c.query(`alter role ${WRITER_ROLE} password '${WRITER_PASSWORD}'`);

@@ -11,6 +11,7 @@ import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import type { ClusterSecrets, ClusterSpec, HostRole, ResolvedCluster } from "../model/types";
 import { ClusterConfigError, checkSuppliedSecret, resolveValidCluster, type ValidationIssue } from "../model/validate";
+import { isIpv4 } from "../model/net";
 import { EtcdCluster } from "./etcd-cluster";
 import { HaproxyKeepalived } from "./haproxy-keepalived";
 import { PatroniCluster } from "./patroni-cluster";
@@ -204,14 +205,13 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
             const key = new tls.PrivateKey(`${name}-tls-${h.name}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
             const member = c.hosts.patroni.some((p) => p.name === h.name);
             const front = member ? frontDoor : undefined;
-            const isIp = (a: string) => /^\d+\.\d+\.\d+\.\d+$/.test(a);
             const request = new tls.CertRequest(
                 `${name}-tls-${h.name}-csr`,
                 {
                     privateKeyPem: key.privateKeyPem,
                     subject: { commonName: h.name, organization: "pulumi-patroni" },
-                    dnsNames: front ? front.apply((a) => [h.name, "localhost", ...(isIp(a) ? [] : [a])]) : [h.name, "localhost"],
-                    ipAddresses: front ? front.apply((a) => [h.address, "127.0.0.1", ...(isIp(a) ? [a] : [])]) : [h.address, "127.0.0.1"],
+                    dnsNames: front ? front.apply((a) => [h.name, "localhost", ...(isIpv4(a) ? [] : [a])]) : [h.name, "localhost"],
+                    ipAddresses: front ? front.apply((a) => [h.address, "127.0.0.1", ...(isIpv4(a) ? [a] : [])]) : [h.address, "127.0.0.1"],
                 },
                 opts,
             );
