@@ -231,6 +231,10 @@ function psql(args: string[]): number {
         // The password reaches psql through its environment, never its command line.
         env: { ...process.env, PGPASSWORD: String(state.outputs.superuserPassword), PGCONNECT_TIMEOUT: "5" },
     });
+    if (r.error) {
+        console.error(`lab psql: cannot run psql (${r.error.message}). Fix: apt-get install postgresql-client (\`npm run lab\` installs it).`);
+        return 1;
+    }
     return r.status ?? 1;
 }
 

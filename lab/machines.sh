@@ -140,7 +140,8 @@ with_lock() {
 
 # ---------------------------------------------------------------- prereqs --
 cmd_prereqs() {
-  local pkgs=(systemd-container debootstrap iproute2 apt-cacher-ng openssh-client procps util-linux)
+  # postgresql-client: `npm run lab -- psql` (the README's next step) runs this machine's psql.
+  local pkgs=(systemd-container debootstrap iproute2 apt-cacher-ng openssh-client procps util-linux postgresql-client)
   local missing=() p
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -158,7 +159,7 @@ cmd_prereqs() {
     fi
   fi
   local c
-  for c in systemd-nspawn debootstrap ip apt-cacher-ng ssh ssh-keygen awk flock setsid pgrep; do
+  for c in systemd-nspawn debootstrap ip apt-cacher-ng ssh ssh-keygen awk flock setsid pgrep psql; do
     command -v "$c" >/dev/null || die "missing command $c"
   done
 }
