@@ -12,6 +12,7 @@ import * as tls from "@pulumi/tls";
 import type { ClusterSecrets, ClusterSpec, HostRole, ResolvedCluster } from "../model/types";
 import { ClusterConfigError, checkSuppliedSecret, resolveValidCluster, type ValidationIssue } from "../model/validate";
 import { isIpv4 } from "../model/net";
+import { clusterMachines } from "../model/resolve";
 import { EtcdCluster } from "./etcd-cluster";
 import { HaproxyKeepalived } from "./haproxy-keepalived";
 import { PatroniCluster } from "./patroni-cluster";
@@ -199,9 +200,8 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
             },
             opts,
         );
-        const hosts = new Map([...c.hosts.etcd, ...c.hosts.patroni, ...c.hosts.haproxy].map((h) => [h.name, h]));
         const frontDoor = c.keepalived ? pulumi.output(c.keepalived.vip) : frontDoorAddress !== undefined ? pulumi.output(frontDoorAddress) : undefined;
-        const issued = [...hosts.values()].map((h) => {
+        const issued = clusterMachines(c).map((h) => {
             const key = new tls.PrivateKey(`${name}-tls-${h.name}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
             const member = c.hosts.patroni.some((p) => p.name === h.name);
             const front = member ? frontDoor : undefined;
@@ -280,7 +280,7 @@ function validateArgs(name: string, args: PostgresHaClusterArgs): ResolvedCluste
     } else if (c.frontDoor !== "external" && args.frontDoorAddress !== undefined) {
         issues.push({ setting: "args.frontDoorAddress", value: "(set)", rule: "is only used with cluster.frontDoor external (the VIP is the front door here)", fix: "remove it, or set cluster.frontDoor: external" });
     }
-    const missing = hostNames(c).filter((n) => args.connections[n] === undefined);
+    const missing = clusterMachines(c).map((h) => h.name).filter((n) => args.connections[n] === undefined);
     if (missing.length > 0) {
         issues.push({ setting: "args.connections", value: Object.keys(args.connections), rule: `has no SSH connection for host${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`, fix: "give one connection per host name, e.g. with sshConnections(cluster, { user, privateKey })" });
     }
@@ -299,17 +299,12 @@ function validateArgs(name: string, args: PostgresHaClusterArgs): ResolvedCluste
     return c;
 }
 
-function hostNames(c: ResolvedCluster): string[] {
-    return [...new Set([...c.hosts.etcd, ...c.hosts.patroni, ...c.hosts.haproxy].map((h) => h.name))];
-}
-
 /** Usages of a host certificate: etcd presents the same one as server and as client (peers, Patroni). */
 const HOST_CERT_USES = ["digital_signature", "key_encipherment", "server_auth", "client_auth"];
 const HOURS_PER_DAY = 24;
 
 function clusterHosts(c: ResolvedCluster, args: PostgresHaClusterArgs): ClusterHost[] {
-    const names = hostNames(c);
-    return names.map((n) => ({ name: n, connection: args.connections[n], dependsOn: args.hostDependencies?.[n] ?? [], dataVolume: args.dataVolumes?.[n] }));
+    return clusterMachines(c).map(({ name: n }) => ({ name: n, connection: args.connections[n], dependsOn: args.hostDependencies?.[n] ?? [], dataVolume: args.dataVolumes?.[n] }));
 }
 
 function nodeInfo(c: ResolvedCluster, t: { leader: string; syncStandbys: string[]; replicas: string[] }): NodeInfo[] {

@@ -97,6 +97,13 @@ function resolvePatroni(spec: ClusterSpec): ResolvedPatroni {
     };
 }
 
+/** Every machine of the cluster once, in role order (a host playing several roles is one machine). */
+export function clusterMachines(c: ResolvedCluster): ResolvedHost[] {
+    const byName = new Map<string, ResolvedHost>();
+    for (const h of [...c.hosts.etcd, ...c.hosts.patroni, ...c.hosts.haproxy]) if (!byName.has(h.name)) byName.set(h.name, h);
+    return [...byName.values()];
+}
+
 /** Default VRRP priorities: the first HAProxy host is preferred. */
 export function defaultPriorities(count: number): number[] {
     return Array.from({ length: count }, (_, i) => (i === 0 ? 150 : 101 - i));

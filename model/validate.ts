@@ -632,9 +632,7 @@ export function checkKeepalived(c: ResolvedCluster, root: string): ValidationIss
     if (k.advertIntervalSec < 1 || k.advertIntervalSec > 255) {
         issues.push({ setting: `${at}.advertIntervalSec`, value: k.advertIntervalSec, rule: "must be between 1 and 255", fix: "use 1" });
     }
-    for (const name of ["checkIntervalSec", "checkTimeoutSec", "checkFall", "checkRise"] as const) {
-        if (k[name] < 1) issues.push({ setting: `${at}.${name}`, value: k[name], rule: "must be at least 1", fix: `set ${at}.${name} to a positive number` });
-    }
+    issues.push(...atLeastOne(at, k, ["checkIntervalSec", "checkTimeoutSec", "checkFall", "checkRise"]));
     return issues;
 }
 
@@ -678,15 +676,16 @@ export function checkPorts(c: ResolvedCluster, root: string): ValidationIssue[] 
     return issues;
 }
 
+/** Counts and durations that must be at least 1, each named under `at`. */
+function atLeastOne<T extends object>(at: string, values: T, names: ReadonlyArray<keyof T & string>): ValidationIssue[] {
+    return names.flatMap((name) => {
+        const value = values[name] as unknown as number;
+        return value < 1 ? [{ setting: `${at}.${name}`, value, rule: "must be at least 1", fix: `set ${at}.${name} to a positive number` }] : [];
+    });
+}
+
 export function checkHaproxy(c: ResolvedCluster, root: string): ValidationIssue[] {
-    const h = c.haproxy;
-    const at = `${root}.haproxy`;
-    const issues: ValidationIssue[] = [];
-    const positive: Array<[string, number]> = [["checkIntervalMs", h.checkIntervalMs], ["checkFastIntervalMs", h.checkFastIntervalMs], ["checkFall", h.checkFall], ["checkRise", h.checkRise], ["checkTimeoutMs", h.checkTimeoutMs], ["clientTimeoutSec", h.clientTimeoutSec], ["maxConnections", h.maxConnections], ["serverMaxConnections", h.serverMaxConnections]];
-    for (const [name, value] of positive) {
-        if (value < 1) issues.push({ setting: `${at}.${name}`, value, rule: "must be at least 1", fix: `set ${at}.${name} to a positive number` });
-    }
-    return issues;
+    return atLeastOne(`${root}.haproxy`, c.haproxy, ["checkIntervalMs", "checkFastIntervalMs", "checkFall", "checkRise", "checkTimeoutMs", "clientTimeoutSec", "maxConnections", "serverMaxConnections"]);
 }
 
 /** A certificate lives at least a day, is renewed before it expires, and never outlives its CA. */

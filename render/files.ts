@@ -87,8 +87,8 @@ function systemdDropIn(id: string, service: string, content: string): RenderedFi
 const etcdScheme = (c: ResolvedCluster) => (c.tls.enabled ? "https" : "http");
 const etcdPeerUrl = (c: ResolvedCluster, host: ResolvedHost) => `${etcdScheme(c)}://${host.address}:${c.etcd.peerPort}`;
 const etcdClientUrl = (c: ResolvedCluster, host: ResolvedHost) => `${etcdScheme(c)}://${host.address}:${c.etcd.clientPort}`;
-/** What etcdctl on an etcd host needs for a TLS cluster: that host's own client certificate. */
-const etcdctlTls = (c: ResolvedCluster) => (c.tls.enabled ? tlsPaths("etcd") : null);
+/** With TLS, where etcd and etcdctl on an etcd host find the CA and that host's certificate (server and client). */
+const etcdTls = (c: ResolvedCluster) => (c.tls.enabled ? tlsPaths("etcd") : null);
 
 /**
  * Where a member that joins a running cluster keeps the cluster it joined (ETCD_INITIAL_CLUSTER,
@@ -111,7 +111,7 @@ export function etcdFiles(c: ResolvedCluster, host: ResolvedHost): RenderedFile[
         dataDir: c.layout.etcdDataDir,
         initialCluster,
         scheme: etcdScheme(c),
-        tls: c.tls.enabled ? tlsPaths("etcd") : null,
+        tls: etcdTls(c),
         ...c.etcd,
     });
     return [
@@ -433,7 +433,7 @@ export function etcdStartScript(c: ResolvedCluster, host: ResolvedHost, applies:
         endpoint: etcdClientUrl(c, host),
         peerUrl: etcdPeerUrl(c, host),
         scheme: etcdScheme(c),
-        etcdTls: etcdctlTls(c),
+        etcdTls: etcdTls(c),
         configPath: c.layout.etcdConfigPath,
         clientPort: c.etcd.clientPort,
         joinEnvPath: etcdJoinEnvPath(c),
@@ -456,7 +456,7 @@ export function etcdHealthScript(c: ResolvedCluster): string {
     return renderTemplate("etcd-health.sh", {
         endpoints: etcdEndpoints(c).join(","),
         desiredMembers: etcdDesiredMembers(c),
-        etcdTls: etcdctlTls(c),
+        etcdTls: etcdTls(c),
         service: c.layout.etcdService,
         timeoutSec: GATE_TIMEOUTS_SEC.etcdHealthy,
     });

@@ -92,6 +92,11 @@ export function renderPgHba(c: ResolvedCluster): string[] {
     ];
 }
 
+/** Patroni's etcd3 settings for a TLS cluster, from its role's files. */
+function etcd3Tls(paths: ReturnType<typeof tlsPaths>): Pick<PatroniConfig["etcd3"], "protocol" | "cacert" | "cert" | "key"> {
+    return { protocol: "https", cacert: paths.ca, cert: paths.cert, key: paths.key };
+}
+
 export function buildPatroniConfig(c: ResolvedCluster, host: ResolvedHost, secrets: ClusterSecrets): PatroniConfig {
     const p = c.patroni;
     const hba = renderPgHba(c);
@@ -110,7 +115,7 @@ export function buildPatroniConfig(c: ResolvedCluster, host: ResolvedHost, secre
         etcd3: {
             hosts: c.hosts.etcd.map((e) => `${e.address}:${c.etcd.clientPort}`),
             // With TLS Patroni presents its member's certificate: etcd requires one of the cluster's CA.
-            ...(c.tls.enabled ? { protocol: "https" as const, cacert: tlsPaths("patroni").ca, cert: tlsPaths("patroni").cert, key: tlsPaths("patroni").key } : { protocol: "http" as const }),
+            ...(c.tls.enabled ? etcd3Tls(tlsPaths("patroni")) : { protocol: "http" as const }),
         },
         bootstrap: {
             // Patroni 4.0.7's validator (patroni --validate-config, run on every write) accepts only a

@@ -4,6 +4,7 @@
  * into one `command.remote.Command` (components/steps.ts); `npm run render` writes the same steps
  * to disk (render/bundle.ts) — so what a reviewer diffs is exactly what the hosts get.
  */
+import { clusterMachines } from "../model/resolve";
 import type { ClusterSecrets, HostRole, ResolvedCluster, ResolvedHost } from "../model/types";
 import * as files from "./files";
 import { passwordRoles, renderCredentialsSql, renderRolesSql } from "./roles";
@@ -81,7 +82,7 @@ export function placeholderSecrets(c: ResolvedCluster): ClusterSecrets {
                   tls: {
                       caCert: "<secret:tls.caCert>\n",
                       hosts: Object.fromEntries(
-                          [...c.hosts.etcd, ...c.hosts.patroni, ...c.hosts.haproxy].map((h) => [h.name, { cert: `<secret:tls.hosts.${h.name}.cert>\n`, key: `<secret:tls.hosts.${h.name}.key>\n` }]),
+                          clusterMachines(c).map((h) => [h.name, { cert: `<secret:tls.hosts.${h.name}.cert>\n`, key: `<secret:tls.hosts.${h.name}.key>\n` }]),
                       ),
                   },
               }

@@ -56,36 +56,30 @@ function newKey(algorithm: string, curve: string, rsaBits: number): Record<strin
 /** A PEM private key as WebCrypto keys for signing, with the signature algorithm the provider uses for it. */
 async function signingKeys(pem: string): Promise<{ privateKey: CryptoKey; publicKey: CryptoKey; algorithm: SignatureAlgorithm; keyAlgorithm: string }> {
   const key = createPrivateKey(pem);
-  const pkcs8 = key.export({ type: "pkcs8", format: "der" });
-  const spki = createPublicKey(key).export({ type: "spki", format: "der" });
-  const subtle = webcrypto.subtle;
+  // The key's WebCrypto import parameters, the signature algorithm the provider uses with it, and its name.
+  let params: webcrypto.EcKeyImportParams | webcrypto.RsaHashedImportParams | webcrypto.Algorithm;
+  let algorithm: SignatureAlgorithm;
+  let keyAlgorithm: string;
   if (key.asymmetricKeyType === "ec") {
     const named = key.asymmetricKeyDetails?.namedCurve;
     const c = Object.values(CURVES).find((v) => v.node === named || v.web === named);
     if (!c) throw new Error(`unsupported curve ${named}`);
-    const params = { name: "ECDSA", namedCurve: c.web };
-    return {
-      privateKey: await subtle.importKey("pkcs8", pkcs8, params, true, ["sign"]),
-      publicKey: await subtle.importKey("spki", spki, params, true, ["verify"]),
-      algorithm: { name: "ECDSA", hash: c.hash },
-      keyAlgorithm: "ECDSA",
-    };
+    params = { name: "ECDSA", namedCurve: c.web };
+    algorithm = { name: "ECDSA", hash: c.hash };
+    keyAlgorithm = "ECDSA";
+  } else if (key.asymmetricKeyType === "rsa") {
+    params = algorithm = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+    keyAlgorithm = "RSA";
+  } else {
+    params = algorithm = { name: "Ed25519" };
+    keyAlgorithm = "ED25519";
   }
-  if (key.asymmetricKeyType === "rsa") {
-    const params = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
-    return {
-      privateKey: await subtle.importKey("pkcs8", pkcs8, params, true, ["sign"]),
-      publicKey: await subtle.importKey("spki", spki, params, true, ["verify"]),
-      algorithm: params,
-      keyAlgorithm: "RSA",
-    };
-  }
-  const params = { name: "Ed25519" };
+  const subtle = webcrypto.subtle;
   return {
-    privateKey: await subtle.importKey("pkcs8", pkcs8, params, true, ["sign"]),
-    publicKey: await subtle.importKey("spki", spki, params, true, ["verify"]),
-    algorithm: params,
-    keyAlgorithm: "ED25519",
+    privateKey: await subtle.importKey("pkcs8", key.export({ type: "pkcs8", format: "der" }), params, true, ["sign"]),
+    publicKey: await subtle.importKey("spki", createPublicKey(key).export({ type: "spki", format: "der" }), params, true, ["verify"]),
+    algorithm,
+    keyAlgorithm,
   };
 }
 
