@@ -92,6 +92,7 @@ export const writerEndpoint = cluster.writerEndpoint;
 export const readerEndpoint = cluster.readerEndpoint;
 export const statsUrl = cluster.statsUrl;
 export const connectionString = cluster.connectionString;
+export const caCertificate = cluster.caCertificate;
 export const superuserPassword = cluster.superuserPassword;
 export const adminPassword = cluster.adminPassword;
 export const nodes = cluster.nodes;

@@ -108,6 +108,8 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
     public readonly statsUrl: pulumi.Output<string>;
     /** libpq URI for the superuser through the writer endpoint (secret). */
     public readonly connectionString: pulumi.Output<string>;
+    /** With `tls.enabled`, the cluster CA's certificate (PEM): what clients verify the servers with. */
+    public readonly caCertificate: pulumi.Output<string | undefined>;
     /** The superuser password (secret). */
     public readonly superuserPassword: pulumi.Output<string>;
     /** The admin role's password (secret). */
@@ -127,7 +129,8 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
         super("pulumi-patroni:index:PostgresHaCluster", name, {}, opts);
         this.resolved = c;
         const hosts = clusterHosts(c, args);
-        const secrets = this.clusterSecrets(name, c, args.secrets ?? {}, args.frontDoorAddress);
+        const pki = c.tls.enabled ? this.certificates(name, c, args.frontDoorAddress) : undefined;
+        const secrets = this.clusterSecrets(name, c, args.secrets ?? {}, pki?.material);
 
         this.etcd = new EtcdCluster(`${name}-etcd`, { cluster: c, hosts, secrets }, { parent: this });
         this.patroni = new PatroniCluster(
@@ -161,12 +164,16 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
         this.statsUrl = c.keepalived ? pulumi.interpolate`http://${front}:${c.haproxy.statsPort}/` : pulumi.output("");
         this.superuserPassword = pulumi.secret(secrets.apply((s) => s.superuserPassword));
         this.adminPassword = pulumi.secret(secrets.apply((s) => s.adminPassword));
+        // With TLS the client verifies the front door's certificate (its name is on every member's)
+        // against the cluster's CA: caCertificate, saved where libpq looks (~/.postgresql/root.crt) or named by sslrootcert.
+        const sslmode = c.tls.enabled ? "sslmode=verify-full&" : "";
         this.connectionString = pulumi.secret(
             pulumi.all([secrets, front]).apply(
                 ([s, address]) =>
-                    `postgresql://${encodeURIComponent(c.patroni.superuserName)}:${encodeURIComponent(s.superuserPassword)}@${address}:${c.haproxy.primaryPort}/postgres?target_session_attrs=read-write`,
+                    `postgresql://${encodeURIComponent(c.patroni.superuserName)}:${encodeURIComponent(s.superuserPassword)}@${address}:${c.haproxy.primaryPort}/postgres?${sslmode}target_session_attrs=read-write`,
             ),
         );
+        this.caCertificate = pki ? pki.caCert : pulumi.output(undefined);
         this.etcdEndpoints = this.etcd.endpoints;
         this.nodes = this.patroni.topology.apply((t) => nodeInfo(c, t));
         this.registerOutputs({
@@ -174,6 +181,7 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
             readerEndpoint: this.readerEndpoint,
             statsUrl: this.statsUrl,
             connectionString: this.connectionString,
+            caCertificate: this.caCertificate,
             superuserPassword: this.superuserPassword,
             adminPassword: this.adminPassword,
             nodes: this.nodes,
@@ -186,7 +194,7 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
      * every name it is reached by: its host name, its address, localhost for the host's own checks;
      * a Patroni member also the front door's address, which clients verify through the VIP or the NLB.
      */
-    private certificates(name: string, c: ResolvedCluster, frontDoorAddress: pulumi.Input<string> | undefined): pulumi.Output<NonNullable<ClusterSecrets["tls"]>> {
+    private certificates(name: string, c: ResolvedCluster, frontDoorAddress: pulumi.Input<string> | undefined): { caCert: pulumi.Output<string>; material: pulumi.Output<NonNullable<ClusterSecrets["tls"]>> } {
         const opts = { parent: this };
         const caKey = new tls.PrivateKey(`${name}-tls-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
         const ca = new tls.SelfSignedCert(
@@ -229,11 +237,11 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
             );
             return pulumi.all([cert.certPem, key.privateKeyPem]).apply(([certPem, keyPem]) => [h.name, { cert: certPem, key: keyPem }] as const);
         });
-        return pulumi.all([ca.certPem, pulumi.all(issued)]).apply(([caCert, entries]) => ({ caCert, hosts: Object.fromEntries(entries) }));
+        return { caCert: ca.certPem, material: pulumi.all([ca.certPem, pulumi.all(issued)]).apply(([caCert, entries]) => ({ caCert, hosts: Object.fromEntries(entries) })) };
     }
 
     /** Supplied secrets as they are, the others generated; all of it secret. */
-    private clusterSecrets(name: string, c: ResolvedCluster, supplied: ClusterSecretArgs, frontDoorAddress: pulumi.Input<string> | undefined): pulumi.Output<ClusterSecrets> {
+    private clusterSecrets(name: string, c: ResolvedCluster, supplied: ClusterSecretArgs, tlsMaterial: pulumi.Output<NonNullable<ClusterSecrets["tls"]>> | undefined): pulumi.Output<ClusterSecrets> {
         const password = (id: string, given: pulumi.Input<string> | undefined, length = 32): pulumi.Output<string> =>
             given !== undefined
                 ? pulumi.secret(given)
@@ -252,9 +260,8 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
         // A random SCRAM salt per role, kept in the state: verifiers are stable from run to run, and the
         // same password gives another verifier in every cluster.
         const salts = Object.fromEntries(passwordRoles(c).map((role) => [role, new random.RandomId(`${name}-${role}-scram-salt`, { byteLength: 16 }, { parent: this }).b64Std]));
-        const tlsMaterial = c.tls.enabled ? this.certificates(name, c, frontDoorAddress) : pulumi.output(undefined);
         return pulumi.secret(
-            pulumi.all([pulumi.all(generatedOrGiven), pulumi.all(userPasswords), pulumi.all(salts), tlsMaterial]).apply(([values, users, scramSalts, tlsFiles]) => {
+            pulumi.all([pulumi.all(generatedOrGiven), pulumi.all(userPasswords), pulumi.all(salts), tlsMaterial ?? pulumi.output(undefined)]).apply(([values, users, scramSalts, tlsFiles]) => {
                 const [superuserPassword, replicationPassword, rewindPassword, adminPassword, restApiPassword, keepalivedPassword] = values;
                 const secrets: ClusterSecrets = { superuserPassword, replicationPassword, rewindPassword, adminPassword, restApiPassword, keepalivedPassword, userPasswords: users, scramSalts, ...(tlsFiles ? { tls: tlsFiles } : {}) };
                 const empty = [...Object.entries(secrets), ...Object.entries(users).map(([k, v]) => [`userPasswords.${k}`, v])].filter(

@@ -221,6 +221,18 @@ function summary(state: LabState): string {
     ].join("\n");
 }
 
+/**
+ * With TLS, libpq's settings to verify the front door against the stack's CA (the caCertificate
+ * output, saved beside the state): as the connectionString output asks any client to.
+ */
+export function verifyServer(state: LabState): Record<string, string> {
+    const ca = state.outputs.caCertificate;
+    if (typeof ca !== "string" || ca === "") return {};
+    const file = path.join(STATE_DIR, "ca.crt");
+    fs.writeFileSync(file, ca, { mode: 0o644 });
+    return { PGSSLMODE: "verify-full", PGSSLROOTCERT: file };
+}
+
 function psql(args: string[]): number {
     const state = readState();
     const replica = args[0] === "--replica";
@@ -229,7 +241,7 @@ function psql(args: string[]): number {
     const r = spawnSync("psql", ["-h", host, "-p", port, "-U", "postgres", "-d", "postgres", ...(replica ? args.slice(1) : args)], {
         stdio: "inherit",
         // The password reaches psql through its environment, never its command line.
-        env: { ...process.env, PGPASSWORD: String(state.outputs.superuserPassword), PGCONNECT_TIMEOUT: "5" },
+        env: { ...process.env, PGPASSWORD: String(state.outputs.superuserPassword), PGCONNECT_TIMEOUT: "5", ...verifyServer(state) },
     });
     if (r.error) {
         console.error(`lab psql: cannot run psql (${r.error.message}). Fix: apt-get install postgresql-client (\`npm run lab\` installs it).`);

@@ -452,6 +452,12 @@ export const PATRONI_MANAGED_PARAMETERS: Record<string, string> = {
     config_file: "Patroni writes postgresql.conf",
 };
 
+/** The oldest TLS PostgreSQL accepts from a client with `tls.enabled` (a spec may raise it to TLSv1.3). */
+export const POSTGRES_TLS_MIN_PROTOCOL = "TLSv1.2";
+
+/** The PostgreSQL parameters `tls.enabled` sets on every member; a spec that sets them too is refused. */
+export const POSTGRES_TLS_PARAMETERS = ["ssl", "ssl_cert_file", "ssl_key_file", "ssl_ca_file", "ssl_min_protocol_version"] as const;
+
 export function checkPostgres(c: ResolvedCluster, spec: ClusterSpec, root: string): ValidationIssue[] {
     const issues: ValidationIssue[] = [];
     const available = availablePostgresVersions(c.os, c.packageSource);
@@ -700,6 +706,20 @@ export function checkTls(c: ResolvedCluster, root: string): ValidationIssue[] {
     if (t.caValidityDays <= t.certificateValidityDays) {
         issues.push({ setting: `${at}.caValidityDays`, value: t.caValidityDays, rule: `must be more than certificateValidityDays (${t.certificateValidityDays}): no certificate may outlive its CA`, fix: `use ${Math.max(3650, t.certificateValidityDays * 2)}` });
     }
+    if (!t.enabled) return issues;
+    // With TLS every TCP hop is encrypted: PostgreSQL's TLS settings are the cluster's, and a
+    // pg_hba line may not admit a plain-text connection.
+    for (const name of POSTGRES_TLS_PARAMETERS) {
+        const value = c.patroni.parameters[name];
+        if (value === undefined || (name === "ssl_min_protocol_version" && String(value) === "TLSv1.3")) continue;
+        issues.push({ setting: `${root}.patroni.parameters.${name}`, value, rule: `is set by ${at}.enabled (ssl on, the cluster's certificate and CA, ${POSTGRES_TLS_MIN_PROTOCOL} at least)`, fix: name === "ssl_min_protocol_version" ? "remove it, or use \"TLSv1.3\"" : `remove it, or set ${at}.enabled: false` });
+    }
+    c.patroni.pgHba.forEach((line, i) => {
+        const parsed = parsePgHbaLine(line);
+        if (typeof parsed !== "string" && (parsed.type === "host" || parsed.type === "hostnossl")) {
+            issues.push({ setting: `${root}.patroni.pgHba[${i}]`, value: line, rule: `admits connections without TLS, and ${at}.enabled encrypts every connection`, fix: `write ${JSON.stringify(line.trim().replace(/^\S+/, "hostssl"))}` });
+        }
+    });
     return issues;
 }
 

@@ -198,6 +198,7 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
                     postgresPort: c.patroni.postgresPort,
                     restApiPort: c.patroni.restApiPort,
                 })),
+                checkTls: c.tls.enabled ? tlsPaths("haproxy") : null,
             }),
             mode: "0644",
             owner: "root:root",
@@ -326,6 +327,7 @@ function stopServicesScript(
         data?: { dir: string; postgresBinDir?: string; delete?: boolean };
         removeFiles?: string[];
         patroni?: { configPath: string; service: string; restApiUrl: string; timeoutSec: number; slotName: string; postgresPort: number; superuserName: string };
+        clientTls?: ReturnType<typeof tlsPaths> | null;
     } = {},
 ): string {
     return renderTemplate("stop-services.sh", {
@@ -336,6 +338,7 @@ function stopServicesScript(
         postgresBinDir: options.data?.postgresBinDir ?? null,
         removeFiles: options.removeFiles ?? [],
         patroni: options.patroni ?? null,
+        clientTls: options.clientTls ?? null,
     });
 }
 
@@ -356,6 +359,7 @@ export function patroniStopScript(c: ResolvedCluster, host: ResolvedHost): strin
             postgresPort: c.patroni.postgresPort,
             superuserName: c.patroni.superuserName,
         },
+        ...memberClientTls(c),
     });
 }
 
@@ -493,6 +497,7 @@ export function patroniDcsConfigScript(c: ResolvedCluster): string {
         dataDir: c.layout.pgDataDir,
         postgresVersion: String(c.postgresVersion),
         timeoutSec: GATE_TIMEOUTS_SEC.patroniLeader,
+        ...memberClientTls(c),
     });
 }
 
@@ -502,7 +507,15 @@ function restApiUrls(c: ResolvedCluster): string {
 }
 
 function restApiUrl(c: ResolvedCluster, host: ResolvedHost): string {
-    return `http://${host.address}:${c.patroni.restApiPort}`;
+    return `${c.tls.enabled ? "https" : "http"}://${host.address}:${c.patroni.restApiPort}`;
+}
+
+/**
+ * With TLS, the files a step on a member verifies the cluster's servers with and presents to
+ * Patroni's REST API (templates/_tls-clients.sh.hbs): every such step runs on a member.
+ */
+function memberClientTls(c: ResolvedCluster): { clientTls: ReturnType<typeof tlsPaths> | null } {
+    return { clientTls: c.tls.enabled ? tlsPaths("patroni") : null };
 }
 
 /** Hands the leader role over when the leader is a member the stack no longer has; see templates/patroni-handover.sh.hbs. */
@@ -526,6 +539,7 @@ export function patroniCredentialsScript(c: ResolvedCluster): string {
         rewindUserName: c.patroni.rewindUserName,
         ...libpqMembers(c),
         timeoutSec: GATE_TIMEOUTS_SEC.patroniLeader,
+        ...memberClientTls(c),
     });
 }
 
@@ -535,6 +549,7 @@ export function patroniLeaderGateScript(c: ResolvedCluster, host: ResolvedHost):
         restApiUrl: restApiUrl(c, host),
         service: c.layout.patroniService,
         timeoutSec: GATE_TIMEOUTS_SEC.patroniLeader,
+        ...memberClientTls(c),
     });
 }
 
@@ -546,6 +561,7 @@ export function patroniReplicasGateScript(c: ResolvedCluster, host: ResolvedHost
         maxLagBytes: c.patroni.maximumLagOnFailoverBytes,
         service: c.layout.patroniService,
         timeoutSec: GATE_TIMEOUTS_SEC.patroniReplicas,
+        ...memberClientTls(c),
     });
 }
 
@@ -567,11 +583,12 @@ export function vipGateScript(c: ResolvedCluster, external?: { address: string; 
         timeoutSec: GATE_TIMEOUTS_SEC.vip,
         // Long enough for HAProxy to have checked every member (fall/rise at its check interval).
         consecutive: external?.consecutive ?? Math.max(3, Math.ceil(((c.haproxy.checkFall + c.haproxy.checkRise) * c.haproxy.checkIntervalMs) / 1000)),
+        ...memberClientTls(c),
     });
 }
 
 export function rolesScript(c: ResolvedCluster): string {
-    return renderTemplate("roles.sh", { ...libpqMembers(c), restApiUrls: restApiUrls(c), superuserName: c.patroni.superuserName });
+    return renderTemplate("roles.sh", { ...libpqMembers(c), restApiUrls: restApiUrls(c), superuserName: c.patroni.superuserName, ...memberClientTls(c) });
 }
 
 /** A libpq multi-host list over every member (with target_session_attrs=read-write: the primary), no dependency on the front door. */

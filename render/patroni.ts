@@ -3,6 +3,7 @@
  */
 import { stringify } from "yaml";
 import type { ClusterSecrets, ResolvedCluster, ResolvedHost } from "../model/types";
+import { POSTGRES_TLS_MIN_PROTOCOL } from "../model/validate";
 import { tlsPaths } from "./tls";
 
 /** The subset of Patroni's YAML configuration this project writes. */
@@ -46,7 +47,17 @@ export interface PatroniConfig {
     namespace: string;
     name: string;
     log: { level: string };
-    restapi: { listen: string; connect_address: string; authentication: { username: string; password: string } };
+    restapi: {
+        listen: string;
+        connect_address: string;
+        authentication: { username: string; password: string };
+        certfile?: string;
+        keyfile?: string;
+        cafile?: string;
+        verify_client?: "none" | "optional" | "required";
+    };
+    /** How Patroni calls the other members' REST API, and patronictl calls any member's. */
+    ctl?: { cacert: string; certfile: string; keyfile: string };
     etcd3: { hosts: string[]; protocol: "http" | "https"; cacert?: string; cert?: string; key?: string };
     bootstrap: {
         dcs: DcsConfig;
@@ -59,7 +70,7 @@ export interface PatroniConfig {
         data_dir: string;
         bin_dir: string;
         pgpass: string;
-        authentication: Record<"superuser" | "replication" | "rewind", { username: string; password: string }>;
+        authentication: Record<"superuser" | "replication" | "rewind", { username: string; password: string } & Partial<LibpqTls>>;
         parameters: Record<string, string>;
         pg_hba: string[];
         create_replica_methods: string[];
@@ -79,17 +90,39 @@ export function renderPgHba(c: ResolvedCluster): string[] {
     const p = c.patroni;
     const members = c.hosts.patroni.map((h) => h.address);
     const proxies = c.hosts.haproxy.map((h) => h.address).filter((a) => !members.includes(a));
+    // With TLS every TCP connection must be encrypted: hostssl, never host.
+    const host = (c.tls.enabled ? "hostssl" : "host").padEnd(7);
     return [
         "local   all             all                                     peer",
-        "host    all             all             127.0.0.1/32            scram-sha-256",
+        `${host} all             all             127.0.0.1/32            scram-sha-256`,
         // Patroni checks the local timeline over a replication connection after a crash.
-        `host    replication     ${p.replicationUserName.padEnd(15)} 127.0.0.1/32            scram-sha-256`,
-        ...members.map((a) => `host    replication     ${p.replicationUserName.padEnd(15)} ${`${a}/32`.padEnd(23)} scram-sha-256`),
-        ...members.map((a) => `host    all             all             ${`${a}/32`.padEnd(23)} scram-sha-256`),
-        ...proxies.map((a) => `host    all             all             ${`${a}/32`.padEnd(23)} scram-sha-256`),
+        `${host} replication     ${p.replicationUserName.padEnd(15)} 127.0.0.1/32            scram-sha-256`,
+        ...members.map((a) => `${host} replication     ${p.replicationUserName.padEnd(15)} ${`${a}/32`.padEnd(23)} scram-sha-256`),
+        ...members.map((a) => `${host} all             all             ${`${a}/32`.padEnd(23)} scram-sha-256`),
+        ...proxies.map((a) => `${host} all             all             ${`${a}/32`.padEnd(23)} scram-sha-256`),
         ...p.pgHba,
-        ...c.clientCidrs.map((cidr) => `host    all             all             ${cidr.padEnd(23)} scram-sha-256`),
+        ...c.clientCidrs.map((cidr) => `${host} all             all             ${cidr.padEnd(23)} scram-sha-256`),
     ];
+}
+
+/** How a member's libpq connections (replication, rewind, Patroni's own) verify the server they dial. */
+interface LibpqTls {
+    sslmode: "verify-full";
+    sslrootcert: string;
+}
+
+/**
+ * With TLS: PostgreSQL's server settings, and what libpq needs to verify a member. verify-full
+ * checks the member's connect address against its certificate's names (IP names need libpq 14 or
+ * later; every supported release ships one).
+ */
+function postgresTls(c: ResolvedCluster, paths: ReturnType<typeof tlsPaths>): { parameters: Record<string, string>; libpq: LibpqTls } {
+    // A member's own file beats the DCS: the spec's TLSv1.3 (the only other value validation allows) must be written here too.
+    const minProtocol = String(c.patroni.parameters.ssl_min_protocol_version ?? POSTGRES_TLS_MIN_PROTOCOL);
+    return {
+        parameters: { ssl: "on", ssl_cert_file: paths.cert, ssl_key_file: paths.key, ssl_ca_file: paths.ca, ssl_min_protocol_version: minProtocol },
+        libpq: { sslmode: "verify-full", sslrootcert: paths.ca },
+    };
 }
 
 /** Patroni's etcd3 settings for a TLS cluster, from its role's files. */
@@ -102,6 +135,9 @@ export function buildPatroniConfig(c: ResolvedCluster, host: ResolvedHost, secre
     const hba = renderPgHba(c);
     const api = `${host.address}:${p.restApiPort}`;
     const pg = `${host.address}:${p.postgresPort}`;
+    const paths = tlsPaths("patroni");
+    const pgTls = c.tls.enabled ? postgresTls(c, paths) : null;
+    const login = (username: string, password: string) => ({ username, password, ...pgTls?.libpq });
     return {
         scope: c.scope,
         namespace: c.namespace,
@@ -111,11 +147,15 @@ export function buildPatroniConfig(c: ResolvedCluster, host: ResolvedHost, secre
             listen: api,
             connect_address: api,
             authentication: { username: p.restApiUserName, password: secrets.restApiPassword },
+            // HTTPS; the endpoints that change state also want a certificate of the cluster's CA
+            // (Patroni's "optional": api.py check_access), so HAProxy's checks need none.
+            ...(c.tls.enabled ? { certfile: paths.cert, keyfile: paths.key, cafile: paths.ca, verify_client: "optional" as const } : {}),
         },
+        ...(c.tls.enabled ? { ctl: { cacert: paths.ca, certfile: paths.cert, keyfile: paths.key } } : {}),
         etcd3: {
             hosts: c.hosts.etcd.map((e) => `${e.address}:${c.etcd.clientPort}`),
             // With TLS Patroni presents its member's certificate: etcd requires one of the cluster's CA.
-            ...(c.tls.enabled ? etcd3Tls(tlsPaths("patroni")) : { protocol: "http" as const }),
+            ...(c.tls.enabled ? etcd3Tls(paths) : { protocol: "http" as const }),
         },
         bootstrap: {
             // Patroni 4.0.7's validator (patroni --validate-config, run on every write) accepts only a
@@ -133,11 +173,11 @@ export function buildPatroniConfig(c: ResolvedCluster, host: ResolvedHost, secre
             bin_dir: c.layout.pgBinDir,
             pgpass: `${c.layout.postgresHome}/.pgpass_patroni`,
             authentication: {
-                superuser: { username: p.superuserName, password: secrets.superuserPassword },
-                replication: { username: p.replicationUserName, password: secrets.replicationPassword },
-                rewind: { username: p.rewindUserName, password: secrets.rewindPassword },
+                superuser: login(p.superuserName, secrets.superuserPassword),
+                replication: login(p.replicationUserName, secrets.replicationPassword),
+                rewind: login(p.rewindUserName, secrets.rewindPassword),
             },
-            parameters: { unix_socket_directories: c.layout.socketDir },
+            parameters: { unix_socket_directories: c.layout.socketDir, ...pgTls?.parameters },
             pg_hba: hba,
             create_replica_methods: ["basebackup"],
             basebackup: { checkpoint: "fast" },

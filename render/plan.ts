@@ -194,16 +194,19 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
         const written = files.patroniFiles(c, member, layoutOnly).map((file) =>
             fileStep("patroni", member, file, rendered, file.id === "patroni-yml" ? [installed.get(member.name)!, etcdHealthy, credentials] : [installed.get(member.name)!]),
         );
-        // A running member reloads a changed patroni.yml (the hashes of a secret-bearing file: the script stays secret).
+        const tlsWritten = tlsFileSteps("patroni", "patroni", member, installed.get(member.name)!);
+        // A running member reloads a changed patroni.yml, or a renewed certificate: Patroni's REST API
+        // and PostgreSQL both take new TLS files on a reload (the hashes of secret-bearing files:
+        // the script stays secret).
         const reload = add({
             component: "patroni",
             name: `reload-${member.name}`,
             host: member.name,
-            script: { secret: (s: ClusterSecrets) => files.patroniReloadScript(c, member, files.appliedFiles(rendered(s))) },
-            dependsOn: written,
-            applies: written,
+            script: { secret: (s: ClusterSecrets) => files.patroniReloadScript(c, member, files.appliedFiles([...rendered(s), ...files.tlsFiles(c, member, "patroni", s)])) },
+            dependsOn: [...written, ...tlsWritten],
+            applies: [...written, ...tlsWritten],
         });
-        return { member, written, reload, tlsWritten: tlsFileSteps("patroni", "patroni", member, installed.get(member.name)!) };
+        return { member, written, reload, tlsWritten };
     });
     // A member starts once every member's pg_hba admits it (each running member has reloaded its
     // patroni.yml): a member added to a running cluster is never refused its base backup.
@@ -249,21 +252,23 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
             // keepalived -t checks that its scripts (and its interface, found on AWS from the MAC)
             // exist: they are written before keepalived.conf.
             const iface = files.interfaceFromMac(files.vipSettings(c)) ? [add({ component: "proxy", name: `interface-${proxy.name}`, host: proxy.name, script: files.keepalivedInterfaceScript(), dependsOn: [installed], timeout: "5m" })] : [];
+            // haproxy -c checks that the CA its checks verify with exists: it is written before haproxy.cfg.
+            const tlsWritten = tlsFileSteps("proxy", "haproxy", proxy, installed);
             const written: string[] = [];
             for (const file of files.proxyFiles(c, proxy, layoutOnly)) {
-                written.push(fileStep("proxy", proxy, file, rendered, file.id === "keepalived-conf" ? [installed, ...iface, ...written] : [installed]));
+                written.push(fileStep("proxy", proxy, file, rendered, file.id === "keepalived-conf" ? [installed, ...iface, ...written] : file.id === "haproxy-cfg" ? [installed, ...tlsWritten] : [installed]));
             }
-            const tlsWritten = tlsFileSteps("proxy", "haproxy", proxy, installed);
             proxyStarts.push(
                 add({
                     component: "proxy",
                     name: `start-${proxy.name}`,
                     host: proxy.name,
                     // keepalived.conf holds the VRRP password: the hashes keep the script secret.
-                    script: { secret: (s) => files.proxyStartScript(proxy, files.appliedFiles(rendered(s))) },
+                    script: { secret: (s) => files.proxyStartScript(proxy, files.appliedFiles([...rendered(s), ...files.tlsFiles(c, proxy, "haproxy", s)])) },
                     onDelete: files.proxyStopScript(proxy),
                     dependsOn: [...written, ...tlsWritten, replicas, ...proxyStarts.slice(-1)],
-                    applies: written,
+                    // A renewed CA reloads HAProxy, whose checks verify with it.
+                    applies: [...written, ...tlsWritten],
                 }),
             );
         }

@@ -76,21 +76,55 @@ function rendered(tree: string, pattern: RegExp): Array<[string, string]> {
   return found;
 }
 
-const TREES = ["lab", "lab-debian12", "onprem-rhel", "lab+notify", "lab+single-proxy", "aws-dev"];
+const TREES = ["lab", "lab-debian12", "lab-tls", "onprem-rhel", "lab+notify", "lab+single-proxy", "aws-dev"];
 /** Trees without HAProxy hosts (the NLB front door): checked by the shell tests only. */
 const SCRIPT_ONLY_TREES = ["aws-staging"];
 
+/** A throwaway CA certificate (PEM) made by openssl: the offline renders hold placeholders. */
+function testCaCertificate(): string {
+  const openssl = requireTool("openssl", "openssl");
+  const dir = fs.mkdtempSync(path.join(outDir, "ca-"));
+  const result = run(openssl, ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=test CA", "-days", "1", "-keyout", path.join(dir, "ca.key"), "-out", path.join(dir, "ca.crt")]);
+  expect(result.status, result.output).toBe(0);
+  return fs.readFileSync(path.join(dir, "ca.crt"), "utf8");
+}
+
+/** haproxy -c loads every ca-file a configuration names (with TLS: the CA its REST API checks verify with). */
+function haproxyCheck(file: string): { status: number | null; output: string } {
+  const haproxy = requireTool("haproxy", "haproxy");
+  const caFiles = [...new Set([...fs.readFileSync(file, "utf8").matchAll(/ ca-file (\S+)/g)].map((m) => m[1]))];
+  const ca = caFiles.length ? testCaCertificate() : "";
+  return withInstalledFiles(caFiles.map((p) => ({ path: p, content: ca, mode: 0o644 })), () => run(haproxy, ["-c", "-f", file]));
+}
+
 describe("haproxy -c", () => {
   it.each(TREES)("accepts every haproxy.cfg of %s", (tree) => {
-    const haproxy = requireTool("haproxy", "haproxy");
     for (const [label, file] of rendered(tree, /\/etc\/haproxy\/haproxy\.cfg$/)) {
-      const result = run(haproxy, ["-c", "-f", file]);
+      const result = haproxyCheck(file);
       expect(result.status, `haproxy -c -f ${label}:\n${result.output}`).toBe(0);
+    }
+  });
+
+  it("with TLS, checks each member's REST API over HTTPS against the cluster's CA and the member's name", () => {
+    for (const [label, file] of rendered("lab-tls", /\/etc\/haproxy\/haproxy\.cfg$/)) {
+      const servers = fs.readFileSync(file, "utf8").split("\n").filter((l) => /^\s+server /.test(l));
+      expect(servers, label).toHaveLength(6);
+      for (const line of servers) expect(line, label).toMatch(/ check port 8008 check-ssl verify required ca-file \/etc\/haproxy\/tls\/ca\.crt verifyhost (pg\d)$/);
     }
   });
 });
 
 describe("haproxy -c rejects", () => {
+  it("a TLS haproxy.cfg whose CA file is missing (so the CA check above means something)", () => {
+    const haproxy = requireTool("haproxy", "haproxy");
+    const [[, file]] = rendered("lab-tls", /^lb1\/etc\/haproxy\/haproxy\.cfg$/);
+    const copy = path.join(outDir, "haproxy-no-ca.cfg");
+    fs.writeFileSync(copy, fs.readFileSync(file, "utf8").replaceAll("/etc/haproxy/tls/ca.crt", path.join(outDir, "no-such-ca.crt")));
+    const result = run(haproxy, ["-c", "-f", copy]);
+    expect(result.status).not.toBe(0);
+    expect(result.output).toContain("no-such-ca.crt");
+  });
+
   it("a broken haproxy.cfg (so the check above means something)", () => {
     const haproxy = requireTool("haproxy", "haproxy");
     const [[, file]] = rendered("lab", /^lb1\/etc\/haproxy\/haproxy\.cfg$/);
@@ -188,6 +222,7 @@ describe("patroni --validate-config", () => {
   // write-file step checks patroni.yml with the hosts' own Patroni (the lab runs Debian 13's 4.0.7).
   it.each([
     ["lab", /\/etc\/patroni\/config\.yml$/, "/usr/lib/postgresql/17/bin"],
+    ["lab-tls", /\/etc\/patroni\/config\.yml$/, "/usr/lib/postgresql/17/bin"],
     ["onprem-rhel", /\/etc\/patroni\/patroni\.yml$/, "/usr/pgsql-16/bin"],
   ] as const)("accepts every patroni.yml of %s, with its bin_dir swapped for the local PostgreSQL", async (tree, pattern, binDir) => {
     for (const [label, file] of rendered(tree, pattern)) {

@@ -4,7 +4,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PostgresHaCluster, sshConnections } from "../components/postgres-ha-cluster";
-import { resolveValidCluster } from "../model/validate";
+import { formatIssue, resolveValidCluster, validateCluster } from "../model/validate";
+import { buildPatroniConfig } from "../render/patroni";
 import type { ClusterSpec } from "../model/types";
 import { clusterPlan, placeholderSecrets, stepText } from "../render/plan";
 import { TLS_DIRS } from "../render/tls";
@@ -126,5 +127,48 @@ describe("TLS material", () => {
     it("a certificate outliving its CA, or renewed only after it expires, is refused", () => {
         const bad = { ...spec(true), tls: { enabled: true, certificateValidityDays: 30, renewBeforeDays: 30, caValidityDays: 20 } };
         expect(() => resolveValidCluster(bad, "shop")).toThrow(/tls\.renewBeforeDays: must be at least 1 and less than certificateValidityDays \(30\)[\s\S]*tls\.caValidityDays: must be more than certificateValidityDays/);
+    });
+});
+
+describe("Patroni and PostgreSQL with TLS (Deliver 3)", () => {
+    const withTls = (patroni: ClusterSpec["patroni"]): ClusterSpec => ({ ...spec(true), patroni });
+    const config = (s: ClusterSpec) => buildPatroniConfig(resolveValidCluster(s, "shop"), resolveValidCluster(s, "shop").hosts.patroni[1], placeholderSecrets(resolveValidCluster(s, "shop")));
+
+    it("serves the REST API on HTTPS (a cluster certificate for the endpoints that change state), PostgreSQL with ssl on and hostssl only, and verifies every member it dials", () => {
+        const p = config(spec(true));
+        expect(p.restapi).toMatchObject({ certfile: "/etc/patroni/tls/host.crt", keyfile: "/etc/patroni/tls/host.key", cafile: "/etc/patroni/tls/ca.crt", verify_client: "optional" });
+        expect(p.ctl).toEqual({ cacert: "/etc/patroni/tls/ca.crt", certfile: "/etc/patroni/tls/host.crt", keyfile: "/etc/patroni/tls/host.key" });
+        expect(p.postgresql.parameters).toMatchObject({ ssl: "on", ssl_cert_file: "/etc/patroni/tls/host.crt", ssl_key_file: "/etc/patroni/tls/host.key", ssl_ca_file: "/etc/patroni/tls/ca.crt", ssl_min_protocol_version: "TLSv1.2" });
+        for (const who of ["superuser", "replication", "rewind"] as const) {
+            expect(p.postgresql.authentication[who]).toMatchObject({ sslmode: "verify-full", sslrootcert: "/etc/patroni/tls/ca.crt" });
+        }
+        const tcp = p.postgresql.pg_hba.filter((l) => !l.startsWith("local"));
+        expect(tcp.length).toBeGreaterThan(5);
+        for (const line of tcp) expect(line).toMatch(/^hostssl /);
+        expect(p.bootstrap.pg_hba).toEqual(p.postgresql.pg_hba);
+    });
+
+    it("without TLS: plain http, host lines, no ssl settings", () => {
+        const p = config(spec(false));
+        expect(p.restapi.certfile).toBeUndefined();
+        expect(p.ctl).toBeUndefined();
+        expect(p.postgresql.parameters.ssl).toBeUndefined();
+        expect(p.postgresql.authentication.replication.sslmode).toBeUndefined();
+        expect(p.postgresql.pg_hba.filter((l) => l.startsWith("hostssl"))).toEqual([]);
+    });
+
+    it("a spec may raise the minimum protocol to TLSv1.3, and it is written where it wins (the member's own file)", () => {
+        expect(config(withTls({ parameters: { ssl_min_protocol_version: "TLSv1.3" } })).postgresql.parameters.ssl_min_protocol_version).toBe("TLSv1.3");
+    });
+
+    it("refuses PostgreSQL TLS settings of the spec's own, and pg_hba lines that admit plain text, naming the fix", () => {
+        const issues = validateCluster(withTls({ parameters: { ssl: "off", ssl_min_protocol_version: "TLSv1.1", ssl_cert_file: "/tmp/x.crt" }, pgHba: ["host all app 10.1.0.0/16 scram-sha-256", "hostnossl all app 10.2.0.0/16 scram-sha-256", "hostssl all app 10.3.0.0/16 scram-sha-256"] }), "shop");
+        const messages = issues.map(formatIssue);
+        expect(issues.map((i) => i.setting).sort()).toEqual(["cluster.patroni.parameters.ssl", "cluster.patroni.parameters.ssl_cert_file", "cluster.patroni.parameters.ssl_min_protocol_version", "cluster.patroni.pgHba[0]", "cluster.patroni.pgHba[1]"]);
+        expect(messages.find((m) => m.includes("pgHba[0]"))).toContain('Fix: write "hostssl all app 10.1.0.0/16 scram-sha-256"');
+        expect(messages.find((m) => m.includes("ssl_min_protocol_version"))).toContain('Fix: remove it, or use "TLSv1.3"');
+        expect(messages.find((m) => m.includes("parameters.ssl:") || m.includes("parameters.ssl "))).toContain("set cluster.tls.enabled: false");
+        // Without TLS the same spec is the user's business.
+        expect(validateCluster({ ...withTls({ pgHba: ["host all app 10.1.0.0/16 scram-sha-256"] }), tls: { enabled: false } }, "shop")).toEqual([]);
     });
 });

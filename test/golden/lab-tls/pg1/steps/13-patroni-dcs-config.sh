@@ -18,6 +18,12 @@ log_tail() {
     echo "--- last lines of $1 on $(hostname) ---" >&2
     journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
 }
+# The cluster runs TLS, and this member holds its certificate. libpq verifies every server against
+# the cluster's CA and the address it dialled; curl verifies Patroni's REST API the same way and
+# presents this member's certificate (the endpoints that change state want one).
+export PGSSLMODE=verify-full PGSSLROOTCERT='/etc/patroni/tls/ca.crt'
+export REST_API_CA='/etc/patroni/tls/ca.crt' REST_API_CERT='/etc/patroni/tls/host.crt' REST_API_KEY='/etc/patroni/tls/host.key'
+curl() { command curl --cacert "$REST_API_CA" --cert "$REST_API_CERT" --key "$REST_API_KEY" "$@"; }
 program=$(cat <<'PY'
 import base64, difflib, json, re, subprocess, sys, time, urllib.error, urllib.request
 
@@ -31,12 +37,16 @@ started = time.monotonic()
 # How long a refused password may be a reload still under way (loop_wait, and some).
 AUTH_GRACE_SEC = desired["loop_wait"] * 2 + 5
 auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+# HTTPS: each member verified against the cluster's CA, this member's certificate presented.
+import os, ssl
+TLS = ssl.create_default_context(cafile=os.environ["REST_API_CA"])
+TLS.load_cert_chain(os.environ["REST_API_CERT"], os.environ["REST_API_KEY"])
 
 
 def call(url, method, path, body=None):
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url + path, data=data, method=method, headers={"Authorization": auth, "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=10, context=TLS) as response:
         text = response.read().decode(errors="replace")
     # GET /config and /cluster answer JSON; POST /restart and /switchover answer plain text.
     try:
@@ -242,4 +252,4 @@ if pending:
 print(json.dumps({"changed": changed, "pendingRestart": pending, "restarted": restarted}))
 PY
 )
-python3 -c "$program" 'http://10.251.17.21:8008,http://10.251.17.22:8008,http://10.251.17.23:8008' 'patroni' '{"ttl":20,"loop_wait":5,"retry_timeout":7,"maximum_lag_on_failover":1048576,"synchronous_mode":"quorum","synchronous_mode_strict":false,"synchronous_node_count":1,"failsafe_mode":true,"primary_start_timeout":300,"postgresql":{"use_pg_rewind":true,"use_slots":true,"parameters":{"password_encryption":"scram-sha-256","wal_level":"replica","hot_standby":"on","hot_standby_feedback":"on","max_connections":200,"max_wal_senders":10,"max_replication_slots":10,"wal_keep_size":"1GB","archive_mode":"on","archive_command":"/bin/true","logging_collector":"on","log_directory":"log","log_filename":"postgresql-%a.log","log_truncate_on_rotation":"on","log_line_prefix":"%m [%p] %q%u@%d ","log_min_duration_statement":1000,"log_lock_waits":"on","log_checkpoints":"on","log_connections":"off","track_io_timing":"on","wal_log_hints":"on"}}}' '[["postgresql","parameters"]]' '["pg1","pg2","pg3"]' '/usr/lib/postgresql/17/bin/postgres' '/var/lib/postgresql/17/main' '17'
+python3 -c "$program" 'https://10.251.17.21:8008,https://10.251.17.22:8008,https://10.251.17.23:8008' 'patroni' '{"ttl":20,"loop_wait":5,"retry_timeout":7,"maximum_lag_on_failover":1048576,"synchronous_mode":"quorum","synchronous_mode_strict":false,"synchronous_node_count":1,"failsafe_mode":true,"primary_start_timeout":300,"postgresql":{"use_pg_rewind":true,"use_slots":true,"parameters":{"password_encryption":"scram-sha-256","wal_level":"replica","hot_standby":"on","hot_standby_feedback":"on","max_connections":200,"max_wal_senders":10,"max_replication_slots":10,"wal_keep_size":"1GB","archive_mode":"on","archive_command":"/bin/true","logging_collector":"on","log_directory":"log","log_filename":"postgresql-%a.log","log_truncate_on_rotation":"on","log_line_prefix":"%m [%p] %q%u@%d ","log_min_duration_statement":1000,"log_lock_waits":"on","log_checkpoints":"on","log_connections":"off","track_io_timing":"on","wal_log_hints":"on"}}}' '[["postgresql","parameters"]]' '["pg1","pg2","pg3"]' '/usr/lib/postgresql/17/bin/postgres' '/var/lib/postgresql/17/main' '17'

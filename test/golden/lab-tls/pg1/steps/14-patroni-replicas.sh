@@ -8,7 +8,13 @@ log_tail() {
     echo "--- last lines of $1 on $(hostname) ---" >&2
     journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
 }
-api='http://10.251.17.21:8008'
+# The cluster runs TLS, and this member holds its certificate. libpq verifies every server against
+# the cluster's CA and the address it dialled; curl verifies Patroni's REST API the same way and
+# presents this member's certificate (the endpoints that change state want one).
+export PGSSLMODE=verify-full PGSSLROOTCERT='/etc/patroni/tls/ca.crt'
+export REST_API_CA='/etc/patroni/tls/ca.crt' REST_API_CERT='/etc/patroni/tls/host.crt' REST_API_KEY='/etc/patroni/tls/host.key'
+curl() { command curl --cacert "$REST_API_CA" --cert "$REST_API_CERT" --key "$REST_API_KEY" "$@"; }
+api='https://10.251.17.21:8008'
 members='pg1,pg2,pg3'
 deadline=$((SECONDS + 600))
 while :; do

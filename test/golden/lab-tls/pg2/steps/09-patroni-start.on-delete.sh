@@ -9,6 +9,12 @@ log_tail() {
     echo "--- last lines of $1 on $(hostname) ---" >&2
     journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
 }
+# The cluster runs TLS, and this member holds its certificate. libpq verifies every server against
+# the cluster's CA and the address it dialled; curl verifies Patroni's REST API the same way and
+# presents this member's certificate (the endpoints that change state want one).
+export PGSSLMODE=verify-full PGSSLROOTCERT='/etc/patroni/tls/ca.crt'
+export REST_API_CA='/etc/patroni/tls/ca.crt' REST_API_CERT='/etc/patroni/tls/host.crt' REST_API_KEY='/etc/patroni/tls/host.key'
+curl() { command curl --cacert "$REST_API_CA" --cert "$REST_API_CERT" --key "$REST_API_KEY" "$@"; }
 # A member leaving a running cluster: the leader hands over first (a switchover to a healthy member,
 # Patroni's choice), so writes move with one switchover's gap instead of a failover's. The last member
 # (a destroy) just stops. The balancers have already stopped sending it traffic (their configuration
@@ -17,7 +23,7 @@ patronictl=(patronictl -c '/etc/patroni/config.yml')
 remaining=""
 deadline=$((SECONDS + 300))
 if systemctl is-active --quiet 'patroni'; then
-    role() { curl -s --max-time 3 'http://10.251.17.22:8008'/patroni | python3 -c 'import json, sys; print(json.load(sys.stdin).get("role", ""))' 2>/dev/null || true; }
+    role() { curl -s --max-time 3 'https://10.251.17.22:8008'/patroni | python3 -c 'import json, sys; print(json.load(sys.stdin).get("role", ""))' 2>/dev/null || true; }
     others() {
         "${patronictl[@]}" list -f json 2>/dev/null | python3 -c '
 import json, sys
