@@ -54,12 +54,6 @@ export function lab(...args: string[]): void {
     if (r.status !== 0) throw new Error(`lab ${args.join(" ")} failed (exit ${r.status})`);
 }
 
-export function median(values: number[]): number {
-    const s = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(s.length / 2);
-    return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
 export function machines(...args: string[]): string {
     const r = spawnSync("bash", [MACHINES, ...args], { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`machines.sh ${args.join(" ")}: exit ${r.status}\n${r.stdout}${r.stderr}`);

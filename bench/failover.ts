@@ -10,7 +10,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { lab, median, runScenario, SCENARIOS, type RunResult } from "./failover-lib";
+import { lab, runScenario, SCENARIOS, type RunResult } from "./failover-lib";
+import { median } from "./stats";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const RESULTS = path.join(REPO_ROOT, "bench", "results");
