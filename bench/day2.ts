@@ -10,7 +10,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { applyChange, day2Matrix, topologyMatrix, type Day2Change, type Day2Result } from "./day2-lib";
-import { lab, machines, median, patroniMembers, sleep } from "./failover-lib";
+import { lab, machines, patroniMembers, sleep } from "./failover-lib";
+import { median } from "./stats";
 import { parseStackConfig } from "../model/config";
 import { readStackFile } from "../tools/render";
 

@@ -9,7 +9,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { median } from "./failover-lib";
+import { median } from "./stats";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 

@@ -5,7 +5,8 @@
  * cold runs delete both first (the machine still has the npm packages and the lab's own apt tools).
  * Writes bench/results/<out>.json. Needs root and the lab to itself.
  */
-import { lab, median } from "./failover-lib";
+import { lab } from "./failover-lib";
+import { median } from "./stats";
 import * as fs from "fs";
 import * as path from "path";
 
