@@ -12,7 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { Client } from "pg";
-import { etcdNodes, hostNetns, labOutputs, machines, missingAcks, patroniMembers, patroniNodes, proxyNodes, sleep, vip, vipHolders, Writer } from "./failover-lib";
+import { etcdctlCommand, etcdNodes, hostNetns, labOutputs, labPgSsl, machines, missingAcks, patroniMembers, patroniNodes, proxyNodes, restApiCurl, sleep, vip, vipHolders, Writer } from "./failover-lib";
 import { loadStackConfig, type StepReport } from "../tools/engine";
 import { mergeConfig } from "../lab/cli";
 
@@ -69,7 +69,7 @@ function stackOutputs(): Outputs {
 }
 
 export async function query(port: number, sql: string, user: string, password: string): Promise<string> {
-    const c = new Client({ host: vip(), port, user, password, database: "postgres", connectionTimeoutMillis: 5000 });
+    const c = new Client({ host: vip(), port, user, password, database: "postgres", connectionTimeoutMillis: 5000, ssl: labPgSsl() });
     await c.connect();
     try {
         const r = await c.query(sql);
@@ -101,7 +101,7 @@ function expectEqual<T>(what: string, actual: T, expected: T): void {
 
 function dcs(): Record<string, unknown> & { postgresql: { parameters: Record<string, unknown> } } {
     const [name, address] = Object.entries(patroniNodes())[0];
-    return JSON.parse(ssh(name, `curl -s --max-time 5 http://${address}:8008/config`));
+    return JSON.parse(ssh(name, restApiCurl(address, "/config", "-s --max-time 5")));
 }
 
 /** SHOW on the primary (VIP:5000) and on a replica (VIP:5001), once both agree with `expected`. */
@@ -148,8 +148,7 @@ function etcdUptimes(): number[] {
 /** etcdctl against every etcd member the lab has, run on the first one. */
 export function etcdctl(args: string): string {
     const etcd = etcdNodes();
-    const endpoints = Object.values(etcd).map((a) => `http://${a}:2379`).join(",");
-    return ssh(Object.keys(etcd)[0], `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} ${args}`);
+    return ssh(Object.keys(etcd)[0], etcdctlCommand(Object.values(etcd), args));
 }
 
 function etcdHealthy(): void {

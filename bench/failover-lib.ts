@@ -6,11 +6,14 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "child_process";
 import { randomBytes } from "crypto";
-import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
+import type { ConnectionOptions } from "tls";
 import { Client } from "pg";
-import { labLayout, runningHosts, STATE_FILE } from "../lab/cli";
+import { pgSsl } from "./pg-ssl";
+import { labCluster, labLayout, readState, runningHosts, verifyServer } from "../lab/cli";
+import { etcdClientUrl, restApiUrl } from "../render/files";
+import { tlsPaths } from "../render/tls";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const MACHINES = path.join(REPO_ROOT, "lab", "machines.sh");
@@ -34,7 +37,33 @@ export function hostNetns(host: string): string {
 
 /** The stack outputs of the lab's last run (passwords included). */
 export function labOutputs(): Record<string, unknown> {
-    return JSON.parse(fs.readFileSync(STATE_FILE, "utf8")).outputs as Record<string, unknown>;
+    return readState().outputs;
+}
+
+// ----- the lab's clients, as the stack serves them (TLS or not) ---------------------------------
+
+/** libpq's TLS settings of `lab psql` (verify-full against the stack's CA), or none without TLS: for child processes. */
+export function labSslEnv(): Record<string, string> {
+    return verifyServer(readState());
+}
+
+/** node-postgres's TLS options for the lab's front door and members (none without TLS). */
+export function labPgSsl(): ConnectionOptions | undefined {
+    return pgSsl(labSslEnv());
+}
+
+/** curl, run on a member, for `path` of a member's REST API: https verified with the member's CA under TLS. */
+export function restApiCurl(address: string, path: string, options = "-s --max-time 2"): string {
+    const c = labCluster();
+    return `curl ${options}${c.tls.enabled ? ` --cacert ${tlsPaths("patroni").ca}` : ""} ${restApiUrl(c, { address })}${path}`;
+}
+
+/** etcdctl, run on an etcd member, against `addresses`: over TLS with that member's certificate when the stack has it. */
+export function etcdctlCommand(addresses: string[], args: string): string {
+    const c = labCluster();
+    const paths = tlsPaths("etcd");
+    const tls = c.tls.enabled ? ` --cacert=${paths.ca} --cert=${paths.cert} --key=${paths.key}` : "";
+    return `ETCDCTL_API=3 etcdctl --endpoints=${addresses.map((address) => etcdClientUrl(c, { address })).join(",")}${tls} ${args}`;
 }
 
 export function superuserPassword(): string {
@@ -103,7 +132,7 @@ export class Writer {
         const deadline = Date.now() + 60_000;
         let c: Client;
         for (;;) {
-            c = new Client({ host: vip(), port: 5000, user: "postgres", database: "postgres", password: superuserPassword, connectionTimeoutMillis: 5000 });
+            c = new Client({ host: vip(), port: 5000, user: "postgres", database: "postgres", password: superuserPassword, connectionTimeoutMillis: 5000, ssl: labPgSsl() });
             try {
                 await c.connect();
                 if ((await c.query("select pg_is_in_recovery() as r")).rows[0].r === false) break;
@@ -124,7 +153,7 @@ export class Writer {
     start(run: string): void {
         this.stoppedAt = undefined;
         const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "writer.ts"), run, String(this.intervalMs)], {
-            env: { ...process.env, PGHOST: vip(), PGUSER: WRITER_ROLE, PGPASSWORD: WRITER_PASSWORD },
+            env: { ...process.env, PGHOST: vip(), PGUSER: WRITER_ROLE, PGPASSWORD: WRITER_PASSWORD, ...labSslEnv() },
             stdio: ["ignore", "pipe", "inherit"],
             cwd: REPO_ROOT,
         });
@@ -158,7 +187,7 @@ export class Writer {
 
 /** Acknowledged ids not found in the table, read through the primary once the cluster is healthy. */
 export async function missingAcks(password: string, run: string, acks: Ack[]): Promise<number[]> {
-    const c = new Client({ host: vip(), port: 5000, user: "postgres", database: "postgres", password, connectionTimeoutMillis: 5000 });
+    const c = new Client({ host: vip(), port: 5000, user: "postgres", database: "postgres", password, connectionTimeoutMillis: 5000, ssl: labPgSsl() });
     await c.connect();
     const r = await c.query<{ id: string }>("select id from failover_writes_v2 where run = $1", [run]);
     await c.end();
@@ -187,7 +216,7 @@ export class SplitBrainProbes {
     start(): void {
         for (const [node, address] of Object.entries(patroniNodes())) {
             const child = spawn("ip", ["netns", "exec", hostNetns(node), process.execPath, "--import", "tsx", path.join(__dirname, "probe.ts"), address], {
-                env: { ...process.env, PGPASSWORD: this.password },
+                env: { ...process.env, PGPASSWORD: this.password, ...labSslEnv() },
                 stdio: ["ignore", "pipe", "ignore"],
                 cwd: REPO_ROOT,
             });
@@ -232,7 +261,7 @@ export interface Member {
 /** Patroni's view, asked of any member that answers. */
 export function patroniMembers(): Member[] | undefined {
     for (const [node, address] of Object.entries(patroniNodes())) {
-        const out = trySsh(node, `curl -s --max-time 2 http://${address}:8008/cluster`, 4);
+        const out = trySsh(node, restApiCurl(address, "/cluster"), 4);
         if (out) {
             try {
                 return JSON.parse(out).members as Member[];
@@ -268,9 +297,8 @@ export function vipHolder(): string | undefined {
 
 export function etcdLeader(): string | undefined {
     const etcd = etcdNodes();
-    const endpoints = Object.values(etcd).map((a) => `http://${a}:2379`).join(",");
     for (const node of Object.keys(etcd)) {
-        const out = trySsh(node, `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} endpoint status -w json 2>/dev/null`, 6);
+        const out = trySsh(node, `${etcdctlCommand(Object.values(etcd), "endpoint status -w json")} 2>/dev/null`, 6);
         if (!out) continue;
         const all = JSON.parse(out) as Array<{ Endpoint: string; Status: { header: { member_id: number }; leader: number } }>;
         const leader = all.find((s) => s.Status.header.member_id === s.Status.leader);

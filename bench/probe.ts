@@ -3,6 +3,7 @@
  * `address` every 200 ms whether it accepts writes, one JSON line per answer, until killed.
  */
 import { Client } from "pg";
+import { pgSsl } from "./pg-ssl";
 
 const address = process.argv[2];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -12,7 +13,7 @@ async function main(): Promise<void> {
     for (;;) {
         try {
             if (!client) {
-                client = new Client({ host: address, port: 5432, user: "postgres", database: "postgres", connectionTimeoutMillis: 500, query_timeout: 500 });
+                client = new Client({ host: address, port: 5432, user: "postgres", database: "postgres", connectionTimeoutMillis: 500, query_timeout: 500, ssl: pgSsl(process.env) });
                 client.on("error", () => undefined);
                 await client.connect();
             }

@@ -6,6 +6,7 @@
  * Usage: PGHOST=<VIP> PGUSER=... PGPASSWORD=... node --import tsx bench/writer.ts <run tag> [intervalMs]
  */
 import { Client } from "pg";
+import { pgSsl } from "./pg-ssl";
 
 const [run, interval = "50"] = process.argv.slice(2);
 const intervalMs = Number(interval);
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
     while (!stopped) {
         try {
             if (!client) {
-                client = new Client({ host: process.env.PGHOST, port: 5000, user: process.env.PGUSER, database: "postgres", connectionTimeoutMillis: 2000, query_timeout: 5000 });
+                client = new Client({ host: process.env.PGHOST, port: 5000, user: process.env.PGUSER, database: "postgres", connectionTimeoutMillis: 2000, query_timeout: 5000, ssl: pgSsl(process.env) });
                 client.on("error", () => undefined);
                 await client.connect();
                 await client.query("set synchronous_commit = on");

@@ -20,7 +20,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { RELEASES } from "../model/distro";
 import { DEFAULT_OS } from "../model/resolve";
-import type { ClusterSpec, DistroLayout } from "../model/types";
+import type { ClusterSpec, DistroLayout, ResolvedCluster } from "../model/types";
 import { resolveValidCluster } from "../model/validate";
 import {
     createProgressRenderer,
@@ -64,9 +64,14 @@ function machines(args: string[], inherit = true, env: Record<string, string> = 
 
 /** Paths, packages and services of the cluster the lab runs now (its stack's release and PostgreSQL). */
 export function labLayout(): DistroLayout {
+    return labCluster().layout;
+}
+
+/** The cluster the lab runs now, as its stack resolves (ports, TLS, layout). */
+export function labCluster(): ResolvedCluster {
     const running = readState().stack;
     const spec = loadStackConfig(running).config["pulumi-patroni:cluster"] as ClusterSpec;
-    return resolveValidCluster(spec, running).layout;
+    return resolveValidCluster(spec, running);
 }
 
 /** Settings changed on top of the stack file (`--overlay`), as a later commit would change it. */

@@ -86,7 +86,8 @@ function systemdDropIn(id: string, service: string, content: string): RenderedFi
 /** etcd speaks TLS to clients and peers when the cluster has it. */
 const etcdScheme = (c: ResolvedCluster) => (c.tls.enabled ? "https" : "http");
 const etcdPeerUrl = (c: ResolvedCluster, host: ResolvedHost) => `${etcdScheme(c)}://${host.address}:${c.etcd.peerPort}`;
-const etcdClientUrl = (c: ResolvedCluster, host: ResolvedHost) => `${etcdScheme(c)}://${host.address}:${c.etcd.clientPort}`;
+/** A member's etcd client URL (the lab's own clients use it too). */
+export const etcdClientUrl = (c: ResolvedCluster, host: Pick<ResolvedHost, "address">) => `${etcdScheme(c)}://${host.address}:${c.etcd.clientPort}`;
 /** With TLS, where etcd and etcdctl on an etcd host find the CA and that host's certificate (server and client). */
 const etcdTls = (c: ResolvedCluster) => (c.tls.enabled ? tlsPaths("etcd") : null);
 
@@ -506,7 +507,8 @@ function restApiUrls(c: ResolvedCluster): string {
     return c.hosts.patroni.map((h) => restApiUrl(c, h)).join(" ");
 }
 
-function restApiUrl(c: ResolvedCluster, host: ResolvedHost): string {
+/** A member's Patroni REST API (the lab's own clients use it too). */
+export function restApiUrl(c: ResolvedCluster, host: Pick<ResolvedHost, "address">): string {
     return `${c.tls.enabled ? "https" : "http"}://${host.address}:${c.patroni.restApiPort}`;
 }
 

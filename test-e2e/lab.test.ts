@@ -7,12 +7,12 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { etcdNodes, isFullRoleSet, labOutputs, patroniMembers, patroniNodes, proxyNodes, runScenario, vip, vipHolders } from "../bench/failover-lib";
+import { etcdNodes, isFullRoleSet, labOutputs, labSslEnv, patroniMembers, patroniNodes, proxyNodes, runScenario, vip, vipHolders } from "../bench/failover-lib";
 import { applyChange, applyOverlay, ApplyFailed, day2Matrix, etcdctl, eventually, ssh, topologyMatrix } from "../bench/day2-lib";
 import { parseStackConfig } from "../model/config";
 import { readStackFile } from "../tools/render";
 import type { StepReport } from "../tools/engine";
-import { labLayout, runningHosts, STATE_FILE } from "../lab/cli";
+import { labCluster, labLayout, runningHosts, STATE_FILE } from "../lab/cli";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 /** The stack the lab runs: `lab` (Debian 13, the default) unless LAB_STACK names another, e.g. `lab-debian12`. */
@@ -45,7 +45,8 @@ const labState = labOutputs;
 function psql(port: number, sql: string, user = "postgres", password = String(labState().superuserPassword)): string {
     const r = spawnSync("psql", ["-h", vip(), "-p", String(port), "-U", user, "-d", "postgres", "-XAtqc", sql], {
         encoding: "utf8",
-        env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: "5" },
+        // With TLS, as lab psql: verify-full against the stack's CA.
+        env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: "5", ...labSslEnv() },
     });
     if (r.status !== 0) throw new Error(`psql :${port} ${sql}: ${r.stderr}`);
     return r.stdout.trim();
@@ -106,6 +107,72 @@ describe("the lab", () => {
         expect(outputs.readerEndpoint).toBe(`${stackVip}:5001`);
         expect(fs.statSync(STATE_FILE).mode & 0o777).toBe(0o600);
     }, 5 * 60_000);
+
+    it("every listener speaks TLS as the stack asks: the chain verifies, plain text and other CAs are refused (or, without TLS, plain text works)", () => {
+        const c = labCluster();
+        const [pg] = Object.values(patroniNodes());
+        const [etcd] = Object.values(etcdNodes());
+        const ca = labSslEnv().PGSSLROOTCERT;
+        const curl = (...args: string[]) => spawnSync("curl", ["-s", "--max-time", "5", ...args], { encoding: "utf8" });
+        const psqlAt = (host: string, port: number, sslmode: string) =>
+            spawnSync("psql", [`host=${host} port=${port} user=postgres dbname=postgres sslmode=${sslmode}${ca ? ` sslrootcert=${ca}` : ""}`, "-XAtc", "select 1"], { encoding: "utf8", env: { ...process.env, PGPASSWORD: String(labState().superuserPassword), PGCONNECT_TIMEOUT: "5" } });
+        if (!c.tls.enabled) {
+            expect(ca).toBeUndefined();
+            expect(curl(`http://${pg}:${c.patroni.restApiPort}/patroni`).status).toBe(0);
+            expect(curl(`http://${etcd}:${c.etcd.clientPort}/health`).stdout).toContain("true");
+            expect(psqlAt(vip(), 5000, "disable").stdout.trim()).toBe("1");
+            return;
+        }
+        expect(ca).toBeDefined();
+        // openssl s_client: each listener's chain verifies against the cluster's CA, with the name dialled.
+        const verified = (address: string, port: number, extra: string[] = []) =>
+            spawnSync("openssl", ["s_client", "-connect", `${address}:${port}`, "-CAfile", ca!, "-verify_ip", address, "-verify_return_error", ...extra], { input: "", encoding: "utf8" });
+        const listeners: Array<[string, number, string[]]> = [
+            [etcd, c.etcd.clientPort, []],
+            [etcd, c.etcd.peerPort, []],
+            [pg, c.patroni.restApiPort, []],
+            [pg, c.patroni.postgresPort, ["-starttls", "postgres"]],
+        ];
+        for (const [address, port, extra] of listeners) {
+            const r = verified(address, port, extra);
+            expect(`${address}:${port} ${r.stdout}`).toMatch(/Verify return code: 0 \(ok\)/);
+        }
+        // A client of another CA, made here.
+        const dir = fs.mkdtempSync("/tmp/pgha-foreign-ca-");
+        try {
+            const openssl = (...args: string[]) => expect(spawnSync("openssl", args, { encoding: "utf8" }).status).toBe(0);
+            openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=foreign CA", "-days", "1", "-keyout", `${dir}/ca.key`, "-out", `${dir}/ca.crt`);
+            openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=intruder", "-keyout", `${dir}/c.key`, "-out", `${dir}/c.csr`);
+            openssl("x509", "-req", "-in", `${dir}/c.csr`, "-CA", `${dir}/ca.crt`, "-CAkey", `${dir}/ca.key`, "-CAcreateserial", "-days", "1", "-out", `${dir}/c.crt`);
+            const foreign = ["--cacert", ca!, "--cert", `${dir}/c.crt`, "--key", `${dir}/c.key`];
+            // etcd: plain text, no client certificate, and another CA's certificate are all refused.
+            expect(curl(`http://${etcd}:${c.etcd.clientPort}/health`).stdout).not.toContain("true");
+            expect(curl("--cacert", ca!, `https://${etcd}:${c.etcd.clientPort}/health`).stdout).not.toContain("true");
+            expect(curl(...foreign, `https://${etcd}:${c.etcd.clientPort}/health`).stdout).not.toContain("true");
+            // Patroni: plain text refused; reads need no certificate; the endpoints that change state want
+            // one of the cluster's CA (another CA's fails the handshake), besides the password.
+            expect(curl(`http://${pg}:${c.patroni.restApiPort}/patroni`).stdout).not.toContain("state");
+            expect(curl("--cacert", ca!, `https://${pg}:${c.patroni.restApiPort}/patroni`).stdout).toContain('"state"');
+            const restart = (...args: string[]) => curl("-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-d", '{"schedule":"2099-01-01T00:00:00+00:00"}', ...args, `https://${pg}:${c.patroni.restApiPort}/restart`).stdout;
+            expect(restart("--cacert", ca!)).toBe("403");
+            expect(restart(...foreign)).toBe("000");
+            // PostgreSQL: a connection without TLS has no pg_hba line; verify-full passes at every member and the VIP.
+            const plain = psqlAt(pg, c.patroni.postgresPort, "disable");
+            expect(plain.status).not.toBe(0);
+            expect(plain.stderr).toMatch(/no pg_hba\.conf entry .* no encryption/);
+            expect(psqlAt(pg, c.patroni.postgresPort, "verify-full").stdout.trim()).toBe("1");
+            expect(psqlAt(vip(), 5000, "verify-full").stdout.trim()).toBe("1");
+            // A client that trusts another CA refuses the front door.
+            const wrongCa = spawnSync("psql", [`host=${vip()} port=5000 user=postgres dbname=postgres sslmode=verify-full sslrootcert=${dir}/ca.crt`, "-XAtc", "select 1"], { encoding: "utf8", env: { ...process.env, PGPASSWORD: String(labState().superuserPassword), PGCONNECT_TIMEOUT: "5" } });
+            expect(wrongCa.stderr).toMatch(/certificate verify failed/);
+            // The keys: 0600, the service's own.
+            for (const [host, file, owner] of [["pg1", "/etc/patroni/tls/host.key", "postgres"], ["etcd1", "/etc/etcd/tls/host.key", "etcd"]]) {
+                expect(ssh(host, `stat -c '%a %U' ${file}`).trim()).toBe(`600 ${owner}`);
+            }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }, 2 * 60_000);
 
     it("a second `pulumi up` with nothing changed runs no command, and the cluster stays as it was", async () => {
         const before = labState().superuserPassword;

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, describe, expect, it } from "vitest";
+import { Deployment } from "../../tools/engine/deployment";
 import { readyForRenewal, tlsHandlers } from "../../tools/engine/tls";
 import { secretValue } from "../../tools/engine/values";
 import type { HandlerContext, ResourceProvider } from "../../tools/engine/types";
@@ -78,5 +79,23 @@ describe("the stand-in's tls provider", () => {
         expect(provider.mustReplace!({ inputs: { earlyRenewalHours: 720 }, outputs: { validityEndTime: later } })).toBeUndefined();
         expect(readyForRenewal(later, 0)).toBe(false);
         expect(lab["tls:index/privateKey:PrivateKey"].update).toBeUndefined(); // every input change replaces
+    });
+
+    it("as the engine decides: early_renewal_hours alone updates in place (the certificate kept) unless the new window reaches now; anything else replaces", async () => {
+        const type = "tls:index/locallySignedCert:LocallySignedCert";
+        const provider = lab[type] as ResourceProvider;
+        const inputs = { caCertPem: "ca", caPrivateKeyPem: "key", certRequestPem: "csr", validityPeriodHours: 8760, allowedUses: ["server_auth"], earlyRenewalHours: 720 };
+        const end = new Date(Date.now() + 8760 * 3_600_000).toISOString();
+        const stored = { urn: "urn:cert", name: "cert", type, custom: true, id: "1", inputs, secretInputPaths: [], outputs: { ...inputs, certPem: "PEM", validityEndTime: end, readyForRenewal: false }, secretOutputPaths: [], dependencies: [], options: {} };
+        const decide = (next: Record<string, unknown>) =>
+            new Deployment({ stack: "t", resources: [stored], outputs: {}, secretOutputs: [] }, (u) => u).decide({ urn: "urn:cert", name: "cert", type, custom: true, inputs: { ...inputs, ...next }, secretInputPaths: [], dependencies: [], options: {} }, provider);
+        expect(decide({}).op).toBe("same");
+        expect(decide({ earlyRenewalHours: 1440 }).op).toBe("update");
+        // A window wider than what is left of the certificate's life: due now, replaced.
+        expect(decide({ earlyRenewalHours: 8761 })).toMatchObject({ op: "replace", replaceBecause: ["readyForRenewal"] });
+        expect(decide({ validityPeriodHours: 48 }).op).toBe("replace");
+        expect(decide({ certRequestPem: "csr2" }).op).toBe("replace");
+        const updated = await provider.update!({ name: "cert", type, id: "1", inputs: { ...inputs, earlyRenewalHours: 1440 }, rawInputs: {}, oldInputs: inputs, oldOutputs: stored.outputs }, ctx);
+        expect(updated.state).toMatchObject({ certPem: "PEM", validityEndTime: end, earlyRenewalHours: 1440, readyForRenewal: false });
     });
 });

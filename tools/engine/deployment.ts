@@ -100,8 +100,9 @@ export class Deployment {
       replacedWith: (reg.options.replaceWith ?? []).filter((u) => this.replaced.has(u)).map(this.nameOf),
       replacementTrigger: { old: old.options.replacementTrigger, new: reg.options.replacementTrigger },
     });
-    // The provider's own plan may replace what the inputs alone would keep (a certificate due for renewal).
-    const providerReason = reg.custom && diff.op !== "replace" ? provider?.mustReplace?.({ inputs: old.inputs, outputs: old.outputs }) : undefined;
+    // The provider's own plan (from the new inputs and the stored outputs) may replace what the
+    // inputs alone would keep (a certificate due for renewal).
+    const providerReason = reg.custom && diff.op !== "replace" ? provider?.mustReplace?.({ inputs: reg.inputs, outputs: old.outputs }) : undefined;
     if (providerReason) {
       diff.op = "replace";
       diff.replaceBecause.push(providerReason);

@@ -2,10 +2,13 @@
 //
 // As the provider behaves (hashicorp/terraform-provider-tls internal/provider, v4):
 // - every argument of tls_private_key, tls_self_signed_cert, tls_cert_request and tls_locally_signed_cert
-//   requires replacement: there is no in-place update;
-// - a certificate is replaced by any plan made once `now >= validity_end_time - early_renewal_hours`
-//   (common_cert.go modifyPlanIfCertificateReadyForRenewal, run in PlanResourceChange, which the
-//   bridge calls for Pulumi's Diff): a `pulumi up` in the renewal window issues a new certificate;
+//   requires replacement (RequiresReplace, or requireReplaceIfStateContainsPEMString for the PEM
+//   inputs), except a certificate's early_renewal_hours: its Update only writes the plan to the
+//   state (updatedUsingPlan), the certificate stays;
+// - a certificate is replaced by any plan made once `now >= validity_end_time - early_renewal_hours`,
+//   with the plan's (new) early_renewal_hours (common_cert.go modifyPlanIfCertificateReadyForRenewal,
+//   run in PlanResourceChange, which the bridge calls for Pulumi's Diff): a `pulumi up` in the
+//   renewal window issues a new certificate, and so does one that widens the window past now;
 // - private_key_pem is PKCS#1 for RSA, SEC1 for ECDSA and PKCS#8 for ED25519; the private key
 //   outputs are secret (@pulumi/tls additionalSecretOutputs).
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, webcrypto, type KeyObject } from "crypto";
@@ -153,12 +156,18 @@ export function readyForRenewal(validityEndTime: string, earlyRenewalHours: numb
   return now >= Date.parse(validityEndTime) - earlyRenewalHours * 3_600_000;
 }
 
-/** A certificate's renewal makes the next plan replace it (common_cert.go). */
+/** A certificate's renewal makes the next plan replace it (common_cert.go): the new inputs' window, the stored end. */
 function renewal({ outputs, inputs }: { inputs: Record<string, unknown>; outputs: Record<string, unknown> }): string | undefined {
   const end = outputs.validityEndTime;
   if (typeof end !== "string") return undefined;
   return readyForRenewal(end, Number(inputs.earlyRenewalHours ?? 0)) ? "readyForRenewal" : undefined;
 }
+
+/** A certificate's in-place update (only early_renewal_hours has one): the plan into the state, the certificate kept. */
+const certificateUpdate: ResourceProvider["update"] = async ({ id, inputs, oldOutputs }) => ({
+  id,
+  state: { ...oldOutputs, ...inputs, readyForRenewal: readyForRenewal(String(oldOutputs.validityEndTime), Number(inputs.earlyRenewalHours ?? 0)) },
+});
 
 function serialNumber(): string {
   const bytes = randomBytes(16);
@@ -198,6 +207,8 @@ export function tlsHandlers(mode: "plan" | "lab"): Record<string, ResourceProvid
     "tls:index/selfSignedCert:SelfSignedCert": {
       computedOutputs: ["certPem", "validityStartTime", "validityEndTime", "readyForRenewal", "keyAlgorithm"],
       mustReplace: renewal,
+      update: certificateUpdate,
+      replaceOnChanges: ["privateKeyPem", "validityPeriodHours", "allowedUses", "dnsNames", "ipAddresses", "uris", "isCaCertificate", "maxPathLength", "setSubjectKeyId", "setAuthorityKeyId", "subject"],
       create: async ({ name, inputs }) => {
         const hours = Number(inputs.validityPeriodHours);
         const times = validity(new Date(), hours, Number(inputs.earlyRenewalHours ?? 0));
@@ -238,6 +249,8 @@ export function tlsHandlers(mode: "plan" | "lab"): Record<string, ResourceProvid
     "tls:index/locallySignedCert:LocallySignedCert": {
       computedOutputs: ["certPem", "validityStartTime", "validityEndTime", "readyForRenewal", "caKeyAlgorithm"],
       mustReplace: renewal,
+      update: certificateUpdate,
+      replaceOnChanges: ["caCertPem", "caPrivateKeyPem", "certRequestPem", "validityPeriodHours", "allowedUses", "isCaCertificate", "maxPathLength", "setSubjectKeyId"],
       create: async ({ name, inputs }) => {
         const times = validity(new Date(), Number(inputs.validityPeriodHours), Number(inputs.earlyRenewalHours ?? 0));
         if (plan) return { id: `${name}-serial`, state: { ...inputs, ...times, certPem: placeholderPem("CERTIFICATE", name), caKeyAlgorithm: "ECDSA" } };

@@ -139,10 +139,11 @@ export interface ResourceProvider {
   /** Outputs a preview cannot know for a resource it would create or replace. @default [] */
   computedOutputs?: string[];
   /**
-   * A reason the provider's plan replaces the resource although its inputs did not change (its
-   * ModifyPlan, e.g. a certificate in its renewal window), or undefined. @default - never
+   * A reason the provider's plan replaces the resource although no input that requires it changed
+   * (its ModifyPlan, from the new inputs and the stored outputs: e.g. a certificate in its renewal
+   * window), or undefined. @default - never
    */
-  mustReplace?: (stored: { inputs: Record<string, unknown>; outputs: Record<string, unknown> }) => string | undefined;
+  mustReplace?: (planned: { inputs: Record<string, unknown>; outputs: Record<string, unknown> }) => string | undefined;
 }
 export type InvokeHandler = (inputs: Record<string, unknown>, ctx: HandlerContext) => Promise<Record<string, unknown>>;
 
