@@ -6,15 +6,17 @@
  * processes, logins with rotated passwords). Changes accumulate in order; the last one goes back to
  * the stack file as it is, so a round ends where it began.
  */
-import { execFile, spawn } from "child_process";
+import { execFile, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { Client } from "pg";
-import { etcdctlCommand, etcdNodes, hostNetns, labOutputs, labPgSsl, machines, missingAcks, patroniMembers, patroniNodes, proxyNodes, restApiCurl, sleep, vip, vipHolders, Writer } from "./failover-lib";
+import { etcdctlCommand, etcdNodes, hostNetns, labOutputs, labPgSsl, labSslEnv, machines, missingAcks, patroniMembers, patroniNodes, proxyNodes, restApiCurl, sleep, vip, vipHolders, Writer } from "./failover-lib";
 import { loadStackConfig, type StepReport } from "../tools/engine";
-import { mergeConfig } from "../lab/cli";
+import { labCluster, mergeConfig } from "../lab/cli";
+import type { ResolvedCluster } from "../model/types";
+import { tlsPaths } from "../render/tls";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const NS = "pulumi-patroni";
@@ -48,7 +50,7 @@ export interface LiveContext {
 export interface Day2Change {
     name: string;
     /** What the change needs from the services: a reload, a rolling restart, a password rotation. */
-    kind: "reload" | "restart" | "dcs" | "rotation" | "revert" | "refused" | "topology";
+    kind: "reload" | "restart" | "dcs" | "rotation" | "certificates" | "revert" | "refused" | "topology";
     /** The apply must fail, its output matching this (a change refused before anything changes). */
     refusedWith?: RegExp;
     /** The overlay after this change (the matrix's changes so far), as `config:` keys. */
@@ -159,6 +161,42 @@ async function expectLogin(user: string, password: string, port = 5000): Promise
     expectEqual(`${user} logs in through VIP:${port}`, await query(port, "select current_user", user, password), user);
 }
 
+/** The listeners of every member and etcd host, with the certificate file each serves. */
+function tlsListeners(): Array<{ host: string; address: string; port: number; starttls?: string; file: string }> {
+    const c = labCluster();
+    return [
+        ...Object.entries(patroniNodes()).flatMap(([host, address]) => [
+            { host, address, port: c.patroni.restApiPort, file: tlsPaths("patroni").cert },
+            { host, address, port: c.patroni.postgresPort, starttls: "postgres", file: tlsPaths("patroni").cert },
+        ]),
+        ...Object.entries(etcdNodes()).flatMap(([host, address]) => [
+            { host, address, port: c.etcd.clientPort, file: tlsPaths("etcd").cert },
+            { host, address, port: c.etcd.peerPort, file: tlsPaths("etcd").cert },
+        ]),
+    ];
+}
+
+/** The serial of each listener's certificate file on its host, `host:port` → serial. */
+function certificateSerials(): Record<string, string> {
+    return Object.fromEntries(tlsListeners().map((l) => [`${l.host}:${l.port}`, ssh(l.host, `openssl x509 -noout -serial -in ${l.file}`).trim()]));
+}
+
+/**
+ * Every listener serves the certificate file its host has now (a reload or restart took it), and
+ * that file is a new one (not in `before`), verifying against the stack's CA.
+ */
+async function expectServedCertificates(old: Record<string, string>): Promise<void> {
+    const ca = labSslEnv().PGSSLROOTCERT;
+    for (const l of tlsListeners()) {
+        const onDisk = ssh(l.host, `openssl x509 -noout -serial -in ${l.file}`).trim();
+        if (onDisk === old[`${l.host}:${l.port}`]) throw new Error(`${l.host}: ${l.file} still holds the certificate it had before (${onDisk})`);
+        await eventually(`${l.host}:${l.port} serves its new certificate, verified`, () => {
+            const r = spawnSync("sh", ["-c", `openssl s_client -connect ${l.address}:${l.port}${l.starttls ? ` -starttls ${l.starttls}` : ""} -CAfile ${ca} -verify_ip ${l.address} -verify_return_error </dev/null 2>/dev/null | openssl x509 -noout -serial`], { encoding: "utf8" });
+            return r.stdout.trim();
+        }, (served) => served === onDisk, 60_000);
+    }
+}
+
 async function expectRefused(user: string, password: string): Promise<void> {
     try {
         await query(5000, "select 1", user, password);
@@ -184,8 +222,13 @@ function merged(base: Record<string, unknown>, cluster: Record<string, unknown>,
     return mergeConfig(base, { ...extra, [`${NS}:cluster`]: cluster }) as Record<string, unknown>;
 }
 
-/** The matrix, in order. `synchronousMode` is the stack's own (quorum on Debian 13, true on Debian 12). */
-export function day2Matrix(synchronousMode: boolean | "quorum"): Day2Change[] {
+/**
+ * The matrix, in order, for the stack's cluster: its synchronous mode (quorum on Debian 13, true on
+ * Debian 12) comes back after the change that turns it off, and with TLS the pg_hba line is a
+ * hostssl one and the host certificates are re-issued once.
+ */
+export function day2Matrix(cluster: Pick<ResolvedCluster, "patroni" | "tls">): Day2Change[] {
+    const synchronousMode = cluster.patroni.synchronousMode;
     const changes: Day2Change[] = [];
     let config: Record<string, unknown> = {};
     const add = (name: string, kind: Day2Change["kind"], cluster: Record<string, unknown>, verify: Day2Change["verify"], extra: Record<string, unknown> = {}) => {
@@ -223,7 +266,7 @@ export function day2Matrix(synchronousMode: boolean | "quorum"): Day2Change[] {
             await expectNoPendingRestart();
         },
     );
-    add("a pg_hba line", "reload", { patroni: { pgHba: [`host all all ${CLIENT}/32 scram-sha-256`] } }, async (ctx) => {
+    add("a pg_hba line", "reload", { patroni: { pgHba: [`${cluster.tls.enabled ? "hostssl" : "host"} all all ${CLIENT}/32 scram-sha-256`] } }, async (ctx) => {
         for (const port of [5000, 5001]) {
             expectEqual(`pg_hba_file_rules for ${CLIENT} through VIP:${port}`, await query(port, `select count(*) from pg_hba_file_rules where address = '${CLIENT}'`, "postgres", ctx.outputs.superuserPassword), "1");
         }
@@ -270,6 +313,25 @@ export function day2Matrix(synchronousMode: boolean | "quorum"): Day2Change[] {
         for (const h of Object.keys(etcdNodes())) expectEqual(`${h}: heartbeat in its environment`, ssh(h, "grep -c ETCD_HEARTBEAT_INTERVAL=.150. /etc/default/etcd").trim(), "1");
         etcdHealthy();
     });
+    if (cluster.tls.enabled) {
+        // A changed validity re-issues every host certificate (tls_locally_signed_cert replaces on
+        // validity_period_hours), as a renewal does: same CA, new keys and certificates everywhere.
+        let before: Record<string, string> = {};
+        config = merged(config, { tls: { certificateValidityDays: cluster.tls.certificateValidityDays + 1 } });
+        changes.push({
+            name: `host certificates re-issued (tls.certificateValidityDays ${cluster.tls.certificateValidityDays}→${cluster.tls.certificateValidityDays + 1})`,
+            kind: "certificates",
+            config,
+            async before() {
+                before = certificateSerials();
+            },
+            async verify(ctx) {
+                await expectServedCertificates(before);
+                etcdHealthy();
+                await expectStreaming(ctx.outputs.superuserPassword);
+            },
+        });
+    }
     add(
         "password rotation (superuser, replication, rewind, admin, REST API, VRRP, app)",
         "rotation",

@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<void> {
     if (status.status !== 0 || /running=no/.test(status.stdout) || !/running=yes/.test(status.stdout)) lab("up", "--stack", stack);
     const baseline: Day2Change = { name: "the stack file as it is", kind: "revert", config: {}, verify: async () => undefined };
     const matrix = [
-        ...(which === "topology" ? [] : day2Matrix(cluster.patroni.synchronousMode)),
+        ...(which === "topology" ? [] : day2Matrix(cluster)),
         ...(which === "settings" ? [] : topologyMatrix(stack)),
     ];
     const results: Day2Result[][] = [];

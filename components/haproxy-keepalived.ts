@@ -21,6 +21,12 @@ export interface HaproxyKeepalivedArgs {
     secrets: pulumi.Output<ClusterSecrets>;
     /** What must be ready before the proxies start: the Patroni replicas gate (the VIP gate runs again when it does). */
     backendsReady: command.remote.Command[];
+    /**
+     * With `tls.enabled`: the etcd health gate (`EtcdCluster.healthy`). The proxies' files wait for
+     * it, so that a cluster whose etcd runs without TLS is refused (by etcd's TLS guards) before any
+     * balancer's configuration changes. @default - none; required with TLS
+     */
+    dcsReady?: pulumi.Input<pulumi.Resource>[];
 }
 
 export class HaproxyKeepalived extends pulumi.ComponentResource {
@@ -32,7 +38,7 @@ export class HaproxyKeepalived extends pulumi.ComponentResource {
         // The plan's proxy steps (render/plan.ts): one balancer after the other, then the VIP gate.
         const steps = createSteps(
             name,
-            { steps: planFor(args.cluster, args.hosts).filter((s) => s.component === "proxy"), hosts: args.hosts, secrets: args.secrets, upstream: { patroni: args.backendsReady } },
+            { steps: planFor(args.cluster, args.hosts).filter((s) => s.component === "proxy"), hosts: args.hosts, secrets: args.secrets, upstream: { patroni: args.backendsReady, ...(args.dcsReady ? { etcd: args.dcsReady } : {}) } },
             this,
         );
         this.vipGate = stepOf(steps, "proxy/vip");

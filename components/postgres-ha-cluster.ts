@@ -142,7 +142,7 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
             c.frontDoor === "vip"
                 ? new HaproxyKeepalived(
                       `${name}-proxy`,
-                      { cluster: c, hosts, secrets, backendsReady: [this.patroni.replicasGate] },
+                      { cluster: c, hosts, secrets, backendsReady: [this.patroni.replicasGate], dcsReady: [this.etcd.healthy] },
                       { parent: this },
                   )
                 : undefined;

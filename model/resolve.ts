@@ -174,7 +174,7 @@ export function resolveCluster(spec: ClusterSpec, defaultScope: string): Resolve
             electionTimeoutMs: etcd.electionTimeoutMs ?? 1000,
         },
         tls: {
-            enabled: spec.tls?.enabled ?? false,
+            enabled: spec.tls?.enabled ?? true,
             certificateValidityDays: spec.tls?.certificateValidityDays ?? 365,
             renewBeforeDays: spec.tls?.renewBeforeDays ?? 30,
             caValidityDays: spec.tls?.caValidityDays ?? 3650,

@@ -258,7 +258,11 @@ export interface EtcdSpec {
  * renewal window.
  */
 export interface TlsSpec {
-    /** Issue the CA and every host's certificate and key, and put them on the hosts. @default false */
+    /**
+     * Issue the CA and every host's certificate and key, and put them on the hosts: etcd, Patroni's
+     * REST API and PostgreSQL take TLS only. A cluster created without TLS keeps `false`: turning it
+     * on for a running cluster is refused before anything changes. @default true
+     */
     enabled?: boolean;
     /** Days a host certificate is valid. @default 365 */
     certificateValidityDays?: number;

@@ -479,7 +479,7 @@ export function checkPostgres(c: ResolvedCluster, spec: ClusterSpec, root: strin
     c.patroni.pgHba.forEach((line, i) => {
         const parsed = parsePgHbaLine(line);
         if (typeof parsed === "string") {
-            issues.push({ setting: `${root}.patroni.pgHba[${i}]`, value: line, rule: `is not a pg_hba line (${parsed})`, fix: "write it as in pg_hba.conf, e.g. \"host all app 10.0.0.0/16 scram-sha-256\"" });
+            issues.push({ setting: `${root}.patroni.pgHba[${i}]`, value: line, rule: `is not a pg_hba line (${parsed})`, fix: `write it as in pg_hba.conf, e.g. "${c.tls.enabled ? "hostssl" : "host"} all app 10.0.0.0/16 scram-sha-256"` });
         } else {
             if (parsed.method === "trust" || parsed.method === "password") {
                 issues.push({ setting: `${root}.patroni.pgHba[${i}]`, value: line, rule: `uses ${parsed.method === "trust" ? "trust: no authentication at all" : "clear-text password authentication"}`, fix: "use scram-sha-256" });

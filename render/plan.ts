@@ -134,6 +134,12 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
     const tlsFileSteps = (component: Component, role: HostRole, member: ResolvedHost, installed: string): string[] =>
         files.tlsFiles(c, member, role, layoutOnly).map((file) => fileStep(component, member, file, (s) => files.tlsFiles(c, member, role, s), [installed]));
 
+    /**
+     * With `tls.enabled`, what every file step waits for: etcd's own, every member's TLS guard; the
+     * other components', etcd's health gate (which passes only after every guard).
+     */
+    let tlsGate: string[] = [];
+
     /** A configuration file written from standard input (rendered with the secrets when it holds one). */
     const fileStep = (component: Component, member: ResolvedHost, file: files.RenderedFile, rendered: (s: ClusterSecrets) => files.RenderedFile[], dependsOn: string[]): string =>
         add({
@@ -144,18 +150,23 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
             stdin: file.secret ? { secret: (s) => rendered(s).find((f) => f.id === file.id)!.content } : file.content,
             onDelete: files.removeFileScript(file),
             file,
-            dependsOn,
+            dependsOn: [...dependsOn, ...tlsGate],
             timeout: "5m",
         });
 
+    // With TLS, a cluster whose etcd runs without it (created before TLS, which is now the default)
+    // is refused before any host's configuration, certificate or key changes: every file step waits
+    // for every member's guard (see tlsGate).
+    const etcdInstalled = new Map(c.hosts.etcd.map((member) => [member.name, install("etcd", "etcd", member)]));
+    tlsGate = c.tls.enabled
+        ? c.hosts.etcd.map((member) => add({ component: "etcd", name: `tls-guard-${member.name}`, host: member.name, script: files.etcdTlsGuardScript(c, member), dependsOn: [etcdInstalled.get(member.name)!], timeout: "5m" }))
+        : [];
     // etcd: members one after the other, so that a changed configuration restarts one at a time.
     const etcdStarts: string[] = [];
     for (const member of c.hosts.etcd) {
-        const installed = install("etcd", "etcd", member);
+        const installed = etcdInstalled.get(member.name)!;
         const rendered = files.etcdFiles(c, member); // no secrets: the offline render is the real one
-        // With TLS, a member running without it is refused before its configuration changes.
-        const guard = c.tls.enabled ? [add({ component: "etcd", name: `tls-guard-${member.name}`, host: member.name, script: files.etcdTlsGuardScript(c, member), dependsOn: [installed], timeout: "5m" })] : [];
-        const written = rendered.map((file) => fileStep("etcd", member, file, () => rendered, [installed, ...guard]));
+        const written = rendered.map((file) => fileStep("etcd", member, file, () => rendered, [installed]));
         const tlsWritten = tlsFileSteps("etcd", "etcd", member, installed);
         etcdStarts.push(
             add({
@@ -173,6 +184,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
         );
     }
     const etcdHealthy = add({ component: "etcd", name: "health", host: c.hosts.etcd[0].name, script: files.etcdHealthScript(c), after: etcdStarts });
+    if (c.tls.enabled) tlsGate = [etcdHealthy];
 
     // Patroni: the first member leads, then the others start together; then the DCS settings and
     // the rolling restart they may need; then every replica must stream.
@@ -186,7 +198,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
         host: firstHost,
         script: files.patroniCredentialsScript(c),
         stdin: { secret: (s) => `${s.superuserPassword}\n${renderCredentialsSql(c, s)}` },
-        dependsOn: [installed.get(firstHost)!],
+        dependsOn: [installed.get(firstHost)!, ...tlsGate],
     });
     const members = c.hosts.patroni.map((member) => {
         const rendered = perSecrets((s) => files.patroniFiles(c, member, s));

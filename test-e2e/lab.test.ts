@@ -193,7 +193,7 @@ describe("the lab", () => {
     // The day-2 change matrix (bench/day2-lib.ts; figures in `npm run bench:day2`): each change with
     // the writer running through VIP:5000, checked on the live services; changes accumulate and the
     // last one goes back to the stack file.
-    for (const change of day2Matrix(parseStackConfig(readStackFile(STACK), STACK).cluster.patroni.synchronousMode)) {
+    for (const change of day2Matrix(parseStackConfig(readStackFile(STACK), STACK).cluster)) {
         it(`day-2 with writes flowing: ${change.name} reaches the running services; 0 acknowledged writes lost`, async () => {
             const r = await applyChange(STACK, change);
             console.log(`${change.name}: apply ${r.applySec} s, ${r.ran.length} steps, longest write gap ${r.maxGapSec} s, ${r.acknowledged} acknowledged, ${r.writerErrors} writer errors`);

@@ -712,7 +712,7 @@ describe("the NLB front door (staging)", () => {
         // ELB docs, "Health checks for Network Load Balancer target groups": if all targets fail
         // health checks at once, the NLB fails open. libpq's target_session_attrs=read-write
         // rejects a server in recovery; a hot standby refuses writes on its own.
-        expect(String(run().outputs.connectionString)).toMatch(/:5000\/postgres\?target_session_attrs=read-write$/);
+        expect(String(run().outputs.connectionString)).toMatch(/:5000\/postgres\?sslmode=verify-full&target_session_attrs=read-write$/);
         const groups = ofType(run(), "aws:lb/targetGroup:TargetGroup");
         expect(groups.map((g) => (g.inputs.healthCheck as { path: string }).path)).toEqual(["/primary", "/replica"]);
     });

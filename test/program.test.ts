@@ -77,7 +77,7 @@ describe("the lab stack under a slow mock", () => {
         expect(parentOf("lab-patroni-replicas")).toBe("lab-patroni");
         expect(parentOf("lab-proxy-vip")).toBe("lab-proxy");
         expect(parentOf("lab-roles")).toBe("lab");
-        const unknownTypes = run.resources.filter((r) => !/^(pulumi-patroni:index:|command:remote:Command$|random:index\/randomPassword:RandomPassword$|random:index\/randomId:RandomId$)/.test(r.type));
+        const unknownTypes = run.resources.filter((r) => !/^(pulumi-patroni:index:|command:remote:Command$|random:index\/randomPassword:RandomPassword$|random:index\/randomId:RandomId$|tls:index\/(privateKey:PrivateKey|selfSignedCert:SelfSignedCert|certRequest:CertRequest|locallySignedCert:LocallySignedCert)$)/.test(r.type));
         expect(unknownTypes.map((r) => `${r.name}: ${r.type}`)).toEqual([]);
     });
 
@@ -166,10 +166,13 @@ describe("the lab stack under a slow mock", () => {
         expect(run.outputs.writerEndpoint).toBe("10.251.17.50:5000");
         expect(run.outputs.readerEndpoint).toBe("10.251.17.50:5001");
         expect(run.outputs.statsUrl).toBe("http://10.251.17.50:7000/");
-        expect(run.outputs.etcdEndpoints).toEqual(["http://10.251.17.11:2379", "http://10.251.17.12:2379", "http://10.251.17.13:2379"]);
+        expect(run.outputs.etcdEndpoints).toEqual(["https://10.251.17.11:2379", "https://10.251.17.12:2379", "https://10.251.17.13:2379"]);
+        // TLS (the default): the client verifies the front door against the exported CA.
         expect(run.outputs.connectionString).toBe(
-            `postgresql://postgres:${SUPPLIED["pulumi-patroni:superuserPassword"]}@10.251.17.50:5000/postgres?target_session_attrs=read-write`,
+            `postgresql://postgres:${SUPPLIED["pulumi-patroni:superuserPassword"]}@10.251.17.50:5000/postgres?sslmode=verify-full&target_session_attrs=read-write`,
         );
+        expect(run.outputs.caCertificate).toBe(get(run.resources, "lab-tls-ca").outputs.certPem);
+        expect(run.secretOutputs).not.toContain("caCertificate");
         expect(run.secretOutputs).toEqual(expect.arrayContaining(["connectionString", "superuserPassword", "adminPassword"]));
         expect(run.secretOutputs).not.toContain("writerEndpoint");
         const nodes = run.outputs.nodes as Array<{ name: string; address: string; roles: string[]; patroniRole?: string }>;
@@ -236,6 +239,9 @@ describe("what the hosts get is the plan `npm run render` writes", () => {
         // Each role's SCRAM salt is random, kept in the state.
         for (const r of run.resources.filter((x) => x.type === "random:index/randomId:RandomId")) secrets.scramSalts[r.name.replace(/^lab-|-scram-salt$/g, "")] = String(r.outputs.b64Std);
         expect(Object.keys(secrets.scramSalts).sort()).toEqual(["admin", "app", "postgres", "replicator", "rewind_user"]);
+        // The CA and each host's certificate and key, as issued in this run.
+        const pem = (name: string, output: string) => String(get(run.resources, name).outputs[output]);
+        secrets.tls = { caCert: pem("lab-tls-ca", "certPem"), hosts: Object.fromEntries([...ETCD, ...PG, ...LB].map((h) => [h, { cert: pem(`lab-tls-${h}-cert`, "certPem"), key: pem(`lab-tls-${h}-key`, "privateKeyPem") }])) };
         const { config } = loadStackConfig("lab");
         const c = parseStackConfig({ ...config, ...supplied } as Record<string, string>, "lab").cluster;
         const plan = clusterPlan(c);

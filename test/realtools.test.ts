@@ -41,7 +41,7 @@ const trees: Record<string, string> = {};
 
 beforeAll(() => {
   outDir = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-patroni-realtools-"));
-  for (const stack of ["lab", "lab-debian12", "lab-tls", "onprem-rhel"]) {
+  for (const stack of ["lab", "lab-debian12", "lab-plain", "onprem-rhel"]) {
     trees[stack] = path.join(outDir, stack);
     renderStack(stack, trees[stack]);
   }
@@ -76,7 +76,7 @@ function rendered(tree: string, pattern: RegExp): Array<[string, string]> {
   return found;
 }
 
-const TREES = ["lab", "lab-debian12", "lab-tls", "onprem-rhel", "lab+notify", "lab+single-proxy", "aws-dev"];
+const TREES = ["lab", "lab-debian12", "lab-plain", "onprem-rhel", "lab+notify", "lab+single-proxy", "aws-dev"];
 /** Trees without HAProxy hosts (the NLB front door): checked by the shell tests only. */
 const SCRIPT_ONLY_TREES = ["aws-staging"];
 
@@ -106,7 +106,7 @@ describe("haproxy -c", () => {
   });
 
   it("with TLS, checks each member's REST API over HTTPS against the cluster's CA and the member's name", () => {
-    for (const [label, file] of rendered("lab-tls", /\/etc\/haproxy\/haproxy\.cfg$/)) {
+    for (const [label, file] of rendered("lab", /\/etc\/haproxy\/haproxy\.cfg$/)) {
       const servers = fs.readFileSync(file, "utf8").split("\n").filter((l) => /^\s+server /.test(l));
       expect(servers, label).toHaveLength(6);
       for (const line of servers) expect(line, label).toMatch(/ check port 8008 check-ssl verify required ca-file \/etc\/haproxy\/tls\/ca\.crt verifyhost (pg\d)$/);
@@ -117,7 +117,7 @@ describe("haproxy -c", () => {
 describe("haproxy -c rejects", () => {
   it("a TLS haproxy.cfg whose CA file is missing (so the CA check above means something)", () => {
     const haproxy = requireTool("haproxy", "haproxy");
-    const [[, file]] = rendered("lab-tls", /^lb1\/etc\/haproxy\/haproxy\.cfg$/);
+    const [[, file]] = rendered("lab", /^lb1\/etc\/haproxy\/haproxy\.cfg$/);
     const copy = path.join(outDir, "haproxy-no-ca.cfg");
     fs.writeFileSync(copy, fs.readFileSync(file, "utf8").replaceAll("/etc/haproxy/tls/ca.crt", path.join(outDir, "no-such-ca.crt")));
     const result = run(haproxy, ["-c", "-f", copy]);
@@ -222,7 +222,7 @@ describe("patroni --validate-config", () => {
   // write-file step checks patroni.yml with the hosts' own Patroni (the lab runs Debian 13's 4.0.7).
   it.each([
     ["lab", /\/etc\/patroni\/config\.yml$/, "/usr/lib/postgresql/17/bin"],
-    ["lab-tls", /\/etc\/patroni\/config\.yml$/, "/usr/lib/postgresql/17/bin"],
+    ["lab-plain", /\/etc\/patroni\/config\.yml$/, "/usr/lib/postgresql/17/bin"],
     ["onprem-rhel", /\/etc\/patroni\/patroni\.yml$/, "/usr/pgsql-16/bin"],
   ] as const)("accepts every patroni.yml of %s, with its bin_dir swapped for the local PostgreSQL", async (tree, pattern, binDir) => {
     for (const [label, file] of rendered(tree, pattern)) {

@@ -9,13 +9,13 @@ import { parse } from "yaml";
 import { parseStackConfig } from "../model/config";
 import type { ClusterSecrets, ClusterSpec, ResolvedCluster } from "../model/types";
 import { resolveValidCluster } from "../model/validate";
-import { renderClusterFiles } from "../render/bundle";
+import { placeholderSecrets, renderClusterFiles } from "../render/bundle";
 import { renderPgHba } from "../render/patroni";
 import { scramSha256Verifier } from "../render/roles";
 import { readStackFile, renderStackFiles } from "../tools/render";
 
 const GOLDEN_DIR = path.join(__dirname, "golden");
-const STACKS = ["lab", "lab-debian12", "lab-tls", "onprem-rhel", "dev", "staging"] as const;
+const STACKS = ["lab", "lab-debian12", "lab-plain", "onprem-rhel", "dev", "staging"] as const;
 
 function stackCluster(stack: string): ResolvedCluster {
   return parseStackConfig(readStackFile(stack), stack).cluster;
@@ -110,7 +110,7 @@ describe("pg_hba", () => {
   });
 
   it("has the local replication line Patroni needs after a crash", () => {
-    expect(hba.some((l) => /^host\s+replication\s+replicator\s+127\.0\.0\.1\/32\s+scram-sha-256$/.test(l))).toBe(true);
+    expect(hba.some((l) => /^hostssl\s+replication\s+replicator\s+127\.0\.0\.1\/32\s+scram-sha-256$/.test(l))).toBe(true);
   });
 
   it("uses peer for local sockets and scram-sha-256 for every host line", () => {
@@ -122,8 +122,10 @@ describe("pg_hba", () => {
   });
 
   it("allows every member to replicate and the client CIDRs last", () => {
-    for (const h of c.hosts.patroni) expect(hba).toContainEqual(expect.stringMatching(new RegExp(`^host\\s+replication\\s+replicator\\s+${h.address}/32\\s`)));
-    expect(hba[hba.length - 1]).toMatch(/^host\s+all\s+all\s+10\.251\.17\.0\/24\s+scram-sha-256$/);
+    for (const h of c.hosts.patroni) expect(hba).toContainEqual(expect.stringMatching(new RegExp(`^hostssl\\s+replication\\s+replicator\\s+${h.address}/32\\s`)));
+    expect(hba[hba.length - 1]).toMatch(/^hostssl\s+all\s+all\s+10\.251\.17\.0\/24\s+scram-sha-256$/);
+    // Without TLS (a cluster created before it, stack lab-plain): the same lines, as host lines.
+    expect(renderPgHba(stackCluster("lab-plain"))).toEqual(hba.map((l) => l.replace(/^hostssl/, "host   ")));
   });
 
   it("is the same in bootstrap and in postgresql sections of patroni.yml", () => {
@@ -239,8 +241,9 @@ describe("keepalived.conf", () => {
 
 describe("etcd", () => {
   it.each([
-    ["lab", "etcd1/etc/default/etcd", "etcd1=http://10.251.17.11:2380,etcd2=http://10.251.17.12:2380,etcd3=http://10.251.17.13:2380"],
-    ["onprem-rhel", "dcs2/etc/etcd/etcd.conf", "dcs1=http://10.20.1.11:2380,dcs2=http://10.20.1.12:2380,dcs3=http://10.20.1.13:2380"],
+    ["lab", "etcd1/etc/default/etcd", "etcd1=https://10.251.17.11:2380,etcd2=https://10.251.17.12:2380,etcd3=https://10.251.17.13:2380"],
+    ["lab-plain", "etcd1/etc/default/etcd", "etcd1=http://10.251.17.11:2380,etcd2=http://10.251.17.12:2380,etcd3=http://10.251.17.13:2380"],
+    ["onprem-rhel", "dcs2/etc/etcd/etcd.conf", "dcs1=https://10.20.1.11:2380,dcs2=https://10.20.1.12:2380,dcs3=https://10.20.1.13:2380"],
   ])("%s: ETCD_INITIAL_CLUSTER lists all three members", (stack, key, members) => {
     const conf = file(renderAll(stackCluster(stack)), key);
     expect(conf).toContain(`ETCD_INITIAL_CLUSTER="${members}"\n`);
@@ -259,6 +262,8 @@ describe("secrets", () => {
     keepalivedPassword: "Kpd7Wq2z",
     userPasswords: { app: "AppUser-8yy1-Tapir" },
     scramSalts: Object.fromEntries(["postgres", "replicator", "rewind_user", "admin", "app"].map((role, i) => [role, Buffer.alloc(16, i + 1).toString("base64")])),
+    // The certificates and keys: their own placeholders (their rules are test/tls.test.ts's).
+    tls: placeholderSecrets(c).tls,
   };
   const all = [secrets.superuserPassword, secrets.replicationPassword, secrets.rewindPassword, secrets.adminPassword, secrets.restApiPassword, secrets.keepalivedPassword, secrets.userPasswords.app];
   const rendered = renderAll(c, secrets);

@@ -49,7 +49,7 @@ const spec = (enabled: boolean): ClusterSpec => ({
         haproxy: [1, 2].map((i) => ({ name: `lb${i}`, address: `10.0.0.3${i}` })),
     },
     keepalived: { vip: "10.0.0.50" },
-    ...(enabled ? { tls: { enabled: true } } : {}),
+    tls: { enabled },
 });
 
 describe("TLS material", () => {
@@ -117,6 +117,24 @@ describe("TLS material", () => {
         expect(guard('ETCD_LISTEN_PEER_URLS="https://10.0.0.12:2380"\n').status).toBe(0); // already TLS: a later up
         expect(guard(undefined).status).toBe(0); // a new member
         fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("TLS is the default; a cluster that runs etcd without it is refused before any host's configuration, certificate or key changes", () => {
+        const { tls: _, ...unset } = spec(true);
+        expect(resolveValidCluster(unset, "shop").tls.enabled).toBe(true);
+        const steps = clusterPlan(resolveValidCluster(unset, "shop"));
+        const guards = steps.filter((s) => s.key.startsWith("etcd/tls-guard-")).map((s) => s.key);
+        expect(guards).toEqual(["etcd/tls-guard-etcd1", "etcd/tls-guard-etcd2", "etcd/tls-guard-etcd3"]);
+        const changing = steps.filter((s) => s.file !== undefined || s.key === "patroni/credentials");
+        expect(changing.length).toBeGreaterThan(20);
+        // etcd's own files wait for every guard; the others for etcd's health gate, which runs only after every guard.
+        const health = steps.find((s) => s.key === "etcd/health")!;
+        const before = (key: string, seen = new Set<string>()): Set<string> => {
+            for (const d of [...steps.find((s) => s.key === key)!.dependsOn, ...steps.find((s) => s.key === key)!.after]) if (!seen.has(d)) (seen.add(d), before(d, seen));
+            return seen;
+        };
+        expect([...before(health.key)]).toEqual(expect.arrayContaining(guards));
+        for (const step of changing) expect(step.dependsOn, step.key).toEqual(expect.arrayContaining(step.component === "etcd" ? guards : [health.key]));
     });
 
     it("without tls.enabled the plan is what it was: no TLS step, no dependency on one", () => {

@@ -38,13 +38,21 @@ function expectOrder(r: RunResult, before: string[], after: string[]): void {
 
 const PG4 = { name: "pg4", address: "10.251.17.24" };
 
+/** A Patroni member's resources: its steps, its TLS files, and its key, request and certificate. */
+const memberResources = (host: string): string[] =>
+    [
+        ...["ready", "install", "patroni-yml", "patroni-dropin", "tls-ca", "tls-cert", "tls-key", "reload", "start"].map((s) => `lab-patroni-${s}-${host}`),
+        ...["key", "csr", "cert"].map((s) => `lab-tls-${host}-${s}`),
+    ].sort();
+
 describe("topology changes as later `pulumi up`s", () => {
     it("a Patroni member added: every running member reloads its pg_hba before the new one starts; both balancers learn it; nothing else restarts", async () => {
         const state = newState();
         await up(state);
         const added = await up(state, labCluster((h) => h.patroni.push(PG4)));
         expect(ops(added, "delete")).toEqual([]);
-        expect(ops(added, "create")).toEqual(["ready", "install", "patroni-yml", "patroni-dropin", "reload", "start"].map((s) => `lab-patroni-${s}-pg4`).sort());
+        // Its own steps, and (TLS) its key, certificate request and certificate from the cluster's CA.
+        expect(ops(added, "create")).toEqual(memberResources("pg4"));
         const updated = ops(added, "update");
         for (const h of ["pg1", "pg2", "pg3"]) {
             expect(updated).toContain(`lab-patroni-patroni-yml-${h}`);
@@ -66,7 +74,7 @@ describe("topology changes as later `pulumi up`s", () => {
         await up(state);
         const removed = await up(state, labCluster((h) => (h.patroni = h.patroni.filter((m) => m.name !== "pg3"))));
         expect(ops(removed, "create")).toEqual([]);
-        expect(ops(removed, "delete")).toEqual(["ready", "install", "patroni-yml", "patroni-dropin", "reload", "start"].map((s) => `lab-patroni-${s}-pg3`).sort());
+        expect(ops(removed, "delete")).toEqual(memberResources("pg3"));
         const drained = ["lab-proxy-start-lb1", "lab-proxy-start-lb2", "lab-patroni-reload-pg1", "lab-patroni-reload-pg2"];
         for (const n of drained) expect(ops(removed, "update")).toContain(n);
         expectOrder(removed, drained, ["lab-patroni-start-pg3"]);

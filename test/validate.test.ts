@@ -348,10 +348,10 @@ describe("PostgreSQL version and package source", () => {
 
   it("a pg_hba line with trust is rejected", () => {
     const spec = specWith((s) => {
-      s.patroni = { pgHba: ["host all app 10.0.5.0/24 scram-sha-256", "host all all 10.0.9.0/24 trust"] };
+      s.patroni = { pgHba: ["hostssl all app 10.0.5.0/24 scram-sha-256", "hostssl all all 10.0.9.0/24 trust"] };
     });
     const issues = issuesOf(spec);
-    expectIssue(issues, `${ROOT}.patroni.pgHba[1]`, { value: "host all all 10.0.9.0/24 trust", fix: "use scram-sha-256", rule: "trust" });
+    expectIssue(issues, `${ROOT}.patroni.pgHba[1]`, { value: "hostssl all all 10.0.9.0/24 trust", fix: "use scram-sha-256", rule: "trust" });
     expect(issues.some((i) => i.setting === `${ROOT}.patroni.pgHba[0]`)).toBe(false);
   });
 
@@ -359,16 +359,16 @@ describe("PostgreSQL version and package source", () => {
     const spec = specWith((s) => {
       s.patroni = {
         pgHba: [
-          "host all all 10.0.9.0/24 trust map=x",
+          "hostssl all all 10.0.9.0/24 trust map=x",
           "hostssl all all 10.0.8.0/24 cert clientname=trust",
-          "host all all 10.0.7.0 255.255.255.0 password",
+          "hostssl all all 10.0.7.0 255.255.255.0 password",
           "local all all peer map=trust",
         ],
       };
     });
     const issues = issuesOf(spec);
-    expectIssue(issues, `${ROOT}.patroni.pgHba[0]`, { value: "host all all 10.0.9.0/24 trust map=x", fix: "use scram-sha-256", rule: "trust" });
-    expectIssue(issues, `${ROOT}.patroni.pgHba[2]`, { value: "host all all 10.0.7.0 255.255.255.0 password", fix: "use scram-sha-256", rule: "clear-text password" });
+    expectIssue(issues, `${ROOT}.patroni.pgHba[0]`, { value: "hostssl all all 10.0.9.0/24 trust map=x", fix: "use scram-sha-256", rule: "trust" });
+    expectIssue(issues, `${ROOT}.patroni.pgHba[2]`, { value: "hostssl all all 10.0.7.0 255.255.255.0 password", fix: "use scram-sha-256", rule: "clear-text password" });
     expect(issues.filter((i) => i.setting.startsWith(`${ROOT}.patroni.pgHba`)).map((i) => i.setting)).toEqual([`${ROOT}.patroni.pgHba[0]`, `${ROOT}.patroni.pgHba[2]`]);
   });
 
@@ -381,14 +381,14 @@ describe("PostgreSQL version and package source", () => {
     const spec = specWith((s) => {
       s.patroni = { pgHba: [line] };
     });
-    expectIssue(issuesOf(spec), `${ROOT}.patroni.pgHba[0]`, { value: line, rule: why, fix: /e\.g\. "host all app/ });
+    expectIssue(issuesOf(spec), `${ROOT}.patroni.pgHba[0]`, { value: line, rule: why, fix: /e\.g\. "hostssl all app/ });
   });
 
   it("a line that is not pg_hba is rejected", () => {
     const spec = specWith((s) => {
       s.patroni = { pgHba: ["allow everyone"] };
     });
-    expectIssue(issuesOf(spec), `${ROOT}.patroni.pgHba[0]`, { value: "allow everyone", fix: /e\.g\. "host all app 10\.0\.0\.0\/16 scram-sha-256"/ });
+    expectIssue(issuesOf(spec), `${ROOT}.patroni.pgHba[0]`, { value: "allow everyone", fix: /e\.g\. "hostssl all app 10\.0\.0\.0\/16 scram-sha-256"/ });
   });
 
   it("an invalid role name is rejected", () => {
@@ -625,7 +625,7 @@ describe("inputs that cannot slip through (issue 12)", () => {
   });
 
   it("a client CIDR or pg_hba line open to every address needs allowClientsFromAnywhere", () => {
-    const hba = ["host all all 0.0.0.0/0 scram-sha-256", "hostssl all all ::/0 scram-sha-256", "host all all all scram-sha-256", "host all all 0.0.0.0 0.0.0.0 scram-sha-256"];
+    const hba = ["hostssl all all 0.0.0.0/0 scram-sha-256", "hostssl all all ::/0 scram-sha-256", "hostssl all all all scram-sha-256", "hostssl all all 0.0.0.0 0.0.0.0 scram-sha-256"];
     for (const line of hba) {
       const issue = issueAt(specWith((s) => (s.patroni = { ...s.patroni, pgHba: [line] })), `${ROOT}.patroni.pgHba[0]`);
       expect(issue?.rule, line).toMatch(/any address/);
@@ -634,7 +634,7 @@ describe("inputs that cannot slip through (issue 12)", () => {
     }
     expect(issueAt(specWith((s) => (s.clientCidrs = ["10.0.0.0/8", "0.0.0.0/0"])), `${ROOT}.clientCidrs[1]`)?.rule).toMatch(/any address \(0\.0\.0\.0\/0\)/);
     expect(issuesOf(specWith((s) => ((s.clientCidrs = ["0.0.0.0/0"]), (s.allowClientsFromAnywhere = true))))).toEqual([]);
-    expect(issuesOf(specWith((s) => (s.patroni = { ...s.patroni, pgHba: ["host all all 10.0.0.0/8 scram-sha-256"] })))).toEqual([]);
+    expect(issuesOf(specWith((s) => (s.patroni = { ...s.patroni, pgHba: ["hostssl all all 10.0.0.0/8 scram-sha-256"] })))).toEqual([]);
   });
 
   it("patroni.parameters are checked against the version's PostgreSQL catalog: names, types, units, ranges, enums", () => {

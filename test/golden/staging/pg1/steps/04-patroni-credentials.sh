@@ -14,12 +14,18 @@ log_tail() {
     echo "--- last lines of $1 on $(hostname) ---" >&2
     journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
 }
+# The cluster runs TLS, and this member holds its certificate. libpq verifies every server against
+# the cluster's CA and the address it dialled; curl verifies Patroni's REST API the same way and
+# presents this member's certificate (the endpoints that change state want one).
+export PGSSLMODE=verify-full PGSSLROOTCERT='/etc/patroni/tls/ca.crt'
+export REST_API_CA='/etc/patroni/tls/ca.crt' REST_API_CERT='/etc/patroni/tls/host.crt' REST_API_KEY='/etc/patroni/tls/host.key'
+curl() { command curl --cacert "$REST_API_CA" --cert "$REST_API_CERT" --key "$REST_API_KEY" "$@"; }
 # The PostgreSQL servers of every member the cluster has now, as libpq's multi-host list: the stack's
 # members, and any member Patroni still knows (a member that leaves the stack may still lead until its
 # own step hands over; one that joins may not run yet).
 members_conninfo() {
     local url found
-    for url in http://10.41.0.20:8008 http://10.41.64.20:8008 http://10.41.128.20:8008; do
+    for url in https://10.41.0.20:8008 https://10.41.64.20:8008 https://10.41.128.20:8008; do
         if found=$(curl -s --max-time 3 "$url/cluster" | python3 -c '
 import json, sys
 hosts, ports = sys.argv[1].split(","), sys.argv[2].split(",")
@@ -37,12 +43,12 @@ IFS= read -r new_password
 sql=$(cat)
 
 answering=""
-for url in http://10.41.0.20:8008 http://10.41.64.20:8008 http://10.41.128.20:8008; do
+for url in https://10.41.0.20:8008 https://10.41.64.20:8008 https://10.41.128.20:8008; do
     if curl -s -o /dev/null --max-time 3 "$url/patroni"; then answering=$url; break; fi
 done
 if [ -z "$answering" ]; then
     if [ -f "/var/lib/postgresql/16/main/PG_VERSION" ]; then
-        echo "Patroni answers on no member (http://10.41.0.20:8008 http://10.41.64.20:8008 http://10.41.128.20:8008), but $(hostname) holds a database in /var/lib/postgresql/16/main: a password change needs the running primary. Fix: start the cluster (systemctl start patroni on its members), then run the deployment again." >&2
+        echo "Patroni answers on no member (https://10.41.0.20:8008 https://10.41.64.20:8008 https://10.41.128.20:8008), but $(hostname) holds a database in /var/lib/postgresql/16/main: a password change needs the running primary. Fix: start the cluster (systemctl start patroni on its members), then run the deployment again." >&2
         exit 1
     fi
     echo "no cluster yet: Patroni creates postgres, replicator and rewind_user with these passwords when it bootstraps"
