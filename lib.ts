@@ -13,6 +13,8 @@ export * from "./model/types";
 export { resolveCluster, DEFAULT_PG_PARAMETERS } from "./model/resolve";
 export * from "./model/validate";
 export { parseStackConfig } from "./model/config";
+export type { ProgramSettings, StackProvider } from "./model/config";
+export { STACK_PROVIDERS } from "./providers";
 export { renderHostBundle } from "./render/bundle";
 export { clusterPlan, placeholderSecrets, awsDataVolumes, DATA_DEVICE_NAME } from "./render/plan";
 export type { PlanStep, StepText, PlannedVolume, Component } from "./render/plan";

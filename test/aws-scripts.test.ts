@@ -8,11 +8,10 @@ import * as os from "os";
 import * as path from "path";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadStackConfig } from "../tools/engine";
-import { parseStackConfig } from "../model/config";
 import { resolveValidCluster } from "../model/validate";
 import { placeholderSecrets } from "../render/plan";
 import { appliedFiles, hostReadyScript, KEEPALIVED_INTERFACE, keepalivedInterfaceScript, proxyFiles, proxyStartScript, VIP_REASSERT } from "../render/files";
-import { readStackFile } from "../tools/render";
+import { readStackSettings } from "../tools/render";
 import type { ClusterSpec } from "../model/types";
 
 const dirs: string[] = [];
@@ -60,7 +59,7 @@ describe("host-ready and cloud-init's exit codes", () => {
 });
 
 describe("the VIP re-assert on AWS (dev)", () => {
-    const settings = parseStackConfig(readStackFile("dev"), "dev");
+    const settings = readStackSettings("dev");
     const c = settings.cluster;
     const lb1 = c.hosts.haproxy[0];
     const files = proxyFiles(c, lb1, placeholderSecrets(c));

@@ -6,6 +6,7 @@ import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadStackConfig, RecordedResource, runProgram, RunResult, stepReports } from "../tools/engine";
 import { parseStackConfig } from "../model/config";
+import { STACK_PROVIDERS } from "../providers";
 import type { ClusterSecrets } from "../model/types";
 import { clusterPlan, stepText } from "../render/plan";
 import { upLab } from "./helpers/stack";
@@ -237,7 +238,7 @@ describe("what the hosts get is the plan `npm run render` writes", () => {
         for (const r of run.resources.filter((x) => x.type === "random:index/randomId:RandomId")) secrets.scramSalts[r.name.replace(/^lab-|-scram-salt$/g, "")] = String(r.outputs.b64Std);
         expect(Object.keys(secrets.scramSalts).sort()).toEqual(["admin", "app", "postgres", "replicator", "rewind_user"]);
         const { config } = loadStackConfig("lab");
-        const c = parseStackConfig({ ...config, ...supplied } as Record<string, string>, "lab").cluster;
+        const c = parseStackConfig({ ...config, ...supplied } as Record<string, string>, "lab", STACK_PROVIDERS).cluster;
         const plan = clusterPlan(c);
         const resourceName = (key: string) => {
             const step = plan.find((s) => s.key === key)!;

@@ -6,7 +6,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { loadStackConfig, toRuntimeConfig } from "./engine/stackConfig";
-import { parseStackConfig } from "../model/config";
+import { parseStackConfig, type ProgramSettings } from "../model/config";
+import { STACK_PROVIDERS } from "../providers";
 import { placeholderSecrets, renderClusterFiles, type DataVolumeInfo } from "../render/bundle";
 import { awsDataVolumes } from "../render/plan";
 
@@ -18,9 +19,14 @@ export function readStackFile(stack: string): Record<string, string> {
     return toRuntimeConfig(loadStackConfig(stack, { securePlaceholders: true }).config);
 }
 
+/** A stack file's settings, read as the program reads them (with the providers it ships). */
+export function readStackSettings(stack: string): ProgramSettings {
+    return parseStackConfig(readStackFile(stack), stack, STACK_PROVIDERS);
+}
+
 /** Every file `npm run render` writes for a stack, keyed `<host>/<path>`. */
 export function renderStackFiles(stack: string): Map<string, string> {
-    const settings = parseStackConfig(readStackFile(stack), stack);
+    const settings = readStackSettings(stack);
     const c = settings.cluster;
     // On AWS, the etcd and Patroni hosts mount an EBS volume first; its id exists only once created.
     const volumes: Record<string, DataVolumeInfo> = {};
