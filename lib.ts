@@ -16,6 +16,6 @@ export { parseStackConfig } from "./model/config";
 export type { ProgramSettings, StackProvider } from "./model/config";
 export { STACK_PROVIDERS } from "./providers";
 export { renderHostBundle } from "./render/bundle";
-export { clusterPlan, placeholderSecrets, awsDataVolumes, DATA_DEVICE_NAME } from "./render/plan";
+export { clusterPlan, placeholderSecrets } from "./render/plan";
 export type { PlanStep, StepText, PlannedVolume, Component } from "./render/plan";
 export { buildPatroniConfig, renderPatroniYml, renderPgHba } from "./render/patroni";

@@ -5,6 +5,7 @@
  * that create machines are handed in (`StackProvider`); none is imported here.
  */
 import { ClusterConfigError, checkShape, checkSuppliedSecret, resolveValidCluster, type ValidationIssue } from "./validate";
+import type { DataVolumeInfo } from "../render/bundle";
 import type { ClusterSpec, ResolvedCluster } from "./types";
 
 export const CONFIG_NAMESPACE = "pulumi-patroni";
@@ -53,6 +54,12 @@ export interface StackProvider {
     }): ValidationIssue[];
     /** Its settings resolved and planned (after `validate` found nothing), and the complete cluster spec planned with them. */
     plan(settings: unknown, cluster: Record<string, unknown>): { machines: unknown; clusterSpec: ClusterSpec };
+    /**
+     * Its machines' data volumes by host name, each with a placeholder id: what `npm run render`
+     * shows before they exist.
+     * @default - no data volumes
+     */
+    offlineDataVolumes?(cluster: ResolvedCluster): Record<string, DataVolumeInfo>;
 }
 
 export interface ProgramSettings {

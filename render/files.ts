@@ -400,23 +400,12 @@ export function installScript(c: ResolvedCluster, role: HostRole, host: Resolved
     }
 }
 
-/** Where a host's data volume is mounted: the role's data root, so the package's paths land on it. */
+/**
+ * Where a host's data volume is mounted (by its provider's mount step): the role's data root, so
+ * the package's paths land on it.
+ */
 export function dataMountPoint(c: ResolvedCluster, role: "etcd" | "patroni"): string {
     return role === "patroni" ? c.layout.postgresHome : path.posix.dirname(c.layout.etcdDataDir);
-}
-
-/** Formats (once) and mounts an EBS data volume; see templates/mount-data.sh.hbs. */
-export function mountDataScript(c: ResolvedCluster, host: ResolvedHost, volume: { volumeId: string; mountPoint: string; deviceName: string }): string {
-    return renderTemplate("mount-data.sh", {
-        hostName: host.name,
-        layout: c.layout,
-        volumeId: volume.volumeId,
-        nvmeSerial: volume.volumeId.replace("-", ""),
-        xenDevice: volume.deviceName.replace(/^\/dev\/sd/, "/dev/xvd"),
-        mountPoint: volume.mountPoint,
-        label: path.posix.basename(volume.mountPoint).slice(0, 12),
-        timeoutSec: GATE_TIMEOUTS_SEC.volume,
-    });
 }
 
 /** A file a service's start step applies: its content hash is part of the step, so a change re-runs it. */

@@ -8,8 +8,7 @@ import * as path from "path";
 import { loadStackConfig, toRuntimeConfig } from "./engine/stackConfig";
 import { parseStackConfig, type ProgramSettings } from "../model/config";
 import { STACK_PROVIDERS } from "../providers";
-import { placeholderSecrets, renderClusterFiles, type DataVolumeInfo } from "../render/bundle";
-import { awsDataVolumes } from "../render/plan";
+import { placeholderSecrets, renderClusterFiles } from "../render/bundle";
 
 /**
  * A stack file's config in the engine's form (namespaced keys, objects as JSON text), read the way
@@ -28,11 +27,8 @@ export function readStackSettings(stack: string): ProgramSettings {
 export function renderStackFiles(stack: string): Map<string, string> {
     const settings = readStackSettings(stack);
     const c = settings.cluster;
-    // On AWS, the etcd and Patroni hosts mount an EBS volume first; its id exists only once created.
-    const volumes: Record<string, DataVolumeInfo> = {};
-    if (settings.provider === "aws") {
-        for (const [host, v] of Object.entries(awsDataVolumes(c))) volumes[host] = { ...v, volumeId: `vol-0${host.replace(/[^0-9a-f]/g, "").padStart(16, "0")}` };
-    }
+    // A provider's hosts may mount a data volume first; its id exists only once created.
+    const volumes = settings.machines?.provider.offlineDataVolumes?.(c) ?? {};
     return renderClusterFiles(c, placeholderSecrets(c), volumes);
 }
 

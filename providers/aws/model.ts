@@ -1,7 +1,7 @@
 /**
  * The AWS provider's pure model (no Pulumi imports): settings and defaults, images, the address
- * plan, validation, security rules and IAM, user data, resource names, and how the program reads a
- * stack with it. `./hosts` turns it into resources.
+ * plan, validation, security rules and IAM, user data, resource names, the data volumes' mount
+ * step, and how the program reads a stack with it. `./hosts` turns it into resources.
  */
 export * from "./spec";
 export * from "./images";
@@ -13,3 +13,4 @@ export * from "./names";
 export * from "./lifecycle";
 export * from "./frontdoor";
 export * from "./stack";
+export * from "./volumes";

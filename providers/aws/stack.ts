@@ -8,6 +8,7 @@ import type { ValidationIssue } from "../../model/validate";
 import { planAwsCluster, type AwsPlan } from "./plan";
 import { resolveAwsSpec, type AwsSpec, type ResolvedAws } from "./spec";
 import { validateAwsSpec } from "./validate";
+import { awsDataVolumes, ebsPlannedVolume } from "./volumes";
 
 /** What the AWS provider planned from a stack's settings. */
 export interface AwsStackSettings {
@@ -19,6 +20,9 @@ export interface AwsStackSettings {
 
 /** SSH settings the program chooses itself on AWS. */
 const CHOSEN_SSH_KEYS = ["proxy", "user", "port"];
+
+/** A placeholder volume id for offline renders (`vol-` and 17 hex digits, from the host's name). */
+const placeholderVolumeId = (host: string) => `vol-0${host.replace(/[^0-9a-f]/g, "").padStart(16, "0")}`;
 
 export const AWS_STACK: StackProvider = {
     name: "aws",
@@ -34,6 +38,8 @@ export const AWS_STACK: StackProvider = {
         const machines: AwsStackSettings = { aws, plan };
         return { machines, clusterSpec: plan.clusterSpec };
     },
+    offlineDataVolumes: (c) =>
+        Object.fromEntries(Object.entries(awsDataVolumes(c)).map(([host, layout]) => [host, { volumeId: placeholderVolumeId(host), ...ebsPlannedVolume(c, host, layout) }])),
 };
 
 /** The AWS settings and plan of a stack on AWS; undefined on any other provider. */
