@@ -74,6 +74,7 @@ const secretOf = (key: string) => config.getSecret(key);
 const cluster = new PostgresHaCluster(settings.cluster.scope, {
     cluster: settings.clusterSpec as unknown as ClusterSpec,
     ...(machines ? machines.args : { connections: existingHostsConnections(settings) }),
+    vipMovers: settings.vipMovers,
     secrets: {
         superuserPassword: secretOf("superuserPassword"),
         replicationPassword: secretOf("replicationPassword"),

@@ -6,7 +6,7 @@
  */
 import { ClusterConfigError, checkShape, checkSuppliedSecret, resolveValidCluster, type ValidationIssue } from "./validate";
 import type { DataVolumeInfo } from "../render/bundle";
-import type { ClusterSpec, ResolvedCluster } from "./types";
+import type { ClusterSpec, ResolvedCluster, VipMover } from "./types";
 
 export const CONFIG_NAMESPACE = "pulumi-patroni";
 
@@ -54,6 +54,8 @@ export interface StackProvider {
     }): ValidationIssue[];
     /** Its settings resolved and planned (after `validate` found nothing), and the complete cluster spec planned with them. */
     plan(settings: unknown, cluster: Record<string, unknown>): { machines: unknown; clusterSpec: ClusterSpec };
+    /** The VIP movers its machines need; a stack on existing machines may name them too. */
+    vipMovers: readonly VipMover[];
     /**
      * Its machines' data volumes by host name, each with a placeholder id: what `npm run render`
      * shows before they exist.
@@ -75,6 +77,8 @@ export interface ProgramSettings {
     userPasswords: Record<string, string>;
     /** With a provider: it, and what it planned from its settings (`StackProvider.plan`'s `machines`). */
     machines: { provider: StackProvider; plan: unknown } | undefined;
+    /** The VIP movers `cluster.keepalived.moveVipWith` may name: every provider's. */
+    vipMovers: VipMover[];
 }
 
 const RAW_TEXT_KEYS: string[] = [...SUPPLIED_SECRET_KEYS, "sshPrivateKey"];
@@ -169,7 +173,8 @@ export function parseStackConfig(all: Record<string, string>, defaultScope: stri
 
     const planned = chosen?.plan(values[chosen.name], values.cluster as Record<string, unknown>);
     const clusterSpec = (planned ? planned.clusterSpec : values.cluster) as Record<string, unknown>;
-    const cluster = resolveValidCluster(clusterSpec, defaultScope, `${CONFIG_NAMESPACE}:cluster`);
+    const vipMovers = providers.flatMap((p) => p.vipMovers);
+    const cluster = resolveValidCluster(clusterSpec, defaultScope, `${CONFIG_NAMESPACE}:cluster`, vipMovers);
     const unknownRoles = Object.keys(userPasswords).filter((r) => !cluster.users.some((u) => u.name === r));
     if (unknownRoles.length > 0) {
         throw new ClusterConfigError(unknownRoles.map((r) => ({ setting: `${CONFIG_NAMESPACE}:userPasswords.${r}`, value: "(not shown)", rule: "names no role in cluster.users", fix: "remove it or add the role to cluster.users" })));
@@ -188,5 +193,6 @@ export function parseStackConfig(all: Record<string, string>, defaultScope: stri
         suppliedSecrets: Object.fromEntries(SUPPLIED_SECRET_KEYS.filter((k) => values[k] !== undefined).map((k) => [k, values[k] as string])),
         userPasswords: userPasswords as Record<string, string>,
         machines: chosen && planned && { provider: chosen, plan: planned.machines },
+        vipMovers,
     };
 }

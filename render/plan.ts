@@ -243,9 +243,10 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
         for (const proxy of c.hosts.haproxy) {
             const installed = install("proxy", "haproxy", proxy);
             const rendered = perSecrets((s) => files.proxyFiles(c, proxy, s));
-            // keepalived -t checks that its scripts (and its interface, found on AWS from the MAC)
-            // exist: they are written before keepalived.conf.
-            const iface = files.interfaceFromMac(files.vipSettings(c)) ? [add({ component: "proxy", name: `interface-${proxy.name}`, host: proxy.name, script: files.keepalivedInterfaceScript(), dependsOn: [installed], timeout: "5m" })] : [];
+            // keepalived -t checks that its scripts (and its interface, when the VIP mover finds it on
+            // the host) exist: they are written before keepalived.conf.
+            const k = files.vipSettings(c);
+            const iface = files.interfaceOnHost(k) ? [add({ component: "proxy", name: `interface-${proxy.name}`, host: proxy.name, script: files.keepalivedInterfaceScript(k), dependsOn: [installed], timeout: "5m" })] : [];
             // haproxy -c checks that the CA its checks verify with exists: it is written before haproxy.cfg.
             const tlsWritten = tlsFileSteps("proxy", "haproxy", proxy, installed);
             const written: string[] = [];
@@ -258,7 +259,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
                     name: `start-${proxy.name}`,
                     host: proxy.name,
                     // keepalived.conf holds the VRRP password: the hashes keep the script secret.
-                    script: { secret: (s) => files.proxyStartScript(proxy, files.appliedFiles([...rendered(s), ...files.tlsFiles(c, proxy, "haproxy", s)])) },
+                    script: { secret: (s) => files.proxyStartScript(c, proxy, files.appliedFiles([...rendered(s), ...files.tlsFiles(c, proxy, "haproxy", s)])) },
                     onDelete: files.proxyStopScript(proxy),
                     dependsOn: [...written, ...tlsWritten, replicas, ...proxyStarts.slice(-1)],
                     // A renewed CA reloads HAProxy, whose checks verify with it.

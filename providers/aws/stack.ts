@@ -8,6 +8,7 @@ import type { ValidationIssue } from "../../model/validate";
 import { planAwsCluster, type AwsPlan } from "./plan";
 import { resolveAwsSpec, type AwsSpec, type ResolvedAws } from "./spec";
 import { validateAwsSpec } from "./validate";
+import { AWS_SECONDARY_IP } from "./vip";
 import { awsDataVolumes, ebsPlannedVolume } from "./volumes";
 
 /** What the AWS provider planned from a stack's settings. */
@@ -38,6 +39,7 @@ export const AWS_STACK: StackProvider = {
         const machines: AwsStackSettings = { aws, plan };
         return { machines, clusterSpec: plan.clusterSpec };
     },
+    vipMovers: [AWS_SECONDARY_IP],
     offlineDataVolumes: (c) =>
         Object.fromEntries(Object.entries(awsDataVolumes(c)).map(([host, layout]) => [host, { volumeId: placeholderVolumeId(host), ...ebsPlannedVolume(c, host, layout) }])),
 };
