@@ -8,12 +8,13 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, CONFIG_NAMESPACE, type ProgramSettings } from "./model/config";
 import { PostgresHaCluster, sshConnections, type PostgresHaClusterArgs } from "./components/postgres-ha-cluster";
-import { AwsHosts, awsHostsName, nlbGate } from "./providers/aws";
+import { STACK_PROVIDERS } from "./providers";
+import { AwsHosts, awsHostsName, awsStackSettings, nlbGate, type AwsStackSettings } from "./providers/aws";
 import type { ConnectionArgs } from "./components/remote";
 import type { ClusterSpec } from "./model/types";
 import { ClusterConfigError } from "./model/validate";
 
-const settings = parseStackConfig(pulumi.runtime.allConfig(), pulumi.getStack());
+const settings = parseStackConfig(pulumi.runtime.allConfig(), pulumi.getStack(), STACK_PROVIDERS);
 const config = new pulumi.Config(CONFIG_NAMESPACE);
 
 /** A path as the shell would read it: `~` and `~/...` are the home directory of whoever runs `pulumi`. */
@@ -54,24 +55,26 @@ function existingHostsConnections(s: ProgramSettings): Record<string, pulumi.Inp
  * on them as root over SSH through the bastion or public IPs, each host's steps waiting for its
  * instance, data volume, routes and security group rules.
  */
-function awsMachines(s: ProgramSettings): { hosts: AwsHosts; args: Pick<PostgresHaClusterArgs, "connections" | "hostDependencies" | "dataVolumes" | "frontDoorAddress"> } {
-    const hosts = new AwsHosts(awsHostsName(s.cluster.scope), { aws: s.aws!, plan: s.awsPlan!, cluster: s.cluster });
+function awsMachines(s: ProgramSettings, onAws: AwsStackSettings): { hosts: AwsHosts; args: Pick<PostgresHaClusterArgs, "connections" | "hostDependencies" | "dataVolumes" | "frontDoorAddress"> } {
+    const hosts = new AwsHosts(awsHostsName(s.cluster.scope), { aws: onAws.aws, plan: onAws.plan, cluster: s.cluster });
     return {
         hosts,
         args: {
             connections: hosts.connections(privateKey(s.ssh.privateKeyFile, `${CONFIG_NAMESPACE}:ssh.privateKeyFile`)),
             hostDependencies: Object.fromEntries(hosts.hosts.map((h) => [h.name, h.dependsOn])),
             dataVolumes: Object.fromEntries(hosts.hosts.flatMap((h) => (h.dataVolume ? [[h.name, h.dataVolume]] : []))),
-            frontDoorAddress: s.aws!.frontDoor === "nlb" ? hosts.nlbDnsName : undefined,
+            frontDoorAddress: onAws.aws.frontDoor === "nlb" ? hosts.nlbDnsName : undefined,
         },
     };
 }
 
-const machines = settings.provider === "aws" ? awsMachines(settings) : undefined;
+const onAws = awsStackSettings(settings);
+const machines = onAws && awsMachines(settings, onAws);
 const secretOf = (key: string) => config.getSecret(key);
 const cluster = new PostgresHaCluster(settings.cluster.scope, {
     cluster: settings.clusterSpec as unknown as ClusterSpec,
     ...(machines ? machines.args : { connections: existingHostsConnections(settings) }),
+    vipMovers: settings.vipMovers,
     secrets: {
         superuserPassword: secretOf("superuserPassword"),
         replicationPassword: secretOf("replicationPassword"),
@@ -83,7 +86,7 @@ const cluster = new PostgresHaCluster(settings.cluster.scope, {
     },
 });
 
-if (machines && settings.aws!.frontDoor === "nlb") {
+if (machines && onAws.aws.frontDoor === "nlb") {
     const first = settings.cluster.hosts.patroni[0].name;
     nlbGate(awsHostsName(settings.cluster.scope), { cluster: settings.cluster, connection: machines.args.connections[first], address: machines.hosts.nlbDnsName, superuserPassword: cluster.superuserPassword, after: [cluster] }, machines.hosts);
 }

@@ -12,8 +12,7 @@ import * as path from "path";
 import { applyChange, day2Matrix, topologyMatrix, type Day2Change, type Day2Result } from "./day2-lib";
 import { lab, machines, patroniMembers, sleep } from "./failover-lib";
 import { median } from "./stats";
-import { parseStackConfig } from "../model/config";
-import { readStackFile } from "../tools/render";
+import { readStackSettings } from "../tools/render";
 
 function arg(argv: string[], name: string, fallback: string): string {
     const i = argv.indexOf(name);
@@ -26,7 +25,7 @@ async function main(argv: string[]): Promise<void> {
     const out = arg(argv, "--out", "day2");
     const which = arg(argv, "--matrix", "all");
     const dataGb = Number(arg(argv, "--data-gb", "1"));
-    const cluster = parseStackConfig(readStackFile(stack), stack).cluster;
+    const cluster = readStackSettings(stack).cluster;
     // The lab's hosts must run the stack already (lab up); otherwise bring it up first.
     const status = spawnSync("npx", ["tsx", path.join(__dirname, "..", "lab", "cli.ts"), "status"], { encoding: "utf8" });
     if (status.status !== 0 || /running=no/.test(status.stdout) || !/running=yes/.test(status.stdout)) lab("up", "--stack", stack);

@@ -1,7 +1,7 @@
 /**
- * PostgresHaCluster: the whole cluster on hosts that exist (your machines, AWS instances, the lab):
+ * PostgresHaCluster: the whole cluster on hosts that exist (your machines, a provider's, the lab):
  * etcd quorum → Patroni leader → replicas → HAProxy + Keepalived and the VIP → application roles.
- * With `frontDoor: external` there is no proxy pair: a load balancer of yours (e.g. AwsHosts' NLB)
+ * With `frontDoor: external` there is no proxy pair: a load balancer of yours (or a provider's)
  * checks Patroni's REST API and its address is the endpoint.
  * Children: `<name>-etcd`, `<name>-patroni`, `<name>-proxy` (front door vip), `<name>-roles`, and one
  * `<name>-<secret>-password` per generated secret.
@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import type { ClusterSecrets, ClusterSpec, HostRole, ResolvedCluster } from "../model/types";
+import type { ClusterSecrets, ClusterSpec, HostRole, ResolvedCluster, VipMover } from "../model/types";
 import { ClusterConfigError, checkSuppliedSecret, resolveValidCluster, type ValidationIssue } from "../model/validate";
 import { isIpv4 } from "../model/net";
 import { clusterMachines } from "../model/resolve";
@@ -56,6 +56,12 @@ export interface PostgresHaClusterArgs {
      * @default {} - data on the root disk
      */
     dataVolumes?: Record<string, DataVolume>;
+    /**
+     * The VIP movers `cluster.keepalived.moveVipWith` may name: those of the provider whose network
+     * the balancers are on (a provider exports its own).
+     * @default [] - only `none`: Keepalived alone moves the VIP
+     */
+    vipMovers?: VipMover[];
     /**
      * The address (DNS name or IP) of the external front door; required with `cluster.frontDoor: external`,
      * where the endpoints are `<address>:<haproxy.primaryPort>` and `:<haproxy.replicaPort>`.
@@ -280,7 +286,7 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
  * a connection per host, and the secrets given as plain strings. Throws `ClusterConfigError` listing all.
  */
 function validateArgs(name: string, args: PostgresHaClusterArgs): ResolvedCluster {
-    const c = resolveValidCluster(args.cluster, name, "args.cluster");
+    const c = resolveValidCluster(args.cluster, name, "args.cluster", args.vipMovers);
     const issues: ValidationIssue[] = [];
     if (c.frontDoor === "external" && args.frontDoorAddress === undefined) {
         issues.push({ setting: "args.frontDoorAddress", value: undefined, rule: "is required with cluster.frontDoor external", fix: "pass the load balancer's DNS name or address" });

@@ -13,6 +13,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { sha256 } from "../render/files";
+import type { PlannedVolume } from "../render/plan";
 
 export type ConnectionArgs = command.types.input.remote.ConnectionArgs;
 
@@ -30,7 +31,7 @@ export interface ClusterHost {
     /** SSH connection (the address, user, key and optional bastion `proxy`). */
     connection: pulumi.Input<ConnectionArgs>;
     /**
-     * Resources that must exist before the host is usable (an EC2 instance, a volume attachment).
+     * Resources that must exist before the host is usable (a cloud instance, a volume attachment).
      * @default []
      */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
@@ -42,14 +43,13 @@ export interface ClusterHost {
     dataVolume?: DataVolume;
 }
 
-/** A data volume attached to a host (on AWS: an EBS volume and its attachment). */
-export interface DataVolume {
-    /** The volume's id, e.g. `vol-0abc...` (found on the host as an NVMe device by its serial). */
+/**
+ * A data volume attached to a host, as its provider hands it over: its id once it exists, and the
+ * mount step (only the provider knows how the volume shows on the host), rendered from that id.
+ */
+export interface DataVolume extends PlannedVolume {
+    /** The volume's id in its provider; known once the volume exists. */
     volumeId: pulumi.Input<string>;
-    /** Device name given at attachment, e.g. `/dev/sdf` (used on Xen instances, which keep it). */
-    deviceName: string;
-    /** Where it is mounted: the role's data root, e.g. /var/lib/postgresql. */
-    mountPoint: string;
 }
 
 export interface RemoteScriptArgs {

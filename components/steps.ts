@@ -19,7 +19,7 @@ export function planFor(c: ResolvedCluster, hosts: ClusterHost[]): PlanStep[] {
     let plan = forCluster.get(hosts);
     if (!plan) {
         const volumes: Record<string, PlannedVolume> = {};
-        for (const h of hosts) if (h.dataVolume) volumes[h.name] = { deviceName: h.dataVolume.deviceName, mountPoint: h.dataVolume.mountPoint };
+        for (const h of hosts) if (h.dataVolume) volumes[h.name] = { mountScript: h.dataVolume.mountScript };
         plan = clusterPlan(c, volumes);
         forCluster.set(hosts, plan);
     }

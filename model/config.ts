@@ -1,11 +1,12 @@
 /**
  * Stack configuration → validated program settings. Pure: it takes the stack's whole config map
  * as the engine holds it (`pulumi.runtime.allConfig()`: namespaced keys, objects as JSON text), so
- * the program, `npm run render` and `npm run plan` read a stack file the same way.
+ * the program, `npm run render` and `npm run plan` read a stack file the same way. The providers
+ * that create machines are handed in (`StackProvider`); none is imported here.
  */
 import { ClusterConfigError, checkShape, checkSuppliedSecret, resolveValidCluster, type ValidationIssue } from "./validate";
-import { planAwsCluster, resolveAwsSpec, validateAwsSpec, type AwsPlan, type AwsSpec, type ResolvedAws } from "../providers/aws/model";
-import type { ResolvedCluster } from "./types";
+import type { DataVolumeInfo } from "../render/bundle";
+import type { ClusterSpec, ResolvedCluster, VipMover } from "./types";
 
 export const CONFIG_NAMESPACE = "pulumi-patroni";
 
@@ -32,25 +33,66 @@ export interface SshSettings {
     proxy?: { host: string; user: string; port: number; privateKeyFile?: string };
 }
 
+/**
+ * A provider the program creates the machines with (`pulumi-patroni:provider: <name>`), its own
+ * settings under `pulumi-patroni:<name>`: it checks them, and plans the cluster's hosts, front door
+ * and VIP from them before anything exists.
+ */
+export interface StackProvider {
+    /** Its `pulumi-patroni:provider` value, and the key of its settings. */
+    name: string;
+    /**
+     * Every problem with its settings, with the cluster spec written for it (what it plans itself is
+     * refused there) and with the SSH settings (what it chooses itself); `at` names where each is set.
+     */
+    validate(input: {
+        settings: unknown;
+        cluster: Record<string, unknown> | undefined;
+        ssh: Record<string, unknown>;
+        defaultScope: string;
+        at: { settings: string; cluster: string; ssh: string };
+    }): ValidationIssue[];
+    /** Its settings resolved and planned (after `validate` found nothing), and the complete cluster spec planned with them. */
+    plan(settings: unknown, cluster: Record<string, unknown>): { machines: unknown; clusterSpec: ClusterSpec };
+    /** The VIP movers its machines need; a stack on existing machines may name them too. */
+    vipMovers: readonly VipMover[];
+    /**
+     * Its machines' data volumes by host name, each with a placeholder id: what `npm run render`
+     * shows before they exist.
+     * @default - no data volumes
+     */
+    offlineDataVolumes?(cluster: ResolvedCluster): Record<string, DataVolumeInfo>;
+}
+
 export interface ProgramSettings {
-    provider: "existing" | "aws";
+    /** `existing`, or the name of the provider that creates the machines. */
+    provider: string;
     cluster: ResolvedCluster;
-    /** The cluster spec as written; for AWS with the planned hosts, front door and VIP filled in. */
+    /** The cluster spec as written; with a provider, with the planned hosts, front door and VIP filled in. */
     clusterSpec: Record<string, unknown>;
     ssh: SshSettings;
     /** Supplied secrets, by key; the program wraps them in `pulumi.secret` at once. */
     suppliedSecrets: Partial<Record<SuppliedSecretKey, string>>;
     /** Supplied application role passwords, by role name. */
     userPasswords: Record<string, string>;
-    /** `pulumi-patroni:aws`, resolved (provider aws only). */
-    aws: ResolvedAws | undefined;
-    /** Subnets, addresses and the VIP planned from the AWS settings (provider aws only). */
-    awsPlan: AwsPlan | undefined;
+    /** With a provider: it, and what it planned from its settings (`StackProvider.plan`'s `machines`). */
+    machines: { provider: StackProvider; plan: unknown } | undefined;
+    /** The VIP movers `cluster.keepalived.moveVipWith` may name: every provider's. */
+    vipMovers: VipMover[];
 }
 
 const RAW_TEXT_KEYS: string[] = [...SUPPLIED_SECRET_KEYS, "sshPrivateKey"];
 
-const TOP_LEVEL_KEYS = ["provider", "cluster", "ssh", "aws", "sshPrivateKey", "userPasswords", ...SUPPLIED_SECRET_KEYS];
+/** The top-level keys: the program's own, and each provider's settings. */
+function topLevelKeys(providers: readonly StackProvider[]): string[] {
+    return ["provider", "cluster", "ssh", ...providers.map((p) => p.name), "sshPrivateKey", "userPasswords", ...SUPPLIED_SECRET_KEYS];
+}
+
+/** `"a" or "b"`, or `one of "a", "b", "c"`. */
+function oneOf(values: string[]): string {
+    const quoted = values.map((v) => JSON.stringify(v));
+    return quoted.length <= 2 ? quoted.join(" or ") : `one of ${quoted.join(", ")}`;
+}
 
 const SSH_SCHEMA = {
     "user?": "string",
@@ -70,25 +112,34 @@ function parseValue(text: string): unknown {
 /**
  * Reads, checks and resolves the stack config. Throws `ClusterConfigError` naming every bad or
  * unknown setting before the program creates anything.
- * `defaultScope` is used when `cluster.scope` is not set (the program passes the stack name).
+ * `defaultScope` is used when `cluster.scope` is not set (the program passes the stack name);
+ * `providers`, those `pulumi-patroni:provider` may name (the program's `STACK_PROVIDERS`).
  */
-export function parseStackConfig(all: Record<string, string>, defaultScope: string): ProgramSettings {
+export function parseStackConfig(all: Record<string, string>, defaultScope: string, providers: readonly StackProvider[]): ProgramSettings {
+    const known = topLevelKeys(providers);
     const issues: ValidationIssue[] = [];
     const values: Record<string, unknown> = {};
     for (const [fullKey, text] of Object.entries(all)) {
         const [namespace, key] = fullKey.split(":", 2);
-        if (namespace !== CONFIG_NAMESPACE) continue; // other namespaces (aws:region, ...) belong to providers
-        if (!TOP_LEVEL_KEYS.includes(key)) {
+        if (namespace !== CONFIG_NAMESPACE) continue; // other namespaces (a cloud's region, ...) belong to providers
+        if (!known.includes(key)) {
             // The value is not shown: an unknown key may be a misspelt secret.
-            issues.push({ setting: fullKey, value: "(not shown)", rule: "is not a known setting", fix: `remove it, or use one of ${TOP_LEVEL_KEYS.map((k) => `${CONFIG_NAMESPACE}:${k}`).join(", ")}` });
+            issues.push({ setting: fullKey, value: "(not shown)", rule: "is not a known setting", fix: `remove it, or use one of ${known.map((k) => `${CONFIG_NAMESPACE}:${k}`).join(", ")}` });
             continue;
         }
         // Secrets are taken as written: a password of digits, or in quotes, is still a string.
         values[key] = RAW_TEXT_KEYS.includes(key) ? text : parseValue(text);
     }
     const provider = values.provider ?? "existing";
-    if (provider !== "existing" && provider !== "aws") {
-        issues.push({ setting: `${CONFIG_NAMESPACE}:provider`, value: provider, rule: 'must be "existing" or "aws"', fix: "use existing for machines you already have (and the lab), aws to create them" });
+    const chosen = providers.find((p) => p.name === provider);
+    if (provider !== "existing" && !chosen) {
+        const creators = providers.map((p) => p.name);
+        issues.push({
+            setting: `${CONFIG_NAMESPACE}:provider`,
+            value: provider,
+            rule: `must be ${oneOf(["existing", ...creators])}`,
+            fix: `use existing for machines you already have (and the lab)${creators.length ? `, or ${creators.join(" or ")} to create them` : ""}`,
+        });
     }
     issues.push(...checkShape(values.ssh ?? {}, SSH_SCHEMA, `${CONFIG_NAMESPACE}:ssh`));
     for (const key of SUPPLIED_SECRET_KEYS) {
@@ -103,30 +154,34 @@ export function parseStackConfig(all: Record<string, string>, defaultScope: stri
     if (values.cluster === undefined) {
         issues.push({ setting: `${CONFIG_NAMESPACE}:cluster`, value: undefined, rule: "is required", fix: "describe the cluster under pulumi-patroni:cluster (see stacks/Pulumi.lab.yaml)" });
     }
-    if (provider === "aws") {
-        issues.push(...validateAwsSpec(values.aws, values.cluster as Record<string, unknown> | undefined, `${CONFIG_NAMESPACE}:aws`, `${CONFIG_NAMESPACE}:cluster`, defaultScope));
-        const ssh = (values.ssh ?? {}) as Record<string, unknown>;
-        for (const key of ["proxy", "user", "port"]) {
-            if (ssh[key] !== undefined) {
-                issues.push({ setting: `${CONFIG_NAMESPACE}:ssh.${key}`, value: ssh[key], rule: "is chosen by the program on AWS (root on port 22, through the bastion or public IPs)", fix: `remove it; choose the way in with ${CONFIG_NAMESPACE}:aws.ssh.access` });
-            }
-        }
-    } else if (values.aws !== undefined) {
-        issues.push({ setting: `${CONFIG_NAMESPACE}:aws`, value: "(aws settings)", rule: "is only read with provider aws", fix: `set ${CONFIG_NAMESPACE}:provider: aws, or remove ${CONFIG_NAMESPACE}:aws` });
+    if (chosen) {
+        issues.push(
+            ...chosen.validate({
+                settings: values[chosen.name],
+                cluster: values.cluster as Record<string, unknown> | undefined,
+                ssh: (values.ssh ?? {}) as Record<string, unknown>,
+                defaultScope,
+                at: { settings: `${CONFIG_NAMESPACE}:${chosen.name}`, cluster: `${CONFIG_NAMESPACE}:cluster`, ssh: `${CONFIG_NAMESPACE}:ssh` },
+            }),
+        );
+    }
+    for (const other of providers.filter((p) => p !== chosen && values[p.name] !== undefined)) {
+        const key = `${CONFIG_NAMESPACE}:${other.name}`;
+        issues.push({ setting: key, value: `(${other.name} settings)`, rule: `is only read with provider ${other.name}`, fix: `set ${CONFIG_NAMESPACE}:provider: ${other.name}, or remove ${key}` });
     }
     if (issues.length > 0) throw new ClusterConfigError(issues);
 
-    const aws = provider === "aws" ? resolveAwsSpec(values.aws as AwsSpec) : undefined;
-    const awsPlan = aws ? planAwsCluster(aws, values.cluster as Parameters<typeof planAwsCluster>[1]) : undefined;
-    const clusterSpec = (awsPlan ? awsPlan.clusterSpec : values.cluster) as Record<string, unknown>;
-    const cluster = resolveValidCluster(clusterSpec, defaultScope, `${CONFIG_NAMESPACE}:cluster`);
+    const planned = chosen?.plan(values[chosen.name], values.cluster as Record<string, unknown>);
+    const clusterSpec = (planned ? planned.clusterSpec : values.cluster) as Record<string, unknown>;
+    const vipMovers = providers.flatMap((p) => p.vipMovers);
+    const cluster = resolveValidCluster(clusterSpec, defaultScope, `${CONFIG_NAMESPACE}:cluster`, vipMovers);
     const unknownRoles = Object.keys(userPasswords).filter((r) => !cluster.users.some((u) => u.name === r));
     if (unknownRoles.length > 0) {
         throw new ClusterConfigError(unknownRoles.map((r) => ({ setting: `${CONFIG_NAMESPACE}:userPasswords.${r}`, value: "(not shown)", rule: "names no role in cluster.users", fix: "remove it or add the role to cluster.users" })));
     }
     const ssh = (values.ssh ?? {}) as Partial<SshSettings> & { proxy?: Partial<NonNullable<SshSettings["proxy"]>> };
     return {
-        provider: provider as ProgramSettings["provider"],
+        provider: provider as string,
         cluster,
         clusterSpec,
         ssh: {
@@ -137,7 +192,7 @@ export function parseStackConfig(all: Record<string, string>, defaultScope: stri
         },
         suppliedSecrets: Object.fromEntries(SUPPLIED_SECRET_KEYS.filter((k) => values[k] !== undefined).map((k) => [k, values[k] as string])),
         userPasswords: userPasswords as Record<string, string>,
-        aws,
-        awsPlan,
+        machines: chosen && planned && { provider: chosen, plan: planned.machines },
+        vipMovers,
     };
 }

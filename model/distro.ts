@@ -113,19 +113,3 @@ export function distroLayout(release: OsRelease, source: PackageSource, pgVersio
         ],
     };
 }
-
-/**
- * How the AWS CLI (used by the notify_master script that moves the VIP on AWS) is installed.
- * Ubuntu 24.04 dropped the awscli package for a snap; EPEL 9 (enabled for PGDG) ships awscli2.
- */
-export function awsCliInstall(release: OsRelease): { packages: string[]; commands: string[] } {
-    switch (release) {
-        case "ubuntu24.04":
-            return { packages: [], commands: ["command -v aws >/dev/null || snap install aws-cli --classic"] };
-        case "rocky9":
-        case "alma9":
-            return { packages: ["awscli2"], commands: [] };
-        default:
-            return { packages: ["awscli"], commands: [] };
-    }
-}

@@ -9,6 +9,7 @@ import type {
     ResolvedCluster,
     ResolvedHost,
     ResolvedPatroni,
+    VipMover,
 } from "./types";
 
 /** The release a cluster runs on when its spec names none. */
@@ -110,10 +111,22 @@ export function defaultPriorities(count: number): number[] {
 }
 
 /**
- * Apply every default. `defaultScope` is the component's name, used when the spec names no scope.
+ * The mover `keepalived.moveVipWith` names among `vipMovers`; undefined for `none`. A name none of
+ * them has is a programming error here (`checkVipMover` reports it first).
+ */
+export function namedVipMover(name: string | undefined, vipMovers: readonly VipMover[]): VipMover | undefined {
+    if (name === undefined || name === "none") return undefined;
+    const mover = vipMovers.find((m) => m.name === name);
+    if (!mover) throw new Error(`keepalived.moveVipWith ${JSON.stringify(name)}: the cluster was given no VIP mover of that name`);
+    return mover;
+}
+
+/**
+ * Apply every default. `defaultScope` is the component's name, used when the spec names no scope;
+ * `vipMovers`, the providers' movers `keepalived.moveVipWith` may name.
  * Call `assertValidCluster` first: resolving does not check anything.
  */
-export function resolveCluster(spec: ClusterSpec, defaultScope: string): ResolvedCluster {
+export function resolveCluster(spec: ClusterSpec, defaultScope: string, vipMovers: readonly VipMover[] = []): ResolvedCluster {
     const os = spec.os ?? DEFAULT_OS;
     const packageSource = spec.packageSource ?? "distro";
     const postgresVersion = spec.postgresVersion ?? defaultPostgresVersion(os, packageSource);
@@ -163,7 +176,7 @@ export function resolveCluster(spec: ClusterSpec, defaultScope: string): Resolve
             checkFall: ka.checkFall ?? 2,
             checkRise: ka.checkRise ?? 2,
             notifyMasterCommand: ka.notifyMasterCommand,
-            moveVipWith: ka.moveVipWith ?? "none",
+            moveVipWith: namedVipMover(ka.moveVipWith, vipMovers),
         },
         etcd: {
             clientPort: etcd.clientPort ?? 2379,

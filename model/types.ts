@@ -3,7 +3,8 @@
  * `@default`) and what templates see (the `Resolved...` types, every default applied).
  *
  * This file has no Pulumi imports: the model is plain data so that resolving, validating and
- * rendering stay pure and testable. Secrets are not part of the model; they travel separately as
+ * rendering stay pure and testable (the one hook in it, a provider's `VipMover`, is pure too: text
+ * in, text out). Secrets are not part of the model; they travel separately as
  * `pulumi.Output<string>` and meet the rendered text only inside an `apply` (see render/).
  */
 
@@ -182,8 +183,8 @@ export interface KeepalivedSpec {
     /** Prefix length of the HAProxy hosts' subnet (the VIP is added with it). @default 24 */
     vipPrefixLength?: number;
     /**
-     * Network interface carrying the VIP. Not used with `moveVipWith: aws-secondary-ip`: there it is
-     * the primary ENI's interface, found on the host from the instance's MAC.
+     * Network interface carrying the VIP. Not used with a `moveVipWith` whose mover finds the
+     * interface on the host (`VipMover.interfaceOnHost`).
      * @default "eth0"
      */
     interface?: string;
@@ -216,22 +217,58 @@ export interface KeepalivedSpec {
      */
     notifyMasterCommand?: string;
     /**
-     * How the VIP is moved outside the host when this host becomes MASTER. `aws-secondary-ip`:
-     * the notify_master script assigns the VIP as a secondary private IP of this host's ENI
-     * (`aws ec2 assign-private-ip-addresses --allow-reassignment`), found through IMDSv2; the
-     * instance needs a profile allowing it (AwsHosts creates one) and the AWS CLI is installed.
-     * In a VPC, an address Keepalived only adds inside the OS is never delivered to the host.
+     * How the VIP is moved outside the host when this host becomes MASTER: `none`, or the name of
+     * a `VipMover` a provider supplies and the cluster is given (the README lists those this
+     * package ships). In a cloud network, an address Keepalived only adds inside the OS is never
+     * delivered to the host.
      * @default "none"
      */
     moveVipWith?: VipMove;
 }
 
-/** How the VIP is moved outside the host (see `KeepalivedSpec.moveVipWith`). */
-export type VipMove = "none" | "aws-secondary-ip";
+/** How the VIP is moved outside the host: `none`, or a `VipMover`'s name (see `KeepalivedSpec.moveVipWith`). */
+export type VipMove = string;
+
+/**
+ * How a provider's network gets the VIP to the Keepalived MASTER when adding it inside the OS is not
+ * enough (a cloud network delivers an address only to the interface it is assigned to). A provider
+ * supplies it; `keepalived.moveVipWith` names it; the balancers' files and steps take its parts.
+ */
+export interface VipMover {
+    /** The `keepalived.moveVipWith` value that names it. */
+    name: string;
+    /** What the balancers install for it beside HAProxy and Keepalived (e.g. a cloud's CLI), on `release`. */
+    install(release: OsRelease): { packages: string[]; commands: string[] };
+    /**
+     * Its part of the notify_master script for the VIP `vip`: `note`, comment lines under the
+     * script's head, and `commands`, run before `keepalived.notifyMasterCommand`.
+     */
+    notifyMaster(vip: string): { note: string; commands: string };
+    /** The systemd units it adds on each balancer, e.g. a timer that runs notify_master (`notifyMasterPath`) again. */
+    units(args: { vip: string; notifyMasterPath: string }): VipMoverUnit[];
+    /**
+     * Set when Keepalived's interface is found on the host rather than taken from `keepalived.interface`:
+     * `script` writes `$<param>=<interface>` to `path` before keepalived.conf, which includes that file,
+     * is written; `note` tells in keepalived.conf which interface it is.
+     * @default - none: the interface is `keepalived.interface`
+     */
+    interfaceOnHost?: { note: string; script(file: { path: string; param: string }): string };
+}
+
+/** A systemd unit a `VipMover` adds on each balancer, as /etc/systemd/system/<unit>. */
+export interface VipMoverUnit {
+    /** Short name for its step's resource name, e.g. `vip-reassert-timer`. */
+    id: string;
+    /** The unit's file name, e.g. `pgha-vip-reassert.timer`. */
+    unit: string;
+    content: string;
+    /** Why the balancer's start step enables it (`--now`), as the comment there. @default - not enabled */
+    enable?: string;
+}
 
 /**
  * What clients connect to. `vip`: HAProxy + Keepalived hosts of this cluster carrying a VIP.
- * `external`: a load balancer made elsewhere (e.g. an AWS NLB) health-checks Patroni's REST API
+ * `external`: a load balancer made elsewhere (e.g. a cloud's) health-checks Patroni's REST API
  * itself; the cluster has no HAProxy hosts and no Keepalived.
  */
 export type FrontDoor = "vip" | "external";
@@ -353,8 +390,10 @@ export type ResolvedPatroni = Required<Omit<PatroniSpec, "parameters">> & {
     parameters: Record<string, string | number | boolean>;
 };
 
-export type ResolvedKeepalived = Required<Omit<KeepalivedSpec, "notifyMasterCommand">> & {
+export type ResolvedKeepalived = Required<Omit<KeepalivedSpec, "notifyMasterCommand" | "moveVipWith">> & {
     notifyMasterCommand: string | undefined;
+    /** The mover `moveVipWith` names; undefined for `none`. */
+    moveVipWith: VipMover | undefined;
 };
 
 /** The whole cluster with every default applied: the only thing renderers see. */

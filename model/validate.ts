@@ -7,7 +7,7 @@ import { PGDG_POSTGRES_VERSIONS, RELEASES, availablePostgresVersions, patroniMaj
 import { inSubnet, isIpv4, isIpv4Cidr } from "./net";
 import { catalogsFor, checkParameterValue, lookupParameter, unitNames, type PostgresParameter } from "./postgres-catalog";
 import { resolveCluster } from "./resolve";
-import type { ClusterSpec, HostRole, ResolvedCluster } from "./types";
+import type { ClusterSpec, HostRole, ResolvedCluster, VipMover } from "./types";
 
 /** pg_hba connection types and authentication methods, as PostgreSQL's documentation lists them (20.1). */
 const HBA_TYPES = ["local", "host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc"];
@@ -159,7 +159,7 @@ export const CLUSTER_SCHEMA: Schema = {
         "checkFall?": "integer",
         "checkRise?": "integer",
         "notifyMasterCommand?": "string",
-        "moveVipWith?": { enum: ["none", "aws-secondary-ip"] },
+        "moveVipWith?": "string",
     },
     "etcd?": {
         "clientPort?": "integer",
@@ -734,14 +734,32 @@ export function checkScope(c: ResolvedCluster, root: string): ValidationIssue[] 
     return issues;
 }
 
-/** Run every check. Shape problems stop the semantic checks (they would only repeat them). */
-export function validateCluster(spec: unknown, defaultScope: string, root = "cluster"): ValidationIssue[] {
+/** `keepalived.moveVipWith` is `none` or names one of the movers the cluster was given (a provider's). */
+export function checkVipMover(spec: ClusterSpec, root: string, vipMovers: readonly VipMover[]): ValidationIssue[] {
+    const name = spec.keepalived?.moveVipWith;
+    const known = ["none", ...vipMovers.map((m) => m.name)];
+    if (name === undefined || known.includes(name)) return [];
+    return [
+        {
+            setting: `${root}.keepalived.moveVipWith`,
+            value: name,
+            rule: `names no VIP mover the cluster was given (known: ${known.map((k) => JSON.stringify(k)).join(", ")})`,
+            fix: "use one of those; a provider's mover can be named once the cluster is given it (PostgresHaClusterArgs.vipMovers)",
+        },
+    ];
+}
+
+/**
+ * Run every check. Shape problems stop the semantic checks (they would only repeat them).
+ * `vipMovers`: the providers' movers `keepalived.moveVipWith` may name.
+ */
+export function validateCluster(spec: unknown, defaultScope: string, root = "cluster", vipMovers: readonly VipMover[] = []): ValidationIssue[] {
     const shape = checkShape(spec, CLUSTER_SCHEMA, root);
     if (shape.length > 0) return shape;
     const typed = spec as ClusterSpec;
-    const frontDoor = checkFrontDoor(typed, root);
-    if (frontDoor.length > 0) return frontDoor;
-    const c = resolveCluster(typed, defaultScope);
+    const beforeResolving = [...checkFrontDoor(typed, root), ...checkVipMover(typed, root, vipMovers)];
+    if (beforeResolving.length > 0) return beforeResolving;
+    const c = resolveCluster(typed, defaultScope, vipMovers);
     return [
         ...checkScope(c, root),
         ...checkHostNamesAndAddresses(c, root),
@@ -760,10 +778,10 @@ export function validateCluster(spec: unknown, defaultScope: string, root = "clu
 }
 
 /** Validate and resolve in one step; throws `ClusterConfigError` listing every issue. */
-export function resolveValidCluster(spec: unknown, defaultScope: string, root = "cluster"): ResolvedCluster {
-    const issues = validateCluster(spec, defaultScope, root);
+export function resolveValidCluster(spec: unknown, defaultScope: string, root = "cluster", vipMovers: readonly VipMover[] = []): ResolvedCluster {
+    const issues = validateCluster(spec, defaultScope, root, vipMovers);
     if (issues.length > 0) throw new ClusterConfigError(issues);
-    return resolveCluster(spec as ClusterSpec, defaultScope);
+    return resolveCluster(spec as ClusterSpec, defaultScope, vipMovers);
 }
 
 /** A user-supplied secret must not be empty (an empty password would lock members out, or let anyone in). */

@@ -8,7 +8,7 @@
 import { stringify } from "yaml";
 import type { ClusterSecrets, HostRole, ResolvedCluster } from "../model/types";
 import type * as files from "./files";
-import { clusterPlan, placeholderSecrets, stepText, type PlanStep } from "./plan";
+import { clusterPlan, placeholderSecrets, stepText, type PlannedVolume, type PlanStep } from "./plan";
 
 export { placeholderSecrets };
 
@@ -26,11 +26,9 @@ export function hostNames(c: ResolvedCluster): string[] {
     return [...new Set(ROLES.flatMap((role) => c.hosts[role].map((h) => h.name)))];
 }
 
-/** A data volume as the mount step sees it (on AWS: the EBS volume id and its attachment's device). */
-export interface DataVolumeInfo {
+/** A data volume as the mount step sees it: its id (offline renders pass a placeholder) and its provider's mount step. */
+export interface DataVolumeInfo extends PlannedVolume {
     volumeId: string;
-    mountPoint: string;
-    deviceName: string;
 }
 
 /** A step's name as its resource's, without the cluster's name and the host's: `patroni-start`, `roles`. */

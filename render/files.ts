@@ -6,8 +6,8 @@
  */
 import { createHash } from "crypto";
 import * as path from "path";
-import { awsCliInstall, RELEASES } from "../model/distro";
-import type { ClusterSecrets, HostRole, ResolvedCluster, ResolvedHost, ResolvedKeepalived } from "../model/types";
+import { RELEASES } from "../model/distro";
+import type { ClusterSecrets, HostRole, ResolvedCluster, ResolvedHost, ResolvedKeepalived, VipMover, VipMoverUnit } from "../model/types";
 import { dcsConfig, renderPatroniYml } from "./patroni";
 import { renderTemplate } from "./templates";
 import { TLS_DIRS, tlsPaths } from "./tls";
@@ -152,23 +152,31 @@ export function patroniFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Cl
 const CHECK_SCRIPT = "/etc/keepalived/check-haproxy.sh";
 const HAPROXY_STATE_FILE = "/var/lib/haproxy/server-state";
 const NOTIFY_MASTER_SCRIPT = "/etc/keepalived/notify-master.sh";
-/** The timer that re-asserts an AWS secondary-IP VIP on the MASTER (notify_master runs on transitions only). */
-export const VIP_REASSERT = { unit: "pgha-vip-reassert", intervalSec: 30, timeoutSec: 90 } as const;
 /**
- * With a VIP moved as an AWS secondary IP, Keepalived's interface is the primary ENI's, found on the
- * host from its MAC (keepalived-interface.sh) and included as a keepalived.conf parameter.
+ * Where a VIP mover that finds Keepalived's interface on the host (`VipMover.interfaceOnHost`)
+ * writes it, and the keepalived.conf parameter it defines there.
  */
 export const KEEPALIVED_INTERFACE = { path: "/etc/keepalived/pgha-interface.conf", param: "PGHA_INTERFACE" } as const;
 
-/** True when the VIP is an AWS secondary IP: the interface comes from the host, not the settings. */
-export function interfaceFromMac(k: ResolvedKeepalived): boolean {
-    return k.moveVipWith === "aws-secondary-ip";
+/** The VIP mover's way of finding the interface on the host; undefined when it is `keepalived.interface`. */
+export function interfaceOnHost(k: ResolvedKeepalived): VipMover["interfaceOnHost"] {
+    return k.moveVipWith?.interfaceOnHost;
 }
 
-/** The script that writes KEEPALIVED_INTERFACE on a balancer (only with `interfaceFromMac`). */
-export function keepalivedInterfaceScript(): string {
-    return renderTemplate("keepalived-interface.sh", KEEPALIVED_INTERFACE);
+/** The script that writes KEEPALIVED_INTERFACE on a balancer (only with `interfaceOnHost`). */
+export function keepalivedInterfaceScript(k: ResolvedKeepalived): string {
+    const found = interfaceOnHost(k);
+    if (!found) throw new Error(`keepalived.interface is ${k.interface}: nothing finds it on the host`);
+    return found.script(KEEPALIVED_INTERFACE);
 }
+
+/** The systemd units the VIP mover adds on each balancer (none without a mover). */
+export function vipMoverUnits(k: ResolvedKeepalived): VipMoverUnit[] {
+    return k.moveVipWith?.units({ vip: k.vip, notifyMasterPath: NOTIFY_MASTER_SCRIPT }) ?? [];
+}
+
+/** A provider's text placed on lines of its own in a template: without its final newline. */
+const asLines = (text: string) => text.replace(/\n$/, "");
 
 /** Keepalived settings of a cluster whose front door is the VIP; a programming error otherwise. */
 export function vipSettings(c: ResolvedCluster): ResolvedKeepalived {
@@ -180,7 +188,7 @@ export function vipSettings(c: ResolvedCluster): ResolvedKeepalived {
 export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: ClusterSecrets): RenderedFile[] {
     const index = c.hosts.haproxy.findIndex((h) => h.name === host.name);
     const k = vipSettings(c);
-    const notify = k.notifyMasterCommand !== undefined || k.moveVipWith !== "none";
+    const notify = k.notifyMasterCommand !== undefined || k.moveVipWith !== undefined;
     const peers = c.hosts.haproxy.filter((h) => h.name !== host.name).map((h) => h.address);
     const files: RenderedFile[] = [
         {
@@ -220,15 +228,14 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
         },
     ];
     if (notify) {
+        const move = k.moveVipWith?.notifyMaster(k.vip);
         files.push({
             id: "notify-master",
             path: NOTIFY_MASTER_SCRIPT,
             content: renderTemplate("notify-master.sh", {
                 vip: k.vip,
-                awsSecondaryIp: k.moveVipWith === "aws-secondary-ip",
+                move: move ? { note: asLines(move.note), commands: asLines(move.commands) } : null,
                 command: k.notifyMasterCommand ?? null,
-                reassertUnit: VIP_REASSERT.unit,
-                reassertIntervalSec: VIP_REASSERT.intervalSec,
             }),
             mode: "0755",
             owner: "root:root",
@@ -237,19 +244,10 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
             reloadSystemd: false,
         });
     }
-    if (k.moveVipWith === "aws-secondary-ip") {
-        const unit = (kind: "service" | "timer"): RenderedFile => ({
-            id: `vip-reassert-${kind}`,
-            path: `/etc/systemd/system/${VIP_REASSERT.unit}.${kind}`,
-            content: renderTemplate(`${VIP_REASSERT.unit}.${kind}`, { ...VIP_REASSERT, vip: k.vip, script: NOTIFY_MASTER_SCRIPT }),
-            mode: "0644",
-            owner: "root:root",
-            validator: "none",
-            secret: false,
-            reloadSystemd: true,
-        });
-        files.push(unit("service"), unit("timer"));
+    for (const unit of vipMoverUnits(k)) {
+        files.push({ id: unit.id, path: `/etc/systemd/system/${unit.unit}`, content: unit.content, mode: "0644", owner: "root:root", validator: "none", secret: false, reloadSystemd: true });
     }
+    const found = interfaceOnHost(k);
     files.push({
         id: "keepalived-conf",
         path: "/etc/keepalived/keepalived.conf",
@@ -258,9 +256,10 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
             hostName: host.name,
             address: host.address,
             instanceName: `VI_${c.scope.replace(/-/g, "_")}`,
-            interface: interfaceFromMac(k) ? `$${KEEPALIVED_INTERFACE.param}` : k.interface,
-            interfaceInclude: interfaceFromMac(k) ? KEEPALIVED_INTERFACE.path : null,
+            interface: found ? `$${KEEPALIVED_INTERFACE.param}` : k.interface,
+            interfaceInclude: found ? KEEPALIVED_INTERFACE.path : null,
             interfaceParam: KEEPALIVED_INTERFACE.param,
+            interfaceNote: found?.note ?? null,
             virtualRouterId: k.virtualRouterId,
             priority: k.priorities[index],
             advertIntervalSec: k.advertIntervalSec,
@@ -393,30 +392,19 @@ export function installScript(c: ResolvedCluster, role: HostRole, host: Resolved
                 watchdogMode: c.patroni.watchdog,
             });
         case "haproxy": {
-            // The AWS CLI only where the notify_master script calls it.
-            const awsCli = c.keepalived?.moveVipWith === "aws-secondary-ip" ? awsCliInstall(c.layout.release) : { packages: [], commands: [] };
-            return renderTemplate("install-haproxy.sh", { ...common, packages: [...common.packages, ...awsCli.packages], extraCommands: awsCli.commands });
+            // What the VIP mover's part of notify_master calls (e.g. a cloud's CLI), only with one.
+            const mover = c.keepalived?.moveVipWith?.install(c.layout.release) ?? { packages: [], commands: [] };
+            return renderTemplate("install-haproxy.sh", { ...common, packages: [...common.packages, ...mover.packages], extraCommands: mover.commands });
         }
     }
 }
 
-/** Where a host's data volume is mounted: the role's data root, so the package's paths land on it. */
+/**
+ * Where a host's data volume is mounted (by its provider's mount step): the role's data root, so
+ * the package's paths land on it.
+ */
 export function dataMountPoint(c: ResolvedCluster, role: "etcd" | "patroni"): string {
     return role === "patroni" ? c.layout.postgresHome : path.posix.dirname(c.layout.etcdDataDir);
-}
-
-/** Formats (once) and mounts an EBS data volume; see templates/mount-data.sh.hbs. */
-export function mountDataScript(c: ResolvedCluster, host: ResolvedHost, volume: { volumeId: string; mountPoint: string; deviceName: string }): string {
-    return renderTemplate("mount-data.sh", {
-        hostName: host.name,
-        layout: c.layout,
-        volumeId: volume.volumeId,
-        nvmeSerial: volume.volumeId.replace("-", ""),
-        xenDevice: volume.deviceName.replace(/^\/dev\/sd/, "/dev/xvd"),
-        mountPoint: volume.mountPoint,
-        label: path.posix.basename(volume.mountPoint).slice(0, 12),
-        timeoutSec: GATE_TIMEOUTS_SEC.volume,
-    });
 }
 
 /** A file a service's start step applies: its content hash is part of the step, so a change re-runs it. */
@@ -567,9 +555,10 @@ export function patroniReplicasGateScript(c: ResolvedCluster, host: ResolvedHost
     });
 }
 
-export function proxyStartScript(host: ResolvedHost, applies: AppliedFile[]): string {
-    const timer = `${VIP_REASSERT.unit}.timer`;
-    return renderTemplate("proxy-start.sh", { hostName: host.name, applies, reassertTimer: applies.some((f) => f.path.endsWith(`/${timer}`)) ? timer : null });
+/** Starts (or reloads) HAProxy and Keepalived, then enables the VIP mover's units that ask for it. */
+export function proxyStartScript(c: ResolvedCluster, host: ResolvedHost, applies: AppliedFile[]): string {
+    const enableUnits = vipMoverUnits(vipSettings(c)).flatMap((u) => (u.enable ? [{ unit: u.unit, why: u.enable }] : []));
+    return renderTemplate("proxy-start.sh", { hostName: host.name, applies, enableUnits });
 }
 
 /**

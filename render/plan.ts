@@ -47,22 +47,16 @@ export interface PlanStep {
     timeout: string;
 }
 
-/** A data volume as the plan needs it before it exists (its id comes later, see StepText). */
+/**
+ * A host's data volume as the plan needs it before it exists: its provider's mount step, rendered
+ * from the volume's id once the volume exists (see StepText).
+ */
 export interface PlannedVolume {
-    deviceName: string;
-    mountPoint: string;
-}
-
-/** The device name AWS data volumes are attached as (Nitro instances show them as NVMe devices instead). */
-export const DATA_DEVICE_NAME = "/dev/sdf";
-
-/** On AWS, every etcd and Patroni host keeps its data on an EBS volume of its own. */
-export function awsDataVolumes(c: ResolvedCluster): Record<string, PlannedVolume> {
-    const volumes: Record<string, PlannedVolume> = {};
-    for (const role of ["etcd", "patroni"] as const) {
-        for (const h of c.hosts[role]) volumes[h.name] = { deviceName: DATA_DEVICE_NAME, mountPoint: files.dataMountPoint(c, role) };
-    }
-    return volumes;
+    /**
+     * The script that finds the volume on the host, formats it once and mounts it at the role's data
+     * root (`dataMountPoint`) before anything is installed; safe to run twice.
+     */
+    mountScript: (volumeId: string) => string;
 }
 
 /** Placeholder secrets for offline rendering: valid where the real ones would be, obviously fake. */
@@ -125,7 +119,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
         const ready = add({ component, name: `ready-${host}`, host, script: files.hostReadyScript(c) });
         const volume = dataVolumes[host];
         const mounted = volume
-            ? [add({ component, name: `mount-data-${host}`, host, script: { volumeId: (volumeId) => files.mountDataScript(c, member, { volumeId, ...volume }) }, dependsOn: [ready], timeout: "10m" })]
+            ? [add({ component, name: `mount-data-${host}`, host, script: { volumeId: volume.mountScript }, dependsOn: [ready], timeout: "10m" })]
             : [];
         return add({ component, name: `install-${host}`, host, script: files.installScript(c, role, member), dependsOn: [ready, ...mounted], timeout: "30m" });
     };
@@ -261,9 +255,10 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
         for (const proxy of c.hosts.haproxy) {
             const installed = install("proxy", "haproxy", proxy);
             const rendered = perSecrets((s) => files.proxyFiles(c, proxy, s));
-            // keepalived -t checks that its scripts (and its interface, found on AWS from the MAC)
-            // exist: they are written before keepalived.conf.
-            const iface = files.interfaceFromMac(files.vipSettings(c)) ? [add({ component: "proxy", name: `interface-${proxy.name}`, host: proxy.name, script: files.keepalivedInterfaceScript(), dependsOn: [installed], timeout: "5m" })] : [];
+            // keepalived -t checks that its scripts (and its interface, when the VIP mover finds it on
+            // the host) exist: they are written before keepalived.conf.
+            const k = files.vipSettings(c);
+            const iface = files.interfaceOnHost(k) ? [add({ component: "proxy", name: `interface-${proxy.name}`, host: proxy.name, script: files.keepalivedInterfaceScript(k), dependsOn: [installed], timeout: "5m" })] : [];
             // haproxy -c checks that the CA its checks verify with exists: it is written before haproxy.cfg.
             const tlsWritten = tlsFileSteps("proxy", "haproxy", proxy, installed);
             const written: string[] = [];
@@ -276,7 +271,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
                     name: `start-${proxy.name}`,
                     host: proxy.name,
                     // keepalived.conf holds the VRRP password: the hashes keep the script secret.
-                    script: { secret: (s) => files.proxyStartScript(proxy, files.appliedFiles([...rendered(s), ...files.tlsFiles(c, proxy, "haproxy", s)])) },
+                    script: { secret: (s) => files.proxyStartScript(c, proxy, files.appliedFiles([...rendered(s), ...files.tlsFiles(c, proxy, "haproxy", s)])) },
                     onDelete: files.proxyStopScript(proxy),
                     dependsOn: [...written, ...tlsWritten, replicas, ...proxyStarts.slice(-1)],
                     // A renewed CA reloads HAProxy, whose checks verify with it.

@@ -9,8 +9,7 @@ import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { etcdNodes, isFullRoleSet, labOutputs, labSslEnv, patroniMembers, patroniNodes, proxyNodes, runScenario, vip, vipHolders } from "../bench/failover-lib";
 import { applyChange, applyOverlay, ApplyFailed, day2Matrix, etcdctl, eventually, ssh, topologyMatrix } from "../bench/day2-lib";
-import { parseStackConfig } from "../model/config";
-import { readStackFile } from "../tools/render";
+import { readStackSettings } from "../tools/render";
 import type { StepReport } from "../tools/engine";
 import { labCluster, labLayout, runningHosts, STATE_FILE } from "../lab/cli";
 
@@ -102,7 +101,7 @@ describe("the lab", () => {
     it("gives a working HA cluster behind the VIP", async () => {
         await expectHealthyCluster("first-run");
         const outputs = labState();
-        const stackVip = parseStackConfig(readStackFile(STACK), STACK).cluster.keepalived?.vip;
+        const stackVip = readStackSettings(STACK).cluster.keepalived?.vip;
         expect(outputs.writerEndpoint).toBe(`${stackVip}:5000`);
         expect(outputs.readerEndpoint).toBe(`${stackVip}:5001`);
         expect(fs.statSync(STATE_FILE).mode & 0o777).toBe(0o600);
@@ -193,7 +192,7 @@ describe("the lab", () => {
     // The day-2 change matrix (bench/day2-lib.ts; figures in `npm run bench:day2`): each change with
     // the writer running through VIP:5000, checked on the live services; changes accumulate and the
     // last one goes back to the stack file.
-    for (const change of day2Matrix(parseStackConfig(readStackFile(STACK), STACK).cluster)) {
+    for (const change of day2Matrix(readStackSettings(STACK).cluster)) {
         it(`day-2 with writes flowing: ${change.name} reaches the running services; 0 acknowledged writes lost`, async () => {
             const r = await applyChange(STACK, change);
             console.log(`${change.name}: apply ${r.applySec} s, ${r.ran.length} steps, longest write gap ${r.maxGapSec} s, ${r.acknowledged} acknowledged, ${r.writerErrors} writer errors`);

@@ -4,7 +4,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig } from "../model/config";
-import { AwsHosts, awsHostsName } from "../providers/aws";
+import { STACK_PROVIDERS } from "../providers";
+import { AwsHosts, awsHostsName, awsStackSettings } from "../providers/aws";
 import { readStackFile } from "../tools/render";
 
 interface Seen {
@@ -37,11 +38,11 @@ function build(stack: string, mutate: (aws: Record<string, any>) => void = () =>
     const aws = JSON.parse(all["pulumi-patroni:aws"]);
     mutate(aws);
     all["pulumi-patroni:aws"] = JSON.stringify(aws);
-    const s = parseStackConfig(all, stack);
+    const s = parseStackConfig(all, stack, STACK_PROVIDERS);
     const seen: Seen[] = [];
     new AwsHosts(
         awsHostsName(s.cluster.scope),
-        { aws: s.aws!, plan: s.awsPlan!, cluster: s.cluster },
+        { ...awsStackSettings(s)!, cluster: s.cluster },
         {
             transformations: [
                 (t) => {

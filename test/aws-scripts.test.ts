@@ -8,11 +8,11 @@ import * as os from "os";
 import * as path from "path";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadStackConfig } from "../tools/engine";
-import { parseStackConfig } from "../model/config";
 import { resolveValidCluster } from "../model/validate";
 import { placeholderSecrets } from "../render/plan";
-import { appliedFiles, hostReadyScript, KEEPALIVED_INTERFACE, keepalivedInterfaceScript, proxyFiles, proxyStartScript, VIP_REASSERT } from "../render/files";
-import { readStackFile } from "../tools/render";
+import { appliedFiles, hostReadyScript, KEEPALIVED_INTERFACE, proxyFiles, proxyStartScript } from "../render/files";
+import { AWS_SECONDARY_IP, VIP_REASSERT } from "../providers/aws/model";
+import { readStackSettings } from "../tools/render";
 import type { ClusterSpec } from "../model/types";
 
 const dirs: string[] = [];
@@ -60,7 +60,7 @@ describe("host-ready and cloud-init's exit codes", () => {
 });
 
 describe("the VIP re-assert on AWS (dev)", () => {
-    const settings = parseStackConfig(readStackFile("dev"), "dev");
+    const settings = readStackSettings("dev");
     const c = settings.cluster;
     const lb1 = c.hosts.haproxy[0];
     const files = proxyFiles(c, lb1, placeholderSecrets(c));
@@ -111,14 +111,14 @@ describe("the VIP re-assert on AWS (dev)", () => {
         expect(service.content).toMatch(new RegExp(`^TimeoutStartSec=${VIP_REASSERT.timeoutSec}$`, "m"));
         expect(timer.content).toMatch(new RegExp(`^OnUnitActiveSec=${VIP_REASSERT.intervalSec}$`, "m"));
         expect(service.reloadSystemd && timer.reloadSystemd).toBe(true);
-        expect(proxyStartScript(lb1, appliedFiles(files))).toContain(`systemctl enable --now ${VIP_REASSERT.unit}.timer`);
+        expect(proxyStartScript(c, lb1, appliedFiles(files))).toContain(`systemctl enable --now ${VIP_REASSERT.unit}.timer`);
     });
 
     it("is not installed where the VIP is not an AWS secondary IP (the lab)", () => {
         const lab = resolveValidCluster(loadStackConfig("lab").config["pulumi-patroni:cluster"] as ClusterSpec, "lab");
         const labFiles = proxyFiles(lab, lab.hosts.haproxy[0], placeholderSecrets(lab));
         expect(labFiles.map((f) => f.id)).not.toContain("vip-reassert-timer");
-        expect(proxyStartScript(lab.hosts.haproxy[0], appliedFiles(labFiles))).not.toContain(VIP_REASSERT.unit);
+        expect(proxyStartScript(lab, lab.hosts.haproxy[0], appliedFiles(labFiles))).not.toContain(VIP_REASSERT.unit);
     });
 });
 
@@ -137,7 +137,7 @@ describe("the VIP's interface, found from the instance's MAC", () => {
             curl: `case "$*" in *api/token*) echo token ;; *meta-data/mac) echo ${mac} ;; esac`,
         });
         const target = path.join(bin, "pgha-interface.conf");
-        const r = run(keepalivedInterfaceScript().split(KEEPALIVED_INTERFACE.path).join(target), bin);
+        const r = run(AWS_SECONDARY_IP.interfaceOnHost!.script({ ...KEEPALIVED_INTERFACE, path: target }), bin);
         return { ...r, written: fs.existsSync(target) ? fs.readFileSync(target, "utf8") : undefined };
     }
 

@@ -10,6 +10,7 @@ import {
     AUTONAME_SUFFIX_LENGTH,
     AWS_IMAGES,
     AWS_NAME_LIMITS,
+    awsStackSettings,
     NLB_GATE_CONSECUTIVE,
     NLB_IDLE_TIMEOUT_SEC,
     carveSubnets,
@@ -20,9 +21,10 @@ import {
     type AwsSpec,
 } from "../providers/aws/model";
 import { parseStackConfig } from "../model/config";
+import { STACK_PROVIDERS } from "../providers";
 import { ClusterConfigError, formatIssue, type ValidationIssue } from "../model/validate";
 import { loadStackConfig, runProgram, stepReports, type RecordedResource, type RunResult } from "../tools/engine";
-import { readStackFile } from "../tools/render";
+import { readStackFile, readStackSettings } from "../tools/render";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const PROGRAM = path.join(REPO_ROOT, "index.ts");
@@ -174,7 +176,7 @@ function stackConfig(stack: string, mutate: (aws: Record<string, any>, cluster: 
 
 function issuesOf(all: Record<string, string>): ValidationIssue[] {
     try {
-        parseStackConfig(all, "dev");
+        parseStackConfig(all, "dev", STACK_PROVIDERS);
     } catch (err) {
         expect(err).toBeInstanceOf(ClusterConfigError);
         return (err as ClusterConfigError).issues;
@@ -303,8 +305,8 @@ describe("validation of AWS settings", () => {
     it("checks the names built from the stack name when cluster.scope is not set", () => {
         const all = stackConfig("staging", (_a, c) => delete c.scope);
         const long = "staging-with-a-long-stack-name";
-        expect(() => parseStackConfig(all, long)).toThrow(/pulumi-patroni:cluster.scope: .*staging-with-a-long-stack-name-replicas \(39 > 32/);
-        expect(() => parseStackConfig(all, "staging")).not.toThrow();
+        expect(() => parseStackConfig(all, long, STACK_PROVIDERS)).toThrow(/pulumi-patroni:cluster.scope: .*staging-with-a-long-stack-name-replicas \(39 > 32/);
+        expect(() => parseStackConfig(all, "staging", STACK_PROVIDERS)).not.toThrow();
     });
 
     it("rejects a scope that would make the load balancer's name begin with internal-", () => {
@@ -579,14 +581,15 @@ describe("the IAM policy of the HAProxy pair", () => {
 describe("data volumes", () => {
     it.each(["dev", "staging", "prod"])("%s: an encrypted gp3 volume per etcd and Patroni host, in its zone, attached and mounted before install", (stack) => {
         const run = runs[stack];
-        const settings = parseStackConfig(readStackFile(stack), stack);
+        const settings = readStackSettings(stack);
+        const { aws } = awsStackSettings(settings)!;
         const volumes = ofType(run, "aws:ebs/volume:Volume");
         expect(volumes.map((v) => v.name.replace(/^.*-data-/, "")).sort()).toEqual(["etcd1", "etcd2", "etcd3", "pg1", "pg2", "pg3"]);
         for (const v of volumes) {
             const host = v.name.replace(/^.*-data-/, "");
-            const size = host.startsWith("pg") ? settings.aws!.volumes.patroniGiB : settings.aws!.volumes.etcdGiB;
+            const size = host.startsWith("pg") ? aws.volumes.patroniGiB : aws.volumes.etcdGiB;
             expect(v.inputs, v.name).toMatchObject({ type: "gp3", encrypted: true, size });
-            if (host.startsWith("pg")) expect(v.inputs).toMatchObject({ iops: settings.aws!.volumes.patroniIops, throughput: settings.aws!.volumes.patroniThroughputMiBps });
+            if (host.startsWith("pg")) expect(v.inputs).toMatchObject({ iops: aws.volumes.patroniIops, throughput: aws.volumes.patroniThroughputMiBps });
             expect(v.inputs.availabilityZone).toBe(zoneOf(run, instances(run).get(host)!));
             const attachment = get(run, v.name.replace("-data-", "-attach-"));
             expect(attachment.inputs).toMatchObject({ volumeId: v.outputs.id, instanceId: instances(run).get(host)!.outputs.id, deviceName: "/dev/sdf" });

@@ -1,8 +1,9 @@
 // Stack config → program settings, read from the committed stack files the way the program reads them.
 import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../model/config";
+import { STACK_PROVIDERS } from "../providers";
 import { ClusterConfigError } from "../model/validate";
-import { readStackFile } from "../tools/render";
+import { readStackFile, readStackSettings } from "../tools/render";
 
 /** The lab stack's config, with `changes` applied (a `undefined` value deletes the key). */
 function labConfig(changes: Record<string, string | undefined> = {}): Record<string, string> {
@@ -16,7 +17,7 @@ function labConfig(changes: Record<string, string | undefined> = {}): Record<str
 
 function rejection(all: Record<string, string>): ClusterConfigError {
   try {
-    parseStackConfig(all, "lab");
+    parseStackConfig(all, "lab", STACK_PROVIDERS);
   } catch (err) {
     expect(err).toBeInstanceOf(ClusterConfigError);
     return err as ClusterConfigError;
@@ -25,7 +26,7 @@ function rejection(all: Record<string, string>): ClusterConfigError {
 }
 
 describe("the lab stack file", () => {
-  const settings = parseStackConfig(readStackFile("lab"), "lab");
+  const settings = readStackSettings("lab");
 
   it("reads the cluster on Debian 13 with the distro's PostgreSQL 17", () => {
     expect(settings.provider).toBe("existing");
@@ -45,12 +46,12 @@ describe("the lab stack file", () => {
     expect(settings.clusterSpec).toEqual(JSON.parse(readStackFile("lab")["pulumi-patroni:cluster"]));
     expect(settings.suppliedSecrets).toEqual({});
     expect(settings.userPasswords).toEqual({});
-    expect(settings.aws).toBeUndefined();
+    expect(settings.machines).toBeUndefined();
   });
 });
 
 describe("the onprem-rhel stack file", () => {
-  const settings = parseStackConfig(readStackFile("onprem-rhel"), "onprem-rhel");
+  const settings = readStackSettings("onprem-rhel");
 
   it("reads Rocky 9 with PostgreSQL 16 from PGDG", () => {
     expect(settings.provider).toBe("existing");
@@ -76,22 +77,22 @@ describe("the onprem-rhel stack file", () => {
 
 describe("defaults", () => {
   it("provider defaults to existing", () => {
-    expect(parseStackConfig(labConfig({ "pulumi-patroni:provider": undefined }), "lab").provider).toBe("existing");
+    expect(parseStackConfig(labConfig({ "pulumi-patroni:provider": undefined }), "lab", STACK_PROVIDERS).provider).toBe("existing");
   });
 
   it("ssh defaults to root on port 22 without a key file or bastion", () => {
-    expect(parseStackConfig(labConfig({ "pulumi-patroni:ssh": undefined }), "lab").ssh).toEqual({ user: "root", port: 22, privateKeyFile: undefined, proxy: undefined });
+    expect(parseStackConfig(labConfig({ "pulumi-patroni:ssh": undefined }), "lab", STACK_PROVIDERS).ssh).toEqual({ user: "root", port: 22, privateKeyFile: undefined, proxy: undefined });
   });
 
   it("the bastion user defaults to the ssh user", () => {
-    const ssh = parseStackConfig(labConfig({ "pulumi-patroni:ssh": JSON.stringify({ user: "deploy", port: 2222, proxy: { host: "bastion" } }) }), "lab").ssh;
+    const ssh = parseStackConfig(labConfig({ "pulumi-patroni:ssh": JSON.stringify({ user: "deploy", port: 2222, proxy: { host: "bastion" } }) }), "lab", STACK_PROVIDERS).ssh;
     expect(ssh).toEqual({ user: "deploy", port: 2222, privateKeyFile: undefined, proxy: { host: "bastion", user: "deploy", port: 22, privateKeyFile: undefined } });
   });
 
   it("the scope defaults to the name the program passes (the stack name)", () => {
     const cluster = JSON.parse(readStackFile("lab")["pulumi-patroni:cluster"]) as Record<string, unknown>;
     delete cluster.scope;
-    expect(parseStackConfig(labConfig({ "pulumi-patroni:cluster": JSON.stringify(cluster) }), "staging").cluster.scope).toBe("staging");
+    expect(parseStackConfig(labConfig({ "pulumi-patroni:cluster": JSON.stringify(cluster) }), "staging", STACK_PROVIDERS).cluster.scope).toBe("staging");
   });
 });
 
@@ -104,6 +105,7 @@ describe("supplied secrets", () => {
         "pulumi-patroni:userPasswords": JSON.stringify({ app: "app-pass-1" }),
       }),
       "lab",
+      STACK_PROVIDERS,
     );
     expect(settings.suppliedSecrets).toEqual({ superuserPassword: "su-pass-1", keepalivedPassword: "kpass123" });
     expect(settings.userPasswords).toEqual({ app: "app-pass-1" });
@@ -124,6 +126,7 @@ describe("supplied secrets", () => {
         "pulumi-patroni:rewindPassword": '"quoted"',
       }),
       "lab",
+      STACK_PROVIDERS,
     );
     expect(settings.suppliedSecrets).toEqual({ superuserPassword: "12345678", replicationPassword: "true", rewindPassword: '"quoted"' });
   });

@@ -91,6 +91,8 @@ describe("the packed library in a project of its own", () => {
         expect(fs.existsSync(path.join(installed, "bin", "lib.js"))).toBe(true);
         expect(fs.existsSync(path.join(installed, "bin", "lib.d.ts"))).toBe(true);
         expect(fs.existsSync(path.join(installed, "templates", "patroni-dcs-config.sh.hbs"))).toBe(true);
+        expect(fs.existsSync(path.join(installed, "providers", "aws", "templates", "mount-data.sh.hbs"))).toBe(true);
+        expect(fs.existsSync(path.join(installed, "providers", "aws", "vip.ts"))).toBe(false);
         // The engine stand-in (tools/) and its SSH client are the project's own, not the library's.
         expect(fs.existsSync(path.join(installed, "bin", "tools"))).toBe(false);
         expect(Object.keys(manifest.dependencies ?? {}).sort()).toEqual(["@pulumi/aws", "@pulumi/command", "@pulumi/random", "@pulumi/tls", "handlebars", "yaml"]);

@@ -6,6 +6,7 @@ import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadStackConfig, RecordedResource, runProgram, RunResult, stepReports } from "../tools/engine";
 import { parseStackConfig } from "../model/config";
+import { STACK_PROVIDERS } from "../providers";
 import type { ClusterSecrets } from "../model/types";
 import { clusterPlan, stepText } from "../render/plan";
 import { upLab } from "./helpers/stack";
@@ -243,7 +244,7 @@ describe("what the hosts get is the plan `npm run render` writes", () => {
         const pem = (name: string, output: string) => String(get(run.resources, name).outputs[output]);
         secrets.tls = { caCert: pem("lab-tls-ca", "certPem"), hosts: Object.fromEntries([...ETCD, ...PG, ...LB].map((h) => [h, { cert: pem(`lab-tls-${h}-cert`, "certPem"), key: pem(`lab-tls-${h}-key`, "privateKeyPem") }])) };
         const { config } = loadStackConfig("lab");
-        const c = parseStackConfig({ ...config, ...supplied } as Record<string, string>, "lab").cluster;
+        const c = parseStackConfig({ ...config, ...supplied } as Record<string, string>, "lab", STACK_PROVIDERS).cluster;
         const plan = clusterPlan(c);
         const resourceName = (key: string) => {
             const step = plan.find((s) => s.key === key)!;

@@ -6,19 +6,18 @@ import * as fs from "fs";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { parseStackConfig } from "../model/config";
 import type { ClusterSecrets, ClusterSpec, ResolvedCluster } from "../model/types";
 import { resolveValidCluster } from "../model/validate";
 import { placeholderSecrets, renderClusterFiles } from "../render/bundle";
 import { renderPgHba } from "../render/patroni";
 import { scramSha256Verifier } from "../render/roles";
-import { readStackFile, renderStackFiles } from "../tools/render";
+import { readStackFile, readStackSettings, renderStackFiles } from "../tools/render";
 
 const GOLDEN_DIR = path.join(__dirname, "golden");
 const STACKS = ["lab", "lab-debian12", "lab-plain", "onprem-rhel", "dev", "staging"] as const;
 
 function stackCluster(stack: string): ResolvedCluster {
-  return parseStackConfig(readStackFile(stack), stack).cluster;
+  return readStackSettings(stack).cluster;
 }
 
 function stackSpec(stack: string): ClusterSpec {

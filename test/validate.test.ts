@@ -2,6 +2,7 @@
 // received and the fix, and a typo or a wrong type is never silently ignored.
 import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../model/config";
+import { STACK_PROVIDERS } from "../providers";
 import { resolveCluster } from "../model/resolve";
 import type { ClusterSpec, HostSpec } from "../model/types";
 import {
@@ -13,7 +14,7 @@ import {
   type Schema,
   type ValidationIssue,
 } from "../model/validate";
-import { readStackFile } from "../tools/render";
+import { readStackFile, readStackSettings } from "../tools/render";
 
 const ROOT = "cluster";
 
@@ -64,7 +65,7 @@ function expectIssue(issues: ValidationIssue[], setting: string, expected: { val
 /** The error parseStackConfig throws for a stack config map. */
 function configError(all: Record<string, string>): ClusterConfigError {
   try {
-    parseStackConfig(all, "test");
+    parseStackConfig(all, "test", STACK_PROVIDERS);
   } catch (err) {
     expect(err).toBeInstanceOf(ClusterConfigError);
     return err as ClusterConfigError;
@@ -85,7 +86,7 @@ describe("a valid spec", () => {
   });
 
   it.each(["lab", "onprem-rhel"])("stack %s validates clean", (stack) => {
-    const settings = parseStackConfig(readStackFile(stack), stack);
+    const settings = readStackSettings(stack);
     expect(settings.cluster.hosts.etcd).toHaveLength(3);
     const cluster = JSON.parse(readStackFile(stack)["pulumi-patroni:cluster"]) as unknown;
     expect(validateCluster(cluster, stack, "pulumi-patroni:cluster")).toEqual([]);
@@ -479,7 +480,7 @@ describe("shape: unknown keys and wrong types", () => {
   });
 
   it("other namespaces in stack config belong to providers and are left alone", () => {
-    expect(parseStackConfig(stackConfig({ "aws:region": "eu-west-1" }), "test").cluster.scope).toBe("test");
+    expect(parseStackConfig(stackConfig({ "aws:region": "eu-west-1" }), "test", STACK_PROVIDERS).cluster.scope).toBe("test");
   });
 
   it("unknown keys in stack config are rejected inside the cluster, with the stack config path", () => {

@@ -6,9 +6,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { loadStackConfig, toRuntimeConfig } from "./engine/stackConfig";
-import { parseStackConfig } from "../model/config";
-import { placeholderSecrets, renderClusterFiles, type DataVolumeInfo } from "../render/bundle";
-import { awsDataVolumes } from "../render/plan";
+import { parseStackConfig, type ProgramSettings } from "../model/config";
+import { STACK_PROVIDERS } from "../providers";
+import { placeholderSecrets, renderClusterFiles } from "../render/bundle";
 
 /**
  * A stack file's config in the engine's form (namespaced keys, objects as JSON text), read the way
@@ -18,15 +18,17 @@ export function readStackFile(stack: string): Record<string, string> {
     return toRuntimeConfig(loadStackConfig(stack, { securePlaceholders: true }).config);
 }
 
+/** A stack file's settings, read as the program reads them (with the providers it ships). */
+export function readStackSettings(stack: string): ProgramSettings {
+    return parseStackConfig(readStackFile(stack), stack, STACK_PROVIDERS);
+}
+
 /** Every file `npm run render` writes for a stack, keyed `<host>/<path>`. */
 export function renderStackFiles(stack: string): Map<string, string> {
-    const settings = parseStackConfig(readStackFile(stack), stack);
+    const settings = readStackSettings(stack);
     const c = settings.cluster;
-    // On AWS, the etcd and Patroni hosts mount an EBS volume first; its id exists only once created.
-    const volumes: Record<string, DataVolumeInfo> = {};
-    if (settings.provider === "aws") {
-        for (const [host, v] of Object.entries(awsDataVolumes(c))) volumes[host] = { ...v, volumeId: `vol-0${host.replace(/[^0-9a-f]/g, "").padStart(16, "0")}` };
-    }
+    // A provider's hosts may mount a data volume first; its id exists only once created.
+    const volumes = settings.machines?.provider.offlineDataVolumes?.(c) ?? {};
     return renderClusterFiles(c, placeholderSecrets(c), volumes);
 }
 

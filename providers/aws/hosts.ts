@@ -33,9 +33,10 @@ import {
     type PlannedHost,
     type ResolvedAws,
     type SecurityGroupRole,
+    awsDataVolumes,
+    ebsPlannedVolume,
 } from "./model";
 import type { ResolvedCluster } from "../../model/types";
-import { awsDataVolumes } from "../../render/plan";
 import { SSH_DIAL_PATIENCE, type ConnectionArgs, type DataVolume } from "../../components/remote";
 
 export interface AwsHostsArgs {
@@ -375,7 +376,7 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
                 opts,
             );
             extra.push(attachment);
-            dataVolume = { volumeId: volume.id, ...planned };
+            dataVolume = { volumeId: volume.id, ...ebsPlannedVolume(c, h.name, planned) };
         }
         return { name: h.name, role: h.role, privateIp: h.address, publicIp, instance, dataVolume, dependsOn: [instance, ...extra, ...networkReady, ...bastionReady] };
     });
