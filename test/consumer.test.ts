@@ -51,6 +51,8 @@ cluster.writerEndpoint.apply((endpoint) => {
         superuserPassword: "s", replicationPassword: "r", rewindPassword: "w", adminPassword: "a", restApiPassword: "x", keepalivedPassword: "k",
         userPasswords: {},
         scramSalts: Object.fromEntries(["postgres", "replicator", "rewind_user", "admin"].map((role) => [role, "AAAAAAAAAAAAAAAAAAAAAA=="])),
+        // TLS is the default: the CA and every host's certificate and key.
+        tls: { caCert: "ca", hosts: Object.fromEntries([...cluster.resolved.hosts.etcd, ...cluster.resolved.hosts.patroni, ...cluster.resolved.hosts.haproxy].map((h) => [h.name, { cert: "cert", key: "key" }])) },
     });
     setTimeout(() => {
         console.log(JSON.stringify({

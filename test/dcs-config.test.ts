@@ -139,6 +139,8 @@ function spec(parameters: Record<string, string | number>): ClusterSpec {
         keepalived: { vip: "10.0.0.50" },
         // A short loop_wait: the script waits one loop for members to apply a patch.
         patroni: { ttlSec: 20, loopWaitSec: 1, retryTimeoutSec: 3, parameters },
+        // The fake Patroni speaks HTTP; the step's HTTPS client is proven on the lab (npm run test:e2e).
+        tls: { enabled: false },
     } as ClusterSpec;
 }
 
