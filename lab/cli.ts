@@ -67,11 +67,18 @@ export function labLayout(): DistroLayout {
     return labCluster().layout;
 }
 
+/** Resolved stacks by name: the bench's and the e2e's polling asks for the running one again and again. */
+const resolvedStacks = new Map<string, ResolvedCluster>();
+
 /** The cluster the lab runs now, as its stack resolves (ports, TLS, layout). */
 export function labCluster(): ResolvedCluster {
     const running = readState().stack;
-    const spec = loadStackConfig(running).config["pulumi-patroni:cluster"] as ClusterSpec;
-    return resolveValidCluster(spec, running);
+    let c = resolvedStacks.get(running);
+    if (!c) {
+        c = resolveValidCluster(loadStackConfig(running).config["pulumi-patroni:cluster"] as ClusterSpec, running);
+        resolvedStacks.set(running, c);
+    }
+    return c;
 }
 
 /** Settings changed on top of the stack file (`--overlay`), as a later commit would change it. */
@@ -234,7 +241,8 @@ export function verifyServer(state: LabState): Record<string, string> {
     const ca = state.outputs.caCertificate;
     if (typeof ca !== "string" || ca === "") return {};
     const file = path.join(STATE_DIR, "ca.crt");
-    fs.writeFileSync(file, ca, { mode: 0o644 });
+    // Written when it differs (every new client of the bench asks).
+    if (!fs.existsSync(file) || fs.readFileSync(file, "utf8") !== ca) fs.writeFileSync(file, ca, { mode: 0o644 });
     return { PGSSLMODE: "verify-full", PGSSLROOTCERT: file };
 }
 

@@ -487,6 +487,10 @@ export function checkPostgres(c: ResolvedCluster, spec: ClusterSpec, root: strin
             if (parsed.address !== undefined && isAnywhere(parsed.address) && !c.allowClientsFromAnywhere) {
                 issues.push(anywhereIssue(`${root}.patroni.pgHba[${i}]`, line, parsed.address, root));
             }
+            // With TLS every TCP connection is encrypted: no line may admit a plain-text one.
+            if (c.tls.enabled && (parsed.type === "host" || parsed.type === "hostnossl")) {
+                issues.push({ setting: `${root}.patroni.pgHba[${i}]`, value: line, rule: `admits connections without TLS, and ${root}.tls.enabled encrypts every connection`, fix: `write ${JSON.stringify(line.trim().replace(/^\S+/, "hostssl"))}` });
+            }
         }
     });
     c.clientCidrs.forEach((cidr, i) => {
@@ -707,19 +711,12 @@ export function checkTls(c: ResolvedCluster, root: string): ValidationIssue[] {
         issues.push({ setting: `${at}.caValidityDays`, value: t.caValidityDays, rule: `must be more than certificateValidityDays (${t.certificateValidityDays}): no certificate may outlive its CA`, fix: `use ${Math.max(3650, t.certificateValidityDays * 2)}` });
     }
     if (!t.enabled) return issues;
-    // With TLS every TCP hop is encrypted: PostgreSQL's TLS settings are the cluster's, and a
-    // pg_hba line may not admit a plain-text connection.
+    // With TLS PostgreSQL's TLS settings are the cluster's (pg_hba lines: checkPostgres).
     for (const name of POSTGRES_TLS_PARAMETERS) {
         const value = c.patroni.parameters[name];
         if (value === undefined || (name === "ssl_min_protocol_version" && String(value) === "TLSv1.3")) continue;
         issues.push({ setting: `${root}.patroni.parameters.${name}`, value, rule: `is set by ${at}.enabled (ssl on, the cluster's certificate and CA, ${POSTGRES_TLS_MIN_PROTOCOL} at least)`, fix: name === "ssl_min_protocol_version" ? "remove it, or use \"TLSv1.3\"" : `remove it, or set ${at}.enabled: false` });
     }
-    c.patroni.pgHba.forEach((line, i) => {
-        const parsed = parsePgHbaLine(line);
-        if (typeof parsed !== "string" && (parsed.type === "host" || parsed.type === "hostnossl")) {
-            issues.push({ setting: `${root}.patroni.pgHba[${i}]`, value: line, rule: `admits connections without TLS, and ${at}.enabled encrypts every connection`, fix: `write ${JSON.stringify(line.trim().replace(/^\S+/, "hostssl"))}` });
-        }
-    });
     return issues;
 }
 
