@@ -14,6 +14,8 @@ import type {
 
 /** The release a cluster runs on when its spec names none. */
 export const DEFAULT_OS: OsRelease = "debian13";
+/** The name of the CA a cluster is created with (`tls.signingCa`'s default). */
+export const DEFAULT_CA = "cluster";
 
 /**
  * PostgreSQL parameters this project sets unless the user overrides them. Chosen for a
@@ -105,6 +107,17 @@ export function clusterMachines(c: ResolvedCluster): ResolvedHost[] {
     return [...byName.values()];
 }
 
+/** With TLS, the hosts that serve it and so get a certificate: etcd and Patroni hosts (a balancer only verifies). */
+export function certificateHosts(c: ResolvedCluster): ResolvedHost[] {
+    const serving = new Set([...c.hosts.etcd, ...c.hosts.patroni].map((h) => h.name));
+    return clusterMachines(c).filter((h) => serving.has(h.name));
+}
+
+/** Every CA the hosts trust, by name: the signing one first. */
+export function trustedCaNames(c: ResolvedCluster): string[] {
+    return [c.tls.signingCa, ...c.tls.trustedCas];
+}
+
 /** Default VRRP priorities: the first HAProxy host is preferred. */
 export function defaultPriorities(count: number): number[] {
     return Array.from({ length: count }, (_, i) => (i === 0 ? 150 : 101 - i));
@@ -191,6 +204,8 @@ export function resolveCluster(spec: ClusterSpec, defaultScope: string, vipMover
             certificateValidityDays: spec.tls?.certificateValidityDays ?? 365,
             renewBeforeDays: spec.tls?.renewBeforeDays ?? 30,
             caValidityDays: spec.tls?.caValidityDays ?? 3650,
+            signingCa: spec.tls?.signingCa ?? DEFAULT_CA,
+            trustedCas: spec.tls?.trustedCas ?? [],
         },
         clientCidrs: spec.clientCidrs ?? [],
         allowClientsFromAnywhere: spec.allowClientsFromAnywhere ?? false,
