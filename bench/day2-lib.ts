@@ -198,6 +198,13 @@ async function expectServedCertificates(old: Record<string, string>, ca = labSsl
     }
 }
 
+/** Each distinct message with its count, most frequent first: `3× message`. */
+function distinctCounts(messages: string[]): string[] {
+    const counts = new Map<string, number>();
+    for (const m of messages) counts.set(m, (counts.get(m) ?? 0) + 1);
+    return [...counts].sort((a, b) => b[1] - a[1]).map(([m, n]) => `${n}× ${m}`);
+}
+
 /** Every host's copy of the CAs, per role, holds `count` certificates. */
 function expectTrustedCas(count: number): void {
     const c = labCluster();
@@ -255,6 +262,7 @@ function merged(base: Record<string, unknown>, cluster: Record<string, unknown>,
 export function day2Matrix(cluster: Pick<ResolvedCluster, "patroni" | "tls">): Day2Change[] {
     const synchronousMode = cluster.patroni.synchronousMode;
     const changes: Day2Change[] = [];
+    let revertedFrom: Record<string, string> = {};
     let config: Record<string, unknown> = {};
     const add = (name: string, kind: Day2Change["kind"], cluster: Record<string, unknown>, verify: Day2Change["verify"], extra: Record<string, unknown> = {}) => {
         config = merged(config, cluster, extra);
@@ -429,8 +437,15 @@ export function day2Matrix(cluster: Pick<ResolvedCluster, "patroni" | "tls">): D
         kind: "revert",
         reissues: cluster.tls.enabled,
         config: {},
+        async before() {
+            if (cluster.tls.enabled) revertedFrom = certificateSerials();
+        },
         async verify(ctx) {
-            if (cluster.tls.enabled) expectTrustedCas(1);
+            if (cluster.tls.enabled) {
+                // patroni.yml (the pg_hba line) and the certificates change in the same reload here.
+                expectTrustedCas(1);
+                await expectServedCertificates(revertedFrom);
+            }
             await expectLogin("postgres", ctx.outputs.superuserPassword);
             await expectLogin("admin", ctx.outputs.adminPassword);
             await expectShown(ctx, "max_connections", "200");
@@ -668,6 +683,8 @@ export interface Day2Result {
     acknowledged: number;
     missing: number[];
     writerErrors: number;
+    /** The writer's distinct error messages, each with how often it came. */
+    writerErrorMessages: string[];
     verified: boolean;
     error?: string;
 }
@@ -784,6 +801,7 @@ export async function applyChange(stack: string, change: Day2Change): Promise<Da
         acknowledged: writer.acks.length,
         missing,
         writerErrors: writer.errors.length,
+        writerErrorMessages: distinctCounts(writer.errors.map((e) => e.message)),
         verified,
         ...(error ? { error } : {}),
     };

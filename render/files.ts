@@ -63,6 +63,7 @@ export const GATE_TIMEOUTS_SEC = {
     patroniReplicas: 600,
     vip: 120,
     volume: 300,
+    restApiCertificate: 60,
 } as const;
 
 export function sha256(text: string): string {
@@ -491,7 +492,13 @@ export function patroniStartScript(c: ResolvedCluster, host: ResolvedHost): stri
 
 /** Reloads a running member when its files changed. */
 export function patroniReloadScript(c: ResolvedCluster, host: ResolvedHost, applies: AppliedFile[]): string {
-    return renderTemplate("patroni-reload.sh", { hostName: host.name, service: c.layout.patroniService, applies });
+    return renderTemplate("patroni-reload.sh", {
+        hostName: host.name,
+        service: c.layout.patroniService,
+        applies,
+        // With TLS: where the REST API serves the member's certificate, which a reload must make it serve.
+        restApi: c.tls.enabled ? { address: host.address, port: c.patroni.restApiPort, certPath: tlsPaths("patroni").cert, timeoutSec: GATE_TIMEOUTS_SEC.restApiCertificate } : undefined,
+    });
 }
 
 /**

@@ -196,7 +196,7 @@ describe("the lab", () => {
     for (const change of day2Matrix(readStackSettings(STACK).cluster).filter((c) => !c.benchOnly)) {
         it(`day-2 with writes flowing: ${change.name} reaches the running services; 0 acknowledged writes lost`, async () => {
             const r = await applyChange(STACK, change);
-            console.log(`${change.name}: apply ${r.applySec} s, ${r.ran.length} steps, longest write gap ${r.maxGapSec} s, ${r.acknowledged} acknowledged, ${r.writerErrors} writer errors`);
+            console.log(`${change.name}: apply ${r.applySec} s, ${r.ran.length} steps, longest write gap ${r.maxGapSec} s, ${r.acknowledged} acknowledged, ${r.writerErrors} writer errors${r.writerErrors ? ` (${r.writerErrorMessages.join("; ")})` : ""}`);
             expect(r.error).toBeUndefined();
             expect(r.verified).toBe(true);
             // A refused change fails the apply before anything changes; every other one runs something.
@@ -217,7 +217,7 @@ describe("the lab", () => {
     for (const change of topologyMatrix(STACK).filter((c) => !c.benchOnly)) {
         it(`topology with writes flowing: ${change.name}; 0 acknowledged writes lost`, async () => {
             const r = await applyChange(STACK, change);
-            console.log(`${change.name}: apply ${r.applySec} s, ${r.ran.length} steps, longest write gap ${r.maxGapSec} s, ${r.acknowledged} acknowledged, ${r.writerErrors} writer errors`);
+            console.log(`${change.name}: apply ${r.applySec} s, ${r.ran.length} steps, longest write gap ${r.maxGapSec} s, ${r.acknowledged} acknowledged, ${r.writerErrors} writer errors${r.writerErrors ? ` (${r.writerErrorMessages.join("; ")})` : ""}`);
             expect(r.error).toBeUndefined();
             expect(r.verified).toBe(true);
             expect(r.maxVipHolders, "balancers holding the VIP at once during the apply").toBe(1);

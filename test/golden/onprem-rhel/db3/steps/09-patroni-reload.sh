@@ -14,9 +14,26 @@ log_tail() {
     echo "--- last lines of $1 on $(hostname) ---" >&2
     journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
 }
-if systemctl is-active --quiet patroni; then
-    systemctl reload patroni
-    echo "patroni reloaded on db3"
-else
+if ! systemctl is-active --quiet patroni; then
     echo "patroni not running on db3 yet: its start step starts it"
+    exit 0
 fi
+systemctl reload patroni
+echo "patroni reloaded on db3"
+# Patroni takes a new REST API certificate on a reload only when patroni.yml did not change with it
+# (__main__.py reload_config: `if local or sighup and self.api.reload_local_certificate()`, 3.0.2 to
+# 4.x): until the REST API serves the certificate on disk, reload again (patroni.yml unchanged by then).
+want=$(openssl x509 -noout -serial -in '/etc/patroni/tls/host.crt')
+served=""
+for i in $(seq 1 60); do
+    served=$(openssl s_client -connect 10.20.2.23:8008 </dev/null 2>/dev/null | openssl x509 -noout -serial 2>/dev/null || true)
+    if [ "$served" = "$want" ]; then
+        echo "the REST API on db3 serves its certificate ($want)"
+        exit 0
+    fi
+    if (( i % 5 == 0 )); then systemctl reload patroni; fi
+    sleep 1
+done
+echo "the REST API on db3 still serves ${served:-no certificate} after 60 s, not its certificate $want (/etc/patroni/tls/host.crt)" >&2
+log_tail patroni
+exit 1
