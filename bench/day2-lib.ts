@@ -599,8 +599,9 @@ export function topologyMatrix(stack: string): Day2Change[] {
         },
         etcdChange("replace etcd2 with etcd4 (new name and address)", etcd4),
         etcdChange("back to the stack file (etcd4 replaced by a new etcd2)", stackHosts.etcd),
-        etcdChange("etcd 3→5 members (etcd4, etcd5 join one after the other)", etcd5),
-        etcdChange("etcd 5→3 members (etcd4, etcd5 removed one after the other)", stackHosts.etcd),
+        // The bench only (CI's time budget): replacing etcd2 with etcd4 and back proves a member joining and leaving.
+        { ...etcdChange("etcd 3→5 members (etcd4, etcd5 join one after the other)", etcd5), benchOnly: true },
+        { ...etcdChange("etcd 5→3 members (etcd4, etcd5 removed one after the other)", stackHosts.etcd), benchOnly: true },
         { ...etcdChange("etcd2 at a new address (its old machine gone)", stackHosts.etcd.map((m) => (m.name === "etcd2" ? { name: "etcd2", address: "10.251.17.42" } : m))), benchOnly: true },
         { ...etcdChange("etcd2 back at its stack address (rebuilt again)", stackHosts.etcd), benchOnly: true },
         {

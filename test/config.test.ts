@@ -198,4 +198,3 @@ describe("a CA of the user's own (pulumi-patroni:certificateAuthorities, a secre
     for (const err of [unnamed, wrongKey, shape]) expect(err.message).not.toContain("PRIVATE KEY");
   });
 });
-

@@ -123,4 +123,3 @@ describe("the stand-in's tls provider", () => {
         expect(openssl(["verify", "-x509_strict", "-CAfile", path.join(dir, "corp.crt"), path.join(dir, "pg2.pem")])).toContain("OK");
     });
 });
-
