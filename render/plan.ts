@@ -116,12 +116,12 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
     /** Wait until the host is ready, mount its data volume (if any), install the role's packages. */
     const install = (component: Component, role: HostRole, member: ResolvedHost): string => {
         const host = member.name;
-        const isReady = add({ component, name: `ready-${host}`, host, script: files.hostReadyScript(c) });
+        const ready = add({ component, name: `ready-${host}`, host, script: files.hostReadyScript(c) });
         const volume = dataVolumes[host];
         const mounted = volume
-            ? [add({ component, name: `mount-data-${host}`, host, script: { volumeId: volume.mountScript }, dependsOn: [isReady], timeout: "10m" })]
+            ? [add({ component, name: `mount-data-${host}`, host, script: { volumeId: volume.mountScript }, dependsOn: [ready], timeout: "10m" })]
             : [];
-        return add({ component, name: `install-${host}`, host, script: files.installScript(c, role, member), dependsOn: [isReady, ...mounted], timeout: "30m" });
+        return add({ component, name: `install-${host}`, host, script: files.installScript(c, role, member), dependsOn: [ready, ...mounted], timeout: "30m" });
     };
 
     /** The role's TLS files on a host (none without `tls.enabled`), written once its packages made the service's user. */
