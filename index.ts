@@ -82,6 +82,8 @@ const cluster = new PostgresHaCluster(settings.cluster.scope, {
         adminPassword: secretOf("adminPassword"),
         restApiPassword: secretOf("restApiPassword"),
         keepalivedPassword: secretOf("keepalivedPassword"),
+        backupS3AccessKeyId: secretOf("backupS3AccessKeyId"),
+        backupS3SecretAccessKey: secretOf("backupS3SecretAccessKey"),
         userPasswords: Object.fromEntries(Object.keys(settings.userPasswords).map((r) => [r, pulumi.secret(settings.userPasswords[r])])),
     },
 });

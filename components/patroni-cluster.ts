@@ -39,6 +39,8 @@ export class PatroniCluster extends pulumi.ComponentResource {
     public readonly replicasGate: command.remote.Command;
     /** Leader, replicas and sync standbys as the replicas gate saw them. */
     public readonly topology: pulumi.Output<PatroniTopology>;
+    /** With backups on a repository host: each member's pgBackRest TLS server (the repository host takes backups through them). */
+    public readonly pgbackrestServers: command.remote.Command[];
 
     constructor(name: string, args: PatroniClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pulumi-patroni:index:PatroniCluster", name, {}, opts);
@@ -52,6 +54,7 @@ export class PatroniCluster extends pulumi.ComponentResource {
         this.leaderGate = stepOf(steps, "patroni/leader");
         this.dcsConfig = stepOf(steps, "patroni/dcs-config");
         this.replicasGate = stepOf(steps, "patroni/replicas");
+        this.pgbackrestServers = [...steps].filter(([key]) => key.startsWith("patroni/pgbackrest-server-")).map(([, step]) => step);
         this.topology = this.replicasGate.stdout.apply(parseTopology);
         this.registerOutputs({ topology: this.topology });
     }

@@ -10,9 +10,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import type { ClusterSecrets, ClusterSpec, HostRole, ResolvedCluster, VipMover } from "../model/types";
+import { BACKUP_S3_KEY_SECRETS, backupKeyIssues } from "../model/backup";
 import { ClusterConfigError, checkSuppliedSecret, resolveValidCluster, type ValidationIssue } from "../model/validate";
 import { isIpv4 } from "../model/net";
-import { clusterMachines } from "../model/resolve";
+import { clusterMachines, rolesOf } from "../model/resolve";
+import { BackupRepository } from "./backup-repository";
 import { EtcdCluster } from "./etcd-cluster";
 import { HaproxyKeepalived } from "./haproxy-keepalived";
 import { PatroniCluster } from "./patroni-cluster";
@@ -36,6 +38,10 @@ export interface ClusterSecretArgs {
     keepalivedPassword?: pulumi.Input<string>;
     /** Passwords of application roles, by role name. @default - generated per role, 32 characters */
     userPasswords?: Record<string, pulumi.Input<string>>;
+    /** The object store's access key id (`cluster.backup.repository.s3.keyType: shared`; required there). @default - none */
+    backupS3AccessKeyId?: pulumi.Input<string>;
+    /** The object store's secret access key (`cluster.backup.repository.s3.keyType: shared`; required there). @default - none */
+    backupS3SecretAccessKey?: pulumi.Input<string>;
 }
 
 export interface PostgresHaClusterArgs {
@@ -128,6 +134,8 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
     public readonly patroni: PatroniCluster;
     /** The HAProxy + Keepalived pair; absent with an external front door. */
     public readonly proxy: HaproxyKeepalived | undefined;
+    /** The backup repository host (`backup.repository.kind: host`); absent otherwise. */
+    public readonly backupRepository: BackupRepository | undefined;
 
     constructor(name: string, args: PostgresHaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validation first: a bad argument throws here, before this component or any child is registered.
@@ -149,6 +157,14 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
                 ? new HaproxyKeepalived(
                       `${name}-proxy`,
                       { cluster: c, hosts, secrets, backendsReady: [this.patroni.replicasGate], dcsReady: [this.etcd.healthy] },
+                      { parent: this },
+                  )
+                : undefined;
+        this.backupRepository =
+            c.backup.enabled && c.backup.repository.kind === "host"
+                ? new BackupRepository(
+                      `${name}-backup`,
+                      { cluster: c, hosts, secrets, dcsReady: [this.etcd.healthy], membersReady: [this.patroni.replicasGate, ...this.patroni.pgbackrestServers] },
                       { parent: this },
                   )
                 : undefined;
@@ -263,13 +279,18 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
             password("restapi", supplied.restApiPassword),
             password("keepalived", supplied.keepalivedPassword, 8),
         ];
+        // Supplied only (the object store issues them); validateArgs made sure both or neither are here.
+        const s3Key =
+            supplied.backupS3AccessKeyId !== undefined && supplied.backupS3SecretAccessKey !== undefined
+                ? pulumi.all([supplied.backupS3AccessKeyId, supplied.backupS3SecretAccessKey]).apply(([accessKeyId, secretAccessKey]) => ({ accessKeyId, secretAccessKey }))
+                : pulumi.output(undefined);
         // A random SCRAM salt per role, kept in the state: verifiers are stable from run to run, and the
         // same password gives another verifier in every cluster.
         const salts = Object.fromEntries(passwordRoles(c).map((role) => [role, new random.RandomId(`${name}-${role}-scram-salt`, { byteLength: 16 }, { parent: this }).b64Std]));
         return pulumi.secret(
-            pulumi.all([pulumi.all(generatedOrGiven), pulumi.all(userPasswords), pulumi.all(salts), tlsMaterial ?? pulumi.output(undefined)]).apply(([values, users, scramSalts, tlsFiles]) => {
+            pulumi.all([pulumi.all(generatedOrGiven), pulumi.all(userPasswords), pulumi.all(salts), tlsMaterial ?? pulumi.output(undefined), s3Key]).apply(([values, users, scramSalts, tlsFiles, backupS3Key]) => {
                 const [superuserPassword, replicationPassword, rewindPassword, adminPassword, restApiPassword, keepalivedPassword] = values;
-                const secrets: ClusterSecrets = { superuserPassword, replicationPassword, rewindPassword, adminPassword, restApiPassword, keepalivedPassword, userPasswords: users, scramSalts, ...(tlsFiles ? { tls: tlsFiles } : {}) };
+                const secrets: ClusterSecrets = { superuserPassword, replicationPassword, rewindPassword, adminPassword, restApiPassword, keepalivedPassword, userPasswords: users, scramSalts, ...(tlsFiles ? { tls: tlsFiles } : {}), ...(backupS3Key ? { backupS3Key } : {}) };
                 const empty = [...Object.entries(secrets), ...Object.entries(users).map(([k, v]) => [`userPasswords.${k}`, v])].filter(
                     ([, v]) => typeof v === "string" && v.trim() === "",
                 );
@@ -299,9 +320,10 @@ function validateArgs(name: string, args: PostgresHaClusterArgs): ResolvedCluste
     }
     const s = args.secrets ?? {};
     const plain = (v: pulumi.Input<string> | undefined) => (typeof v === "string" ? v : undefined);
-    for (const key of ["superuserPassword", "replicationPassword", "rewindPassword", "adminPassword", "restApiPassword", "keepalivedPassword"] as const) {
+    for (const key of ["superuserPassword", "replicationPassword", "rewindPassword", "adminPassword", "restApiPassword", "keepalivedPassword", ...BACKUP_S3_KEY_SECRETS] as const) {
         issues.push(...checkSuppliedSecret(`args.secrets.${key}`, plain(s[key])));
     }
+    issues.push(...backupKeyIssues(c, (key) => s[key as keyof ClusterSecretArgs] !== undefined, (key) => `args.secrets.${key}`, () => "pass it"));
     for (const [role, v] of Object.entries(s.userPasswords ?? {})) {
         issues.push(...checkSuppliedSecret(`args.secrets.userPasswords.${role}`, plain(v)));
         if (!c.users.some((u) => u.name === role)) {
@@ -321,11 +343,8 @@ function clusterHosts(c: ResolvedCluster, args: PostgresHaClusterArgs): ClusterH
 }
 
 function nodeInfo(c: ResolvedCluster, t: { leader: string; syncStandbys: string[]; replicas: string[] }): NodeInfo[] {
-    const roles: HostRole[] = ["etcd", "patroni", "haproxy"];
-    const names = [...new Set(roles.flatMap((r) => c.hosts[r].map((h) => h.name)))];
-    return names.map((n) => {
-        const playing = roles.filter((r) => c.hosts[r].some((h) => h.name === n));
-        const address = roles.flatMap((r) => c.hosts[r]).find((h) => h.name === n)!.address;
+    return clusterMachines(c).map(({ name: n, address }) => {
+        const playing = rolesOf(c, n);
         const patroniRole = !playing.includes("patroni")
             ? undefined
             : n === t.leader

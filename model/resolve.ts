@@ -1,9 +1,11 @@
 /**
  * Every default of the model, applied once. Templates and components only ever see the result.
  */
+import { archiveCommand, resolveBackup } from "./backup";
 import { defaultPostgresVersion, distroLayout, patroniMajorVersion } from "./distro";
 import type {
     ClusterSpec,
+    HostRole,
     HostSpec,
     OsRelease,
     ResolvedCluster,
@@ -14,6 +16,9 @@ import type {
 
 /** The release a cluster runs on when its spec names none. */
 export const DEFAULT_OS: OsRelease = "debian13";
+
+/** Every role, in the order hosts are listed and their machines made (`clusterMachines`). */
+export const HOST_ROLES: readonly HostRole[] = ["etcd", "patroni", "haproxy", "backup"];
 
 /**
  * PostgreSQL parameters this project sets unless the user overrides them. Chosen for a
@@ -61,9 +66,10 @@ export function resolveHost(host: HostSpec): ResolvedHost {
     };
 }
 
-function resolvePatroni(spec: ClusterSpec): ResolvedPatroni {
+function resolvePatroni(spec: ClusterSpec, scope: string): ResolvedPatroni {
     const p = spec.patroni ?? {};
     const usePgRewind = p.usePgRewind ?? true;
+    const backups = spec.backup?.enabled ?? false;
     return {
         ttlSec: p.ttlSec ?? 20,
         loopWaitSec: p.loopWaitSec ?? 5,
@@ -82,6 +88,8 @@ function resolvePatroni(spec: ClusterSpec): ResolvedPatroni {
             ...DEFAULT_PG_PARAMETERS,
             // pg_rewind needs hint bits WAL-logged (or checksums); set it whenever rewind is on.
             ...(usePgRewind ? { wal_log_hints: "on" } : {}),
+            // With backups, pgBackRest archives every segment (archive_mode is on from the start: a reload).
+            ...(backups ? { archive_command: archiveCommand(scope) } : {}),
             ...(p.parameters ?? {}),
         },
         pgHba: p.pgHba ?? [],
@@ -101,8 +109,13 @@ function resolvePatroni(spec: ClusterSpec): ResolvedPatroni {
 /** Every machine of the cluster once, in role order (a host playing several roles is one machine). */
 export function clusterMachines(c: ResolvedCluster): ResolvedHost[] {
     const byName = new Map<string, ResolvedHost>();
-    for (const h of [...c.hosts.etcd, ...c.hosts.patroni, ...c.hosts.haproxy]) if (!byName.has(h.name)) byName.set(h.name, h);
+    for (const h of HOST_ROLES.flatMap((role) => c.hosts[role])) if (!byName.has(h.name)) byName.set(h.name, h);
     return [...byName.values()];
+}
+
+/** The roles a machine plays, in role order. */
+export function rolesOf(c: Pick<ResolvedCluster, "hosts">, hostName: string): HostRole[] {
+    return HOST_ROLES.filter((role) => c.hosts[role].some((h) => h.name === hostName));
 }
 
 /** Default VRRP priorities: the first HAProxy host is preferred. */
@@ -146,8 +159,9 @@ export function resolveCluster(spec: ClusterSpec, defaultScope: string, vipMover
             etcd: spec.hosts.etcd.map(resolveHost),
             patroni: spec.hosts.patroni.map(resolveHost),
             haproxy: haproxyHosts.map(resolveHost),
+            backup: (spec.hosts.backup ?? []).map(resolveHost),
         },
-        patroni: resolvePatroni(spec),
+        patroni: resolvePatroni(spec, scope),
         users: (spec.users ?? []).map((u) => ({ name: u.name, options: u.options ?? [], databases: u.databases ?? [] })),
         haproxy: {
             primaryPort: ha.primaryPort ?? 5000,
@@ -192,6 +206,7 @@ export function resolveCluster(spec: ClusterSpec, defaultScope: string, vipMover
             renewBeforeDays: spec.tls?.renewBeforeDays ?? 30,
             caValidityDays: spec.tls?.caValidityDays ?? 3650,
         },
+        backup: resolveBackup(spec),
         clientCidrs: spec.clientCidrs ?? [],
         allowClientsFromAnywhere: spec.allowClientsFromAnywhere ?? false,
     };
