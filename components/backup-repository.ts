@@ -1,10 +1,11 @@
 /**
- * BackupRepository: the repository host of `backup.repository.kind: host`. pgBackRest's TLS server
- * keeps the backups and the WAL archive there; once the cluster has a leader and archive_command is
- * live, the stanza gate creates the stanza and checks that WAL reaches it, then the backup timers start
- * (pgBackRest takes backups on the repository host only: it reaches each member's own TLS server).
+ * BackupRepository: the repository host of `backup.repository.kind: host`, up before any Patroni
+ * member starts (a member the stack adds restores from it). pgBackRest's TLS server keeps the backups
+ * and the WAL archive there, and takes the backups through each member's own server (pgBackRest runs
+ * `backup` on the repository host only). The stanza gate and the schedule's timers are the cluster's
+ * own steps (`<cluster>-backup-stanza`, `<cluster>-backup-schedule-<host>`): they wait for the members.
  * Children: `<name>-{ready,install,tls-ca,tls-cert,tls-key,pgbackrest-conf,pgbackrest-service,
- * backup-script,backup-service,backup-timer-<type>,server,backup-timers}-<host>` and `<name>-stanza`.
+ * schedule-script,schedule-service,schedule-timer-<type>,server}-<host>`.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
@@ -21,26 +22,24 @@ export interface BackupRepositoryArgs {
     secrets: pulumi.Output<ClusterSecrets>;
     /** The etcd health gate: with TLS, no file is written before it (see EtcdCluster.healthy). */
     dcsReady: pulumi.Input<pulumi.Resource>[];
-    /**
-     * What the stanza gate waits for and checks: the Patroni leader and DCS settings (archive_command),
-     * and every member's pgBackRest server (`PatroniCluster.replicasGate`, `PatroniCluster.pgbackrestServers`).
-     */
-    membersReady: command.remote.Command[];
 }
 
 export class BackupRepository extends pulumi.ComponentResource {
-    /** Passes when the stanza exists and a switched WAL segment reached the repository. */
-    public readonly stanzaGate: command.remote.Command;
+    /** pgBackRest's TLS server on the repository host, running its current files. */
+    public readonly server: command.remote.Command;
+    /** Every step of the repository host (what the cluster's backup gate and schedule wait for). */
+    public readonly ready: command.remote.Command[];
 
     constructor(name: string, args: BackupRepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pulumi-patroni:index:BackupRepository", name, {}, opts);
-        // The plan's repository steps (render/plan.ts): install, files, the TLS server, the stanza gate, the timers.
+        // The plan's repository steps (render/plan.ts): install, files, the TLS server.
         const steps = createSteps(
             name,
-            { steps: planFor(args.cluster, args.hosts).filter((s) => s.component === "backup"), hosts: args.hosts, secrets: args.secrets, upstream: { etcd: args.dcsReady, patroni: args.membersReady } },
+            { steps: planFor(args.cluster, args.hosts).filter((s) => s.component === "backup"), hosts: args.hosts, secrets: args.secrets, upstream: { etcd: args.dcsReady } },
             this,
         );
-        this.stanzaGate = stepOf(steps, "backup/stanza");
+        this.server = stepOf(steps, `backup/server-${args.cluster.hosts.backup[0].name}`);
+        this.ready = [...steps.values()];
         this.registerOutputs({});
     }
 }

@@ -21,6 +21,11 @@ export interface PatroniClusterArgs {
     secrets: pulumi.Output<ClusterSecrets>;
     /** What must be up before Patroni starts: the etcd health gate. */
     dcsReady: pulumi.Input<pulumi.Resource>[];
+    /**
+     * With backups on a repository host: its TLS server (`BackupRepository.server`), up before any
+     * member starts. @default - none
+     */
+    repositoryReady?: pulumi.Input<pulumi.Resource>[];
 }
 
 /** What the replicas gate saw, parsed from its last line. */
@@ -48,7 +53,7 @@ export class PatroniCluster extends pulumi.ComponentResource {
         // settings (and the rolling restart they may need) follow, then every replica must stream.
         const steps = createSteps(
             name,
-            { steps: planFor(args.cluster, args.hosts).filter((s) => s.component === "patroni"), hosts: args.hosts, secrets: args.secrets, upstream: { etcd: args.dcsReady } },
+            { steps: planFor(args.cluster, args.hosts).filter((s) => s.component === "patroni"), hosts: args.hosts, secrets: args.secrets, upstream: { etcd: args.dcsReady, ...(args.repositoryReady ? { backup: args.repositoryReady } : {}) } },
             this,
         );
         this.leaderGate = stepOf(steps, "patroni/leader");

@@ -3,7 +3,8 @@
  * etcd quorum → Patroni leader → replicas → HAProxy + Keepalived and the VIP → application roles.
  * With `frontDoor: external` there is no proxy pair: a load balancer of yours (or a provider's)
  * checks Patroni's REST API and its address is the endpoint.
- * Children: `<name>-etcd`, `<name>-patroni`, `<name>-proxy` (front door vip), `<name>-roles`, and one
+ * Children: `<name>-etcd`, `<name>-backup` (a backup repository host), `<name>-patroni`, `<name>-proxy` (front door vip),
+ * `<name>-backup-stanza` and `<name>-backup-schedule-<host>` (a backup repository host), `<name>-roles`, and one
  * `<name>-<secret>-password` per generated secret.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -147,9 +148,13 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
         const secrets = this.clusterSecrets(name, c, args.secrets ?? {}, pki?.material);
 
         this.etcd = new EtcdCluster(`${name}-etcd`, { cluster: c, hosts, secrets }, { parent: this });
+        this.backupRepository =
+            c.backup.enabled && c.backup.repository.kind === "host"
+                ? new BackupRepository(`${name}-backup`, { cluster: c, hosts, secrets, dcsReady: [this.etcd.healthy] }, { parent: this })
+                : undefined;
         this.patroni = new PatroniCluster(
             `${name}-patroni`,
-            { cluster: c, hosts, secrets, dcsReady: [this.etcd.healthy] },
+            { cluster: c, hosts, secrets, dcsReady: [this.etcd.healthy], ...(this.backupRepository ? { repositoryReady: [this.backupRepository.server] } : {}) },
             { parent: this },
         );
         this.proxy =
@@ -160,22 +165,20 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
                       { parent: this },
                   )
                 : undefined;
-        this.backupRepository =
-            c.backup.enabled && c.backup.repository.kind === "host"
-                ? new BackupRepository(
-                      `${name}-backup`,
-                      { cluster: c, hosts, secrets, dcsReady: [this.etcd.healthy], membersReady: [this.patroni.replicasGate, ...this.patroni.pgbackrestServers] },
-                      { parent: this },
-                  )
-                : undefined;
-        // The roles step (the plan's last): it finds the primary itself, and waits for the front door.
+        // The cluster's own steps: with a repository host its backup gate and schedule (once every
+        // member's pgBackRest server runs); the roles step (the plan's last) finds the primary itself,
+        // and waits for the front door.
         createSteps(
             name,
             {
                 steps: planFor(c, hosts).filter((s) => s.component === "cluster"),
                 hosts,
                 secrets,
-                upstream: { proxy: this.proxy ? [this.proxy.vipGate] : [], patroni: [this.patroni.replicasGate] },
+                upstream: {
+                    proxy: this.proxy ? [this.proxy.vipGate] : [],
+                    patroni: [this.patroni.replicasGate, ...this.patroni.pgbackrestServers],
+                    ...(this.backupRepository ? { backup: this.backupRepository.ready } : {}),
+                },
             },
             this,
         );

@@ -114,9 +114,9 @@ export function backupScheduleFiles(c: ResolvedCluster, host: ResolvedHost): Ren
         clientTls: member && c.tls.enabled ? tlsPaths("patroni") : null,
     });
     return [
-        { id: "backup-script", path: BACKUP_SCRIPT, content: script, mode: "0755", owner: "root:root", validator: "shell", secret: false, reloadSystemd: false },
-        unit("backup-service", "pgha-backup@.service", renderTemplate("pgha-backup@.service", { scope: c.scope, hostName: host.name, scriptPath: BACKUP_SCRIPT })),
-        ...schedule(c).on.map(({ type, onCalendar }) => unit(`backup-timer-${type}`, `pgha-backup-${type}.timer`, renderTemplate("pgha-backup.timer", { scope: c.scope, type, onCalendar }))),
+        { id: "schedule-script", path: BACKUP_SCRIPT, content: script, mode: "0755", owner: "root:root", validator: "shell", secret: false, reloadSystemd: false },
+        unit("schedule-service", "pgha-backup@.service", renderTemplate("pgha-backup@.service", { scope: c.scope, hostName: host.name, scriptPath: BACKUP_SCRIPT })),
+        ...schedule(c).on.map(({ type, onCalendar }) => unit(`schedule-timer-${type}`, `pgha-backup-${type}.timer`, renderTemplate("pgha-backup.timer", { scope: c.scope, type, onCalendar }))),
     ];
 }
 

@@ -178,11 +178,32 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
         return { ...none, written, schedule: { files: scheduleFiles, written: schedule } };
     };
 
+    /** The repository host's install, files and TLS server (its gate and schedule come once the cluster runs). */
+    const repositoryHostSteps = (host: ResolvedHost) => {
+        const installedRepo = install("backup", "backup", host);
+        const tlsWritten = tlsFileSteps("backup", "backup", host, installedRepo);
+        const rendered = [pgbackrest.pgbackrestRepositoryConf(c, host), pgbackrest.pgbackrestServerUnit(c, host)];
+        const written = rendered.map((file) => fileStep("backup", host, file, () => rendered, [installedRepo]));
+        const scheduleFiles = pgbackrest.backupScheduleFiles(c, host);
+        const schedule = { files: scheduleFiles, written: scheduleFiles.map((file) => fileStep("backup", host, file, () => scheduleFiles, [installedRepo])) };
+        // Restarted when its configuration or a renewed certificate changes (the hashes of secret files keep the script secret).
+        const server = add({
+            component: "backup",
+            name: `server-${host.name}`,
+            host: host.name,
+            script: { secret: (s: ClusterSecrets) => pgbackrest.pgbackrestServerScript(c, host, files.appliedFiles([...rendered, ...files.tlsFiles(c, host, "backup", s)])) },
+            onDelete: pgbackrest.pgbackrestServerStopScript(host),
+            dependsOn: [...written, ...tlsWritten],
+            applies: [...written, ...tlsWritten],
+        });
+        return { host, server, schedule };
+    };
+
     /** The backup timers on a host where backups run, once the stanza gate passed; re-run when a unit changes. */
     const backupTimers = (component: Component, host: ResolvedHost, schedule: { files: files.RenderedFile[]; written: string[] }, gate: string[]): string =>
         add({
             component,
-            name: `backup-timers-${host.name}`,
+            name: `backup-schedule-${host.name}`,
             host: host.name,
             script: pgbackrest.backupTimersScript(c, host, files.appliedFiles(schedule.files)),
             onDelete: pgbackrest.backupTimersStopScript(host),
@@ -222,6 +243,10 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
     }
     const etcdHealthy = add({ component: "etcd", name: "health", host: c.hosts.etcd[0].name, script: files.etcdHealthScript(c), after: etcdStarts });
     if (c.tls.enabled) tlsGate = [etcdHealthy];
+
+    // The backup repository host (repository kind host): up before any member starts, so that a member
+    // the stack adds is already one the repository serves, and restores from it instead of the primary.
+    const repository = c.backup.enabled && c.backup.repository.kind === "host" ? repositoryHostSteps(pgbackrest.repositoryHost(c)) : undefined;
 
     // Patroni: the first member leads, then the others start together; then the DCS settings and
     // the rolling restart they may need; then every replica must stream.
@@ -268,8 +293,8 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
             host: m.member.name,
             script: files.patroniStartScript(c, m.member),
             onDelete: files.patroniStopScript(c, m.member),
-            // With backups a new member restores from the repository first: pgBackRest's files come before.
-            dependsOn: [...m.written, ...m.tlsWritten, ...m.backup.written, ...reloads, ...dependsOn],
+            // With backups a new member restores from the repository first: pgBackRest's files and the repository come before.
+            dependsOn: [...m.written, ...m.tlsWritten, ...m.backup.written, ...(repository ? [repository.server] : []), ...reloads, ...dependsOn],
         });
     const [first, ...others] = members;
     const firstStart = start(first, [etcdHealthy]);
@@ -302,33 +327,17 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
             backupTimers("patroni", m.member, m.backup.schedule, [stanza]);
         }
     }
-    if (c.backup.enabled && c.backup.repository.kind === "host") {
-        const host = pgbackrest.repositoryHost(c);
-        const installedRepo = install("backup", "backup", host);
-        const tlsWritten = tlsFileSteps("backup", "backup", host, installedRepo);
-        const rendered = [pgbackrest.pgbackrestRepositoryConf(c, host), pgbackrest.pgbackrestServerUnit(c, host)];
-        const written = rendered.map((file) => fileStep("backup", host, file, () => rendered, [installedRepo]));
-        const scheduleFiles = pgbackrest.backupScheduleFiles(c, host);
-        const schedule = scheduleFiles.map((file) => fileStep("backup", host, file, () => scheduleFiles, [installedRepo]));
-        // Restarted when its configuration or a renewed certificate changes (the hashes of secret files keep the script secret).
-        const server = add({
-            component: "backup",
-            name: `server-${host.name}`,
-            host: host.name,
-            script: { secret: (s: ClusterSecrets) => pgbackrest.pgbackrestServerScript(c, host, files.appliedFiles([...rendered, ...files.tlsFiles(c, host, "backup", s)])) },
-            onDelete: pgbackrest.pgbackrestServerStopScript(host),
-            dependsOn: [...written, ...tlsWritten],
-            applies: [...written, ...tlsWritten],
-        });
+    if (repository) {
+        // The repository host's own gate and schedule: cluster steps, once every member's server runs.
         const stanza = add({
-            component: "backup",
-            name: "stanza",
-            host: host.name,
-            script: pgbackrest.pgbackrestStanzaScript(c, host),
-            dependsOn: [server, ...members.flatMap((m) => m.backup.server)],
+            component: "cluster",
+            name: "backup-stanza",
+            host: repository.host.name,
+            script: pgbackrest.pgbackrestStanzaScript(c, repository.host),
+            dependsOn: [repository.server, ...members.flatMap((m) => m.backup.server)],
             after: [leader, dcsConfig],
         });
-        backupTimers("backup", host, { files: scheduleFiles, written: schedule }, [stanza]);
+        backupTimers("cluster", repository.host, repository.schedule, [stanza]);
     }
 
     // HAProxy + Keepalived: one balancer after the other, so a changed configuration is reloaded on one at a time.
