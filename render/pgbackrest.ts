@@ -64,7 +64,7 @@ export function pgbackrestMemberConf(c: ResolvedCluster, member: ResolvedHost, s
         archive: { async: b.archiveAsync, spoolPath: b.spoolPath, queueMax: b.archivePushQueueMax },
         // Patroni's TLS files: the member's certificate, owned by postgres.
         tls: onHost ? tlsPaths("patroni") : null,
-        server: onHost ? { why: "the repository host reaches this member through it to take backups.", address: member.address, port: b.repository.port, clients: repositoryHost(c).name } : null,
+        server: onHost ? { why: "the repository host reaches this member through it to take backups.", address: member.address, port: b.repository.port, clients: [repositoryHost(c).name] } : null,
         pg: [pgEntry(c, 1)],
     });
     return conf("pgbackrest-conf", content, s3Key !== undefined);
@@ -83,7 +83,7 @@ export function pgbackrestRepositoryConf(c: ResolvedCluster, host: ResolvedHost)
         fromStandby: b.fromStandby,
         archive: null,
         tls: tlsPaths("backup"),
-        server: { why: "the members push and fetch WAL, and restore, through it.", address: host.address, port: b.repository.port, clients: c.hosts.patroni.map((m) => m.name).join(",") },
+        server: { why: "the members push and fetch WAL, and restore, through it.", address: host.address, port: b.repository.port, clients: c.hosts.patroni.map((m) => m.name) },
         pg: c.hosts.patroni.map((m, i) => pgEntry(c, i + 1, m)),
     });
     return conf("pgbackrest-conf", content, false);

@@ -299,7 +299,8 @@ describe("rendered files", () => {
 
     it("the repository host reaches every member by address with its certificate; each member admits only the repository host", () => {
         const repo = files.get("backup1/etc/pgbackrest/pgbackrest.conf")!;
-        expect(repo).toContain("tls-server-auth=pg1,pg2,pg3=orders\n");
+        // One line per client: pgBackRest reads tls-server-auth as a map of client CN to stanzas.
+        expect(repo).toContain("tls-server-auth=pg1=orders\ntls-server-auth=pg2=orders\ntls-server-auth=pg3=orders\n");
         for (const [i, a] of ["10.0.0.21", "10.0.0.22", "10.0.0.23"].entries()) expect(repo).toContain(`pg${i + 1}-host=${a}\npg${i + 1}-host-type=tls\n`);
         expect(repo).toContain("repo1-retention-full=2\n");
         expect(repo).not.toContain("repo1-retention-diff");

@@ -89,6 +89,8 @@ describe("pgBackRest reads every rendered pgbackrest.conf", () => {
         const server = pgbackrestHelp(member, "server", null).output.replace(/\s+/g, " ");
         expect(server).toMatch(/--tls-server-auth [^[]*\[current=backup1=lab\]/);
         const [[, repo]] = rendered("lab-backup", /^backup1\/etc\/pgbackrest\/pgbackrest\.conf$/);
+        // One client per line: pgBackRest reads them as a map of client name to stanza.
+        expect(pgbackrestHelp(repo, "server", null).output.replace(/\s+/g, " ")).toMatch(/--tls-server-auth [^[]*\[current=pg1=lab, pg2=lab, pg3=lab\]/);
         const backup = pgbackrestHelp(repo, "backup", "lab").output.replace(/\s+/g, " ");
         for (const current of ["--repo-retention-full [^\\[]*\\[current=2\\]", "--repo-retention-diff [^\\[]*\\[current=6\\]", "--start-fast [^\\[]*\\[current=true", "--pg-host [^\\[]*\\[current=10\\.251\\.17\\.21", "--repo-path [^\\[]*\\[current=/var/lib/pgbackrest"]) {
             expect(backup).toMatch(new RegExp(current));

@@ -2,7 +2,7 @@
 # Starts pgBackRest's TLS server on backup1, or restarts it when its files changed (it reads them
 # at start), then waits until it accepts connections. The members archive WAL, and restore, through it.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/pgbackrest/pgbackrest.conf sha256:50eefd14c7fce60d1ecbdff0fced2782cb02b8106957fac3809f4e9eeaeaad14
+#   /etc/pgbackrest/pgbackrest.conf sha256:ce4f996c27d5149dd9df3ba777639a6bf079dae10a6825a3fb7b1c4bf7082f76
 #   /etc/systemd/system/pgbackrest.service sha256:d9f4f7912dc088a409df1ef3479b6c3f62cb298d703cfacc8d548bcf33646344
 #   /etc/pgbackrest/tls/ca.crt sha256:509c7267330742b84f3f00ee17d4a9d6d98fd76be8559b48403fced39544ac2d
 #   /etc/pgbackrest/tls/host.crt sha256:b730610997c6d657d1a56a411aef4cbdda9b15e0c5bd7e1ffee0c99d443cf455

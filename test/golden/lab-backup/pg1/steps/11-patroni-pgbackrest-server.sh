@@ -2,7 +2,7 @@
 # Starts pgBackRest's TLS server on pg1, or restarts it when its files changed (it reads them
 # at start), then waits until it accepts connections. The repository host takes this member's backups through it.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/pgbackrest/pgbackrest.conf sha256:803755660e336f86d88479a107f54335167b97bd53860ab51fdb99352040a012
+#   /etc/pgbackrest/pgbackrest.conf sha256:496dd0e93493db45fe8999b74ee3ed2f7a1606bc43e1e4649393bbd7c1484e2a
 #   /etc/systemd/system/pgbackrest.service sha256:89831912d93bc9512f3ea27fd9c49af4a46a069aaa5e7712d71c4cfacbdad8ec
 #   /etc/patroni/tls/ca.crt sha256:509c7267330742b84f3f00ee17d4a9d6d98fd76be8559b48403fced39544ac2d
 #   /etc/patroni/tls/host.crt sha256:b9c4d92644106e80ca8447fba28cbc2efec8bbe1b0b783a279aa34b5dec2e9b0

@@ -2,7 +2,7 @@
 # Starts pgBackRest's TLS server on pg2, or restarts it when its files changed (it reads them
 # at start), then waits until it accepts connections. The repository host takes this member's backups through it.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/pgbackrest/pgbackrest.conf sha256:9804124c96a83eccf3cf0b784bec49951bcbe6c92292e649257873112a2f6af1
+#   /etc/pgbackrest/pgbackrest.conf sha256:39072bf2f894bc2656b4050aac267bc904b664a2e6f46b66e7d5ee2bac90fcf1
 #   /etc/systemd/system/pgbackrest.service sha256:1c0c3707b774847145728a6ddac26cffc750ec043bdbe50c5519ca7608268ba6
 #   /etc/patroni/tls/ca.crt sha256:509c7267330742b84f3f00ee17d4a9d6d98fd76be8559b48403fced39544ac2d
 #   /etc/patroni/tls/host.crt sha256:4a80d0964403021a27447127261ccd6e34b9fc6e88e6b41c3eca3974f5069c25

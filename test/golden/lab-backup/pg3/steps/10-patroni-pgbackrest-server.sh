@@ -2,7 +2,7 @@
 # Starts pgBackRest's TLS server on pg3, or restarts it when its files changed (it reads them
 # at start), then waits until it accepts connections. The repository host takes this member's backups through it.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/pgbackrest/pgbackrest.conf sha256:d8635ca941ce45d310f3becf2da42e754838c0c9ac6a47b64e21922f71f4a9a8
+#   /etc/pgbackrest/pgbackrest.conf sha256:78fc16004cadee85bfc1af61ae810040623cc6ed16339926c87f8159625928d6
 #   /etc/systemd/system/pgbackrest.service sha256:e468e4ebb43ec25bd96c04a77546a48f34d5d3482d5b80f54480895d0ab9699d
 #   /etc/patroni/tls/ca.crt sha256:509c7267330742b84f3f00ee17d4a9d6d98fd76be8559b48403fced39544ac2d
 #   /etc/patroni/tls/host.crt sha256:f33af225296d0e26d08e0a2e820da8091ebd8be7b3441a6ef9821d702cc66c91
