@@ -78,7 +78,7 @@ describe("pgBackRest reads every rendered pgbackrest.conf", () => {
                 }
             }
         }
-    });
+    }, 60_000);
 
     it("shows each setting as the command's current value (the options exist for the commands that use them)", () => {
         const [[, member]] = rendered("lab-backup", /^pg1\/etc\/pgbackrest\/pgbackrest\.conf$/);
@@ -166,5 +166,5 @@ describe("shell", () => {
         for (const [label, file] of files) expect(run(bash, ["-n", file]).status, `bash -n ${label}`).toBe(0);
         const result = run(shellcheck, ["-f", "gcc", ...files.map(([, file]) => file)]);
         expect(result.status, `shellcheck found problems:\n${result.output.split(trees[tree]).join(tree)}`).toBe(0);
-    });
+    }, 60_000);
 });
