@@ -3,7 +3,7 @@
  * member starts (a member the stack adds restores from it). pgBackRest's TLS server keeps the backups
  * and the WAL archive there, and takes the backups through each member's own server (pgBackRest runs
  * `backup` on the repository host only). The stanza gate and the schedule's timers are the cluster's
- * own steps (`<cluster>-backup-stanza`, `<cluster>-backup-schedule-<host>`): they wait for the members.
+ * own steps (`<cluster>-backup-stanza`, `<cluster>-backup-timers-<host>`): they wait for the members.
  * Children: `<name>-{ready,install,tls-ca,tls-cert,tls-key,pgbackrest-conf,pgbackrest-service,
  * schedule-script,schedule-service,schedule-timer-<type>,server}-<host>`.
  */

@@ -4,7 +4,7 @@
  * With `frontDoor: external` there is no proxy pair: a load balancer of yours (or a provider's)
  * checks Patroni's REST API and its address is the endpoint.
  * Children: `<name>-etcd`, `<name>-backup` (a backup repository host), `<name>-patroni`, `<name>-proxy` (front door vip),
- * `<name>-backup-stanza` and `<name>-backup-schedule-<host>` (a backup repository host), `<name>-roles`, and one
+ * `<name>-backup-stanza` and `<name>-backup-timers-<host>` (a backup repository host), `<name>-roles`, and one
  * `<name>-<secret>-password` per generated secret.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -14,7 +14,7 @@ import type { ClusterSecrets, ClusterSpec, HostRole, ResolvedCluster, VipMover }
 import { BACKUP_S3_KEY_SECRETS, backupKeyIssues } from "../model/backup";
 import { ClusterConfigError, checkSuppliedSecret, resolveValidCluster, type ValidationIssue } from "../model/validate";
 import { isIpv4 } from "../model/net";
-import { clusterMachines, rolesOf } from "../model/resolve";
+import { HOST_ROLES, clusterMachines, rolesOf } from "../model/resolve";
 import { BackupRepository } from "./backup-repository";
 import { EtcdCluster } from "./etcd-cluster";
 import { HaproxyKeepalived } from "./haproxy-keepalived";
@@ -97,7 +97,7 @@ export function sshConnections(
     ssh: Omit<ConnectionArgs, "host">,
     addressOf?: (hostName: string, privateAddress: string) => pulumi.Input<string>,
 ): Record<string, pulumi.Input<ConnectionArgs>> {
-    const all = [...spec.hosts.etcd, ...spec.hosts.patroni, ...(spec.hosts.haproxy ?? [])];
+    const all = HOST_ROLES.flatMap((role) => spec.hosts[role] ?? []);
     return Object.fromEntries(
         all.map((h) => [
             h.name,

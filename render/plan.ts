@@ -203,7 +203,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
     const backupTimers = (component: Component, host: ResolvedHost, schedule: { files: files.RenderedFile[]; written: string[] }, gate: string[]): string =>
         add({
             component,
-            name: `backup-schedule-${host.name}`,
+            name: `backup-timers-${host.name}`,
             host: host.name,
             script: pgbackrest.backupTimersScript(c, host, files.appliedFiles(schedule.files)),
             onDelete: pgbackrest.backupTimersStopScript(host),

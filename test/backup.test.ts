@@ -205,7 +205,7 @@ describe("the plan with a repository host", () => {
             "backup/schedule-timer-diff-backup1",
             "backup/server-backup1",
             "cluster/backup-stanza",
-            "cluster/backup-schedule-backup1",
+            "cluster/backup-timers-backup1",
         ]);
         for (const m of ["pg1", "pg2", "pg3"]) for (const k of [`patroni/pgbackrest-conf-${m}`, `patroni/pgbackrest-service-${m}`, `patroni/pgbackrest-server-${m}`]) expect(steps.has(k), k).toBe(true);
     });
@@ -234,7 +234,7 @@ describe("the plan with a repository host", () => {
         expect(stanza.host).toBe("backup1");
         expect(stanza.after).toEqual(["patroni/leader", "patroni/dcs-config"]);
         expect(stanza.dependsOn).toEqual(["backup/server-backup1", "patroni/pgbackrest-server-pg1", "patroni/pgbackrest-server-pg2", "patroni/pgbackrest-server-pg3"]);
-        const schedule = step("cluster/backup-schedule-backup1");
+        const schedule = step("cluster/backup-timers-backup1");
         expect(schedule.dependsOn).toContain("cluster/backup-stanza");
         expect(schedule.applies).toEqual(["backup/schedule-script-backup1", "backup/schedule-service-backup1", "backup/schedule-timer-full-backup1", "backup/schedule-timer-diff-backup1"]);
         // Every step comes after the steps it waits for (the order the components create them in).
@@ -245,7 +245,7 @@ describe("the plan with a repository host", () => {
     it("undoes what it started: the servers and the timers stop on delete, every file is removed", () => {
         for (const key of ["backup/server-backup1", "patroni/pgbackrest-server-pg1"]) expect(step(key).onDelete).toMatch(/systemctl disable --now "\$unit"/);
         expect(step("backup/server-backup1").onDelete).toContain("units=('pgbackrest' )");
-        expect(step("cluster/backup-schedule-backup1").onDelete).toContain("for timer in pgha-backup-full.timer pgha-backup-diff.timer pgha-backup-incr.timer ; do");
+        expect(step("cluster/backup-timers-backup1").onDelete).toContain("for timer in pgha-backup-full.timer pgha-backup-diff.timer pgha-backup-incr.timer ; do");
         for (const s of plan.filter((s) => s.file)) expect(s.onDelete, s.key).toContain(`rm -f '${s.file!.path}'`);
         // The gate changes nothing: nothing to undo.
         expect(step("cluster/backup-stanza").onDelete).toBeUndefined();
@@ -254,7 +254,7 @@ describe("the plan with a repository host", () => {
     it("a schedule set to off has no timer file, and the schedule step stops its timer", () => {
         const off = clusterPlan(resolveValidCluster(backupSpec((s) => (s.backup!.schedule = { diff: "off" })), "orders"));
         expect(off.some((s) => s.key === "backup/schedule-timer-diff-backup1")).toBe(false);
-        const script = stepText(byKey(off).get("cluster/backup-schedule-backup1")!.script, placeholderSecrets(c), "");
+        const script = stepText(byKey(off).get("cluster/backup-timers-backup1")!.script, placeholderSecrets(c), "");
         expect(script).toContain("systemctl disable --now pgha-backup-diff.timer");
         expect(script).toContain("systemctl restart pgha-backup-full.timer");
     });
@@ -269,7 +269,7 @@ describe("the plan with an object store", () => {
         expect(plan.some((s) => s.component === "backup" || s.key.includes("pgbackrest-server"))).toBe(false);
         for (const m of ["pg1", "pg2", "pg3"]) {
             expect(steps.get(`patroni/stanza-${m}`)!.after).toEqual(["patroni/leader", "patroni/dcs-config"]);
-            expect(steps.get(`patroni/backup-schedule-${m}`)!.dependsOn).toContain(`patroni/stanza-${m}`);
+            expect(steps.get(`patroni/backup-timers-${m}`)!.dependsOn).toContain(`patroni/stanza-${m}`);
         }
     });
 
