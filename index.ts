@@ -109,5 +109,6 @@ export const aws = machines && {
     bastionPublicIp: machines.hosts.bastionPublicIp,
     instanceIds: machines.hosts.instanceIds,
     nlbDnsName: machines.hosts.nlbDnsName,
+    backupRepository: machines.hosts.backupRepository,
     addressReservations: machines.hosts.addressReservations,
 };
