@@ -102,6 +102,8 @@ export const superuserPassword = cluster.superuserPassword;
 export const adminPassword = cluster.adminPassword;
 export const nodes = cluster.nodes;
 export const etcdEndpoints = cluster.etcdEndpoints;
+/** With backups: where the backups and the WAL archive are; empty otherwise. */
+export const backupRepository = cluster.backupRepository;
 /** AWS stacks: the VPC, the bastion's public address, each host's instance id, the NLB's DNS name. */
 export const aws = machines && {
     vpcId: machines.hosts.vpcId,

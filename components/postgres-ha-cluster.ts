@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import type { ClusterSecrets, ClusterSpec, HostRole, ResolvedCluster, VipMover } from "../model/types";
-import { BACKUP_S3_KEY_SECRETS, backupKeyIssues } from "../model/backup";
+import { BACKUP_S3_KEY_SECRETS, backupKeyIssues, repositoryLocation } from "../model/backup";
 import { ClusterConfigError, checkSuppliedSecret, resolveValidCluster, type ValidationIssue } from "../model/validate";
 import { isIpv4 } from "../model/net";
 import { HOST_ROLES, clusterMachines, rolesOf } from "../model/resolve";
@@ -136,7 +136,9 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
     /** The HAProxy + Keepalived pair; absent with an external front door. */
     public readonly proxy: HaproxyKeepalived | undefined;
     /** The backup repository host (`backup.repository.kind: host`); absent otherwise. */
-    public readonly backupRepository: BackupRepository | undefined;
+    public readonly repositoryHost: BackupRepository | undefined;
+    /** With `backup.enabled`: where the backups and the WAL archive are (the repository host and path, or the bucket); empty otherwise. */
+    public readonly backupRepository: pulumi.Output<string>;
 
     constructor(name: string, args: PostgresHaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validation first: a bad argument throws here, before this component or any child is registered.
@@ -148,13 +150,13 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
         const secrets = this.clusterSecrets(name, c, args.secrets ?? {}, pki?.material);
 
         this.etcd = new EtcdCluster(`${name}-etcd`, { cluster: c, hosts, secrets }, { parent: this });
-        this.backupRepository =
+        this.repositoryHost =
             c.backup.enabled && c.backup.repository.kind === "host"
                 ? new BackupRepository(`${name}-backup`, { cluster: c, hosts, secrets, dcsReady: [this.etcd.healthy] }, { parent: this })
                 : undefined;
         this.patroni = new PatroniCluster(
             `${name}-patroni`,
-            { cluster: c, hosts, secrets, dcsReady: [this.etcd.healthy], ...(this.backupRepository ? { repositoryReady: [this.backupRepository.server] } : {}) },
+            { cluster: c, hosts, secrets, dcsReady: [this.etcd.healthy], ...(this.repositoryHost ? { repositoryReady: [this.repositoryHost.server] } : {}) },
             { parent: this },
         );
         this.proxy =
@@ -177,7 +179,7 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
                 upstream: {
                     proxy: this.proxy ? [this.proxy.vipGate] : [],
                     patroni: [this.patroni.replicasGate, ...this.patroni.pgbackrestServers],
-                    ...(this.backupRepository ? { backup: this.backupRepository.ready } : {}),
+                    ...(this.repositoryHost ? { backup: this.repositoryHost.ready } : {}),
                 },
             },
             this,
@@ -200,6 +202,7 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
         );
         this.caCertificate = pki ? pki.caCert : pulumi.output(undefined);
         this.etcdEndpoints = this.etcd.endpoints;
+        this.backupRepository = pulumi.output(repositoryLocation(c));
         this.nodes = this.patroni.topology.apply((t) => nodeInfo(c, t));
         this.registerOutputs({
             writerEndpoint: this.writerEndpoint,
@@ -211,6 +214,7 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
             adminPassword: this.adminPassword,
             nodes: this.nodes,
             etcdEndpoints: this.etcdEndpoints,
+            backupRepository: this.backupRepository,
         });
     }
 

@@ -23,6 +23,19 @@ export function restoreCommand(scope: string): string {
     return `${PGBACKREST_BIN} --stanza=${scope} archive-get %f "%p"`;
 }
 
+/**
+ * Where the repository is, for people: `<host>:<path>` (pgBackRest's TLS server at the host's address
+ * and port) or `s3://<bucket><path>` at its endpoint; empty without backups.
+ */
+export function repositoryLocation(c: ResolvedCluster): string {
+    const b = c.backup;
+    if (!b.enabled) return "";
+    const r = b.repository;
+    if (r.kind === "s3") return r.s3 ? `s3://${r.s3.bucket}${r.path} (endpoint ${r.s3.endpoint}, region ${r.s3.region})` : "";
+    const host = c.hosts.backup[0];
+    return host ? `${host.name}:${r.path} (pgBackRest's TLS server at ${host.address}:${r.port}, stanza ${c.scope})` : "";
+}
+
 /** A schedule that never runs. */
 export const SCHEDULE_OFF = "off";
 

@@ -74,7 +74,8 @@ describe("stack lab-backup under a slow mock", () => {
         expect(get(run.resources, "lab-backup-install-backup1").waitsFor.filter((n) => /-install-/.test(n))).toEqual([]);
     });
 
-    it("exports the repository host among the nodes", () => {
+    it("exports the repository's location, and the repository host among the nodes", () => {
+        expect(run.outputs.backupRepository).toBe("backup1:/var/lib/pgbackrest (pgBackRest's TLS server at 10.251.17.41:8432, stanza lab)");
         const nodes = run.outputs.nodes as Array<{ name: string; roles: string[] }>;
         expect(nodes.find((n) => n.name === "backup1")).toEqual({ name: "backup1", address: "10.251.17.41", roles: ["backup"] });
     });
