@@ -3,7 +3,7 @@
  * TLS servers (repository kind `host`), the backup schedule (systemd timers) and the stanza gate.
  * Pure, like render/files.ts; the plan (render/plan.ts) places them.
  */
-import { PGBACKREST_BIN, PGBACKREST_CONFIG } from "../model/backup";
+import { PGBACKREST_BIN, PGBACKREST_CONFIG, repositoryLocation } from "../model/backup";
 import type { ClusterSecrets, ResolvedCluster, ResolvedHost } from "../model/types";
 import { GATE_TIMEOUTS_SEC, restApiUrl, stopServicesScript, type AppliedFile, type RenderedFile } from "./files";
 import { renderTemplate } from "./templates";
@@ -165,4 +165,37 @@ export function pgbackrestStanzaScript(c: ResolvedCluster, host: ResolvedHost): 
         clientTls: member && c.tls.enabled ? tlsPaths("patroni") : null,
         timeoutSec: GATE_TIMEOUTS_SEC.pgbackrestStanza,
     });
+}
+
+/** Where the restore procedure lives on every member (see templates/pgha-restore.sh.hbs). */
+export const RESTORE_SCRIPT = "/usr/local/sbin/pgha-restore";
+
+/**
+ * The restore procedure, on a member: pause, stop (replicas first), clear the cluster's keys in the
+ * DCS, restore one member to a point in time and start it as the leader, re-clone the others, take a
+ * fresh full backup. An operator runs it one subcommand at a time, on the hosts it names.
+ */
+export function restoreScriptFile(c: ResolvedCluster, member: ResolvedHost): RenderedFile {
+    const onHost = c.backup.repository.kind === "host";
+    const content = renderTemplate("pgha-restore.sh", {
+        scope: c.scope,
+        hostName: member.name,
+        repository: repositoryLocation(c),
+        configPath: c.layout.patroniConfigPath,
+        service: c.layout.patroniService,
+        dataDir: c.layout.pgDataDir,
+        pgBinDir: c.layout.pgBinDir,
+        psql: `${c.layout.pgBinDir}/psql`,
+        socketDir: c.layout.socketDir,
+        postgresPort: c.patroni.postgresPort,
+        restApiUrl: restApiUrl(c, member),
+        pgbackrest: PGBACKREST_BIN,
+        ttlSec: c.patroni.ttlSec,
+        leaderTimeoutSec: GATE_TIMEOUTS_SEC.patroniLeader,
+        replicaTimeoutSec: GATE_TIMEOUTS_SEC.patroniReplicas,
+        backupsOnRepositoryHost: onHost,
+        repositoryHostName: onHost ? repositoryHost(c).name : null,
+        clientTls: c.tls.enabled ? tlsPaths("patroni") : null,
+    });
+    return { id: "restore-script", path: RESTORE_SCRIPT, content, mode: "0750", owner: "root:root", validator: "shell", secret: false, reloadSystemd: false };
 }

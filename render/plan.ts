@@ -161,6 +161,9 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
         if (!c.backup.enabled) return none;
         const rendered = perSecrets((s) => [pgbackrest.pgbackrestMemberConf(c, member, s), ...(c.backup.repository.kind === "host" ? [pgbackrest.pgbackrestServerUnit(c, member)] : [])]);
         const written = rendered(layoutOnly).map((file) => fileStep("patroni", member, file, rendered, [installed]));
+        // The restore procedure, ready on every member (an operator runs it; nothing applies it).
+        const restore = [pgbackrest.restoreScriptFile(c, member)];
+        fileStep("patroni", member, restore[0], () => restore, [installed]);
         if (c.backup.repository.kind === "host") {
             const server = add({
                 component: "patroni",

@@ -163,7 +163,7 @@ describe("turning backups on for the running lab", () => {
         const names = (op: string) => ops.filter((s) => s.op === op).map((s) => s.name).sort();
         // Every step of the repository host and of pgBackRest on the members is new.
         expect(names("create")).toEqual(expect.arrayContaining(["lab-backup-server-backup1", "lab-backup-stanza", "lab-backup-timers-backup1", ...PG.map((h) => `lab-patroni-pgbackrest-server-${h}`)]));
-        expect(names("create").every((n) => /^lab-(backup|tls-backup1|patroni-pgbackrest-)/.test(n) || n === "lab-backup"), names("create").join(", ")).toBe(true);
+        expect(names("create").every((n) => /^lab-(backup|tls-backup1|patroni-pgbackrest-|patroni-restore-script-)/.test(n)), names("create").join(", ")).toBe(true);
         // Updated: the members' install (pgBackRest), patroni.yml and their reload, the DCS settings (archive_command) and the gates after them.
         expect(names("update")).toEqual(
             [

@@ -331,3 +331,75 @@ describe("rendered files", () => {
         expect(JSON.parse(readStackFile("lab-backup")["pulumi-patroni:cluster"]).hosts.backup).toEqual([{ name: "backup1", address: "10.251.17.41" }]);
     });
 });
+
+describe("the restore procedure (rendered only: running it needs the lab)", () => {
+    const onHost = renderClusterFiles(resolveValidCluster(backupSpec(), "orders"));
+    const onS3 = renderClusterFiles(resolveValidCluster(s3Spec(), "orders"));
+    const script = onHost.get("pg2/usr/local/sbin/pgha-restore")!;
+    /** The body of one subcommand of the script's case statement. */
+    const subcommand = (text: string, name: string): string => {
+        const m = new RegExp(`\\n    ${name}\\)\\n([\\s\\S]*?)\\n        ;;\\n`).exec(text);
+        if (!m) throw new Error(`no subcommand ${name}`);
+        return m[1];
+    };
+
+    it("is on every member with backups, and nowhere without them", () => {
+        for (const h of ["pg1", "pg2", "pg3"]) expect(onHost.has(`${h}/usr/local/sbin/pgha-restore`), h).toBe(true);
+        expect(onHost.has("backup1/usr/local/sbin/pgha-restore")).toBe(false);
+        const plan = clusterPlan(resolveValidCluster(backupSpec(), "orders"));
+        expect(plan.find((s) => s.key === "patroni/restore-script-pg2")!.file).toMatchObject({ path: "/usr/local/sbin/pgha-restore", mode: "0750", owner: "root:root", validator: "shell" });
+        expect([...renderClusterFiles(readStackSettings("lab").cluster).keys()].some((k) => k.includes("pgha-restore"))).toBe(false);
+    });
+
+    it("documents the steps in their order, and each is a subcommand", () => {
+        const steps = [...script.matchAll(/^# {3}\d\. pgha-restore (\S+)/gm)].map((m) => m[1]);
+        expect(steps).toEqual(["pause", "stop", "clear-dcs", "restore", "reclone", "backup"]);
+        for (const s of steps) expect(() => subcommand(script, s)).not.toThrow();
+    });
+
+    it("pauses Patroni, and stops PostgreSQL too (paused, Patroni leaves it running)", () => {
+        expect(subcommand(script, "pause")).toContain('"${patronictl[@]}" pause --wait');
+        const stop = subcommand(script, "stop");
+        expect(stop).toContain('systemctl stop "$service"');
+        expect(stop).toContain('as_postgres "$bin/pg_ctl" -D "$data" stop -m fast -w');
+    });
+
+    it("clears the cluster's keys only when confirmed by name and no member runs, answering patronictl remove's prompts in order", () => {
+        const clear = subcommand(script, "clear-dcs");
+        expect(clear).toContain(`if [ "\${2:-}" != 'orders' ]; then`);
+        expect(clear).toContain("still runs Patroni or PostgreSQL");
+        expect(clear).toContain('test -z "$(running_members)"');
+        // patroni/ctl.py remove: the cluster's name, "Yes I am aware", then the leader's name if a leader key remains.
+        expect(clear).toContain(`printf '%s\\nYes I am aware\\n%s\\n' 'orders' "$leader" | "\${patronictl[@]}" remove 'orders'`);
+    });
+
+    it("restores to a time (or the end of the archive), promotes before Patroni starts, and moves data aside rather than deleting it", () => {
+        const restore = subcommand(script, "restore");
+        expect(restore).toContain('recovery=(--type=time "--target=$target" --target-action=promote)');
+        expect(restore).toContain("recovery=(--type=default)");
+        expect(restore).toContain(`as_postgres '/usr/bin/pgbackrest' --stanza='orders' --log-level-console=info "\${recovery[@]}" restore`);
+        expect(restore).toContain('rm -f "$data/patroni.dynamic.json"');
+        expect(restore.indexOf("select pg_is_in_recovery()")).toBeLessThan(restore.indexOf('systemctl start "$service"'));
+        expect(restore).toContain('test "$(http_code primary)" = 200');
+        expect(restore).toContain("the DCS still holds members of orders");
+        expect(script).not.toMatch(/rm -rf/);
+        expect(script).toContain('aside="$data.before-restore-$(date -u +%Y%m%dT%H%M%SZ)"');
+    });
+
+    it("re-clones a member (never the primary) so none stays on the old timeline, then waits until it streams", () => {
+        const reclone = subcommand(script, "reclone");
+        expect(reclone).toContain("is the primary: reclone the other members");
+        expect(reclone.indexOf("move_data_aside")).toBeLessThan(reclone.indexOf('systemctl start "$service"'));
+        expect(reclone).toContain('test "$(http_code replica)" = 200');
+        // Over HTTPS with the cluster's CA.
+        expect(script).toContain("api='https://10.0.0.22:8008'");
+        expect(script).toContain("REST_API_CA='/etc/patroni/tls/ca.crt'");
+    });
+
+    it("takes the fresh full backup where backups run: the repository host, or the primary with an object store", () => {
+        expect(subcommand(script, "backup")).toContain("on the repository host backup1, run: systemctl start pgha-backup@full.service");
+        const s3 = subcommand(onS3.get("pg1/usr/local/sbin/pgha-restore")!, "backup");
+        expect(s3).toContain("is not the primary: run this on the primary");
+        expect(s3).toContain("systemctl start pgha-backup@full.service");
+    });
+});

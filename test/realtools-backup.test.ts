@@ -161,7 +161,7 @@ describe("shell", () => {
     it.each(["lab-backup", "lab-s3"])("every step script of %s and the backup script pass bash -n and shellcheck", (tree) => {
         const bash = requireTool("bash", "bash");
         const shellcheck = requireTool("shellcheck", "shellcheck");
-        const files = [...rendered(tree, /\.sh$/), ...rendered(tree, /\/usr\/local\/sbin\/pgha-backup$/)];
+        const files = [...rendered(tree, /\.sh$/), ...rendered(tree, /\/usr\/local\/sbin\/pgha-(backup|restore)$/)];
         expect(files.some(([label]) => /steps\/\d\d-(backup-stanza|patroni-stanza)\.sh$/.test(label))).toBe(true);
         for (const [label, file] of files) expect(run(bash, ["-n", file]).status, `bash -n ${label}`).toBe(0);
         const result = run(shellcheck, ["-f", "gcc", ...files.map(([, file]) => file)]);
