@@ -14,7 +14,11 @@ interface ReleaseFacts {
     distroPostgresVersions: number[];
     /** Major version of the Patroni the release's own repositories ship (none on RHEL: PGDG's). */
     distroPatroniMajor?: number;
-    /** Version of the pgBackRest the release's own repositories ship (none on RHEL: PGDG's). */
+    /**
+     * Version of the pgBackRest the release's own repositories ship (none on RHEL: PGDG's). Debian's
+     * are checked (2.45 on this Debian 12 machine, 2.55.1 in the lab's Debian 13); Ubuntu's are as
+     * its archive lists them, not checked from here.
+     */
     distroPgbackrestVersion?: string;
 }
 
