@@ -86,6 +86,9 @@ const cluster = new PostgresHaCluster(settings.cluster.scope, {
         backupS3SecretAccessKey: secretOf("backupS3SecretAccessKey"),
         userPasswords: Object.fromEntries(Object.keys(settings.userPasswords).map((r) => [r, pulumi.secret(settings.userPasswords[r])])),
     },
+    certificateAuthorities: Object.fromEntries(
+        Object.entries(settings.certificateAuthorities).map(([name, ca]) => [name, { certPem: ca.certPem, privateKeyPem: pulumi.secret(ca.privateKeyPem) }]),
+    ),
 });
 
 if (machines && onAws.aws.frontDoor === "nlb") {

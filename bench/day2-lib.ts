@@ -16,6 +16,7 @@ import { etcdctlCommand, etcdNodes, hostNetns, labOutputs, labPgSsl, labSslEnv, 
 import { loadStackConfig, type StepReport } from "../tools/engine";
 import { labCluster, mergeConfig } from "../lab/cli";
 import type { ResolvedCluster } from "../model/types";
+import { HOST_ROLES } from "../model/resolve";
 import { tlsPaths } from "../render/tls";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -59,6 +60,8 @@ export interface Day2Change {
     verify(ctx: LiveContext): Promise<void>;
     /** Only in the bench (the e2e keeps to CI's time budget): a change whose mechanism another entry already proves. */
     benchOnly?: boolean;
+    /** It re-issues the host certificates (they are replaced, and only they): a renewal, a new CA or trust bundle. */
+    reissues?: boolean;
     /** Run before the writer starts (e.g. make a member the leader before it is removed). */
     before?(): Promise<void>;
 }
@@ -183,10 +186,9 @@ function certificateSerials(): Record<string, string> {
 
 /**
  * Every listener serves the certificate file its host has now (a reload or restart took it), and
- * that file is a new one (not in `before`), verifying against the stack's CA.
+ * that file is a new one (not in `before`), verifying against `ca` (a file; the stack's CAs unless given).
  */
-async function expectServedCertificates(old: Record<string, string>): Promise<void> {
-    const ca = labSslEnv().PGSSLROOTCERT;
+async function expectServedCertificates(old: Record<string, string>, ca = labSslEnv().PGSSLROOTCERT): Promise<void> {
     for (const l of tlsListeners()) {
         const onDisk = ssh(l.host, `openssl x509 -noout -serial -in ${l.file}`).trim();
         if (onDisk === old[`${l.host}:${l.port}`]) throw new Error(`${l.host}: ${l.file} still holds the certificate it had before (${onDisk})`);
@@ -195,6 +197,37 @@ async function expectServedCertificates(old: Record<string, string>): Promise<vo
             return r.stdout.trim();
         }, (served) => served === onDisk, 60_000);
     }
+}
+
+/** Each distinct message with its count, most frequent first: `3× message`. */
+function distinctCounts(messages: string[]): string[] {
+    const counts = new Map<string, number>();
+    for (const m of messages) counts.set(m, (counts.get(m) ?? 0) + 1);
+    return [...counts].sort((a, b) => b[1] - a[1]).map(([m, n]) => `${n}× ${m}`);
+}
+
+/** Every host's copy of the CAs, per role, holds `count` certificates. */
+function expectTrustedCas(count: number): void {
+    const c = labCluster();
+    for (const role of HOST_ROLES) {
+        for (const h of c.hosts[role]) expectEqual(`${h.name}: CAs in ${tlsPaths(role).ca}`, ssh(h.name, `grep -c 'BEGIN CERTIFICATE' ${tlsPaths(role).ca}`).trim(), String(count));
+    }
+}
+
+/** A CA of the user's own, made with openssl for the run: its PEM files and text. */
+function userCa(): { certPem: string; privateKeyPem: string; certFile: string } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pgha-corp-ca-"));
+    const r = spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/O=pulumi-patroni lab/CN=corp CA", "-days", "3650", "-keyout", path.join(dir, "ca.key"), "-out", path.join(dir, "ca.crt")], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`openssl: ${r.stderr}`);
+    return { certPem: fs.readFileSync(path.join(dir, "ca.crt"), "utf8"), privateKeyPem: fs.readFileSync(path.join(dir, "ca.key"), "utf8"), certFile: path.join(dir, "ca.crt") };
+}
+
+/** A file with the stack's CAs except `other`: the cluster's own CA alone. */
+function clusterCaOnly(other: string): string {
+    const file = path.join(os.tmpdir(), `pgha-cluster-ca-${process.pid}.crt`);
+    const pems = fs.readFileSync(labSslEnv().PGSSLROOTCERT, "utf8").match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];
+    fs.writeFileSync(file, pems.filter((p) => p.trim() !== other.trim()).join(""));
+    return file;
 }
 
 async function expectRefused(user: string, password: string): Promise<void> {
@@ -230,6 +263,7 @@ function merged(base: Record<string, unknown>, cluster: Record<string, unknown>,
 export function day2Matrix(cluster: Pick<ResolvedCluster, "patroni" | "tls">): Day2Change[] {
     const synchronousMode = cluster.patroni.synchronousMode;
     const changes: Day2Change[] = [];
+    let revertedFrom: Record<string, string> = {};
     let config: Record<string, unknown> = {};
     const add = (name: string, kind: Day2Change["kind"], cluster: Record<string, unknown>, verify: Day2Change["verify"], extra: Record<string, unknown> = {}) => {
         config = merged(config, cluster, extra);
@@ -316,11 +350,14 @@ export function day2Matrix(cluster: Pick<ResolvedCluster, "patroni" | "tls">): D
     if (cluster.tls.enabled) {
         // A changed validity re-issues every host certificate (tls_locally_signed_cert replaces on
         // validity_period_hours), as a renewal does: same CA, new keys and certificates everywhere.
+        // The bench only: the first run of the CA rotation below re-issues them the same way.
         let before: Record<string, string> = {};
         config = merged(config, { tls: { certificateValidityDays: cluster.tls.certificateValidityDays + 1 } });
         changes.push({
             name: `host certificates re-issued (tls.certificateValidityDays ${cluster.tls.certificateValidityDays}→${cluster.tls.certificateValidityDays + 1})`,
             kind: "certificates",
+            reissues: true,
+            benchOnly: true,
             config,
             async before() {
                 before = certificateSerials();
@@ -330,6 +367,55 @@ export function day2Matrix(cluster: Pick<ResolvedCluster, "patroni" | "tls">): D
                 etcdHealthy();
                 await expectStreaming(ctx.outputs.superuserPassword);
             },
+        });
+        // A CA rotation to a CA of the user's own (made here with openssl, given as the stack's
+        // certificateAuthorities secret) and back, each run with the writer on: no run may leave a
+        // host or a client unable to verify another.
+        const corp = userCa();
+        const withCorp = { [`${NS}:certificateAuthorities`]: { corp: { certPem: corp.certPem, privateKeyPem: corp.privateKeyPem } } };
+        changes.push({
+            name: "signing with a new CA at once (tls.signingCa: corp) is refused on the hosts before any file changes",
+            kind: "refused",
+            reissues: true,
+            config: merged(config, { tls: { signingCa: "corp" } }, withCorp),
+            refusedWith: /the new certificate comes from CA "O = pulumi-patroni lab, CN = corp CA", which the hosts do not trust yet[\s\S]*Fix: first run with that CA named in tls\.trustedCas/,
+            async before() {
+                before = certificateSerials();
+            },
+            async verify() {
+                expectEqual("the certificates the hosts hold", certificateSerials(), before);
+                expectTrustedCas(1);
+            },
+        });
+        const rotation = (name: string, tls: Record<string, unknown>, check: (ctx: LiveContext) => Promise<void>) => {
+            config = merged(config, { tls }, withCorp);
+            changes.push({
+                name,
+                kind: "certificates",
+                reissues: true,
+                config,
+                async before() {
+                    before = certificateSerials();
+                },
+                async verify(ctx) {
+                    await check(ctx);
+                    etcdHealthy();
+                    await expectStreaming(ctx.outputs.superuserPassword);
+                },
+            });
+        };
+        rotation("CA rotation, run 1: trust corp beside the cluster's CA (every host certificate re-issued by the cluster's CA)", { trustedCas: ["corp"] }, async () => {
+            expectTrustedCas(2);
+            await expectServedCertificates(before);
+        });
+        rotation("CA rotation, run 2: sign with corp, the cluster's CA still trusted", { signingCa: "corp", trustedCas: ["cluster"] }, async () => {
+            expectTrustedCas(2);
+            await expectServedCertificates(before, corp.certFile);
+        });
+        // Back (its last run, dropping corp, is the revert to the stack file).
+        rotation("CA rotation back, run 2: sign with the cluster's CA again, corp still trusted", { signingCa: "cluster", trustedCas: ["corp"] }, async () => {
+            expectTrustedCas(2);
+            await expectServedCertificates(before, clusterCaOnly(corp.certPem));
         });
     }
     add(
@@ -348,10 +434,19 @@ export function day2Matrix(cluster: Pick<ResolvedCluster, "patroni" | "tls">): D
         { ...ROTATED, [`${NS}:userPasswords`]: { app: ROTATED_APP } },
     );
     changes.push({
-        name: "back to the stack file (every change undone; generated passwords again)",
+        name: `back to the stack file (every change undone; generated passwords again${cluster.tls.enabled ? "; corp no longer trusted" : ""})`,
         kind: "revert",
+        reissues: cluster.tls.enabled,
         config: {},
+        async before() {
+            if (cluster.tls.enabled) revertedFrom = certificateSerials();
+        },
         async verify(ctx) {
+            if (cluster.tls.enabled) {
+                // patroni.yml (the pg_hba line) and the certificates change in the same reload here.
+                expectTrustedCas(1);
+                await expectServedCertificates(revertedFrom);
+            }
             await expectLogin("postgres", ctx.outputs.superuserPassword);
             await expectLogin("admin", ctx.outputs.adminPassword);
             await expectShown(ctx, "max_connections", "200");
@@ -589,6 +684,8 @@ export interface Day2Result {
     acknowledged: number;
     missing: number[];
     writerErrors: number;
+    /** The writer's distinct error messages, each with how often it came. */
+    writerErrorMessages: string[];
     verified: boolean;
     error?: string;
 }
@@ -705,6 +802,7 @@ export async function applyChange(stack: string, change: Day2Change): Promise<Da
         acknowledged: writer.acks.length,
         missing,
         writerErrors: writer.errors.length,
+        writerErrorMessages: distinctCounts(writer.errors.map((e) => e.message)),
         verified,
         ...(error ? { error } : {}),
     };

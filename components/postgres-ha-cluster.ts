@@ -10,11 +10,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import type { ClusterSecrets, ClusterSpec, HostRole, ResolvedCluster, VipMover } from "../model/types";
+import type { CertificateAuthorityArgs, ClusterSecrets, ClusterSpec, HostRole, ResolvedCluster, VipMover } from "../model/types";
 import { BACKUP_S3_KEY_SECRETS, backupKeyIssues, repositoryLocation } from "../model/backup";
-import { ClusterConfigError, checkSuppliedSecret, resolveValidCluster, type ValidationIssue } from "../model/validate";
+import { ClusterConfigError, checkSuppliedCa, checkSuppliedCaNames, checkSuppliedSecret, pemCertificates, resolveValidCluster, type ValidationIssue } from "../model/validate";
 import { isIpv4 } from "../model/net";
-import { HOST_ROLES, clusterMachines, rolesOf } from "../model/resolve";
+import { DEFAULT_CA, HOST_ROLES, certificateHosts, clusterMachines, rolesOf, trustedCaNames } from "../model/resolve";
+import { sha256 } from "../render/files";
 import { BackupRepository } from "./backup-repository";
 import { EtcdCluster } from "./etcd-cluster";
 import { HaproxyKeepalived } from "./haproxy-keepalived";
@@ -77,6 +78,12 @@ export interface PostgresHaClusterArgs {
     frontDoorAddress?: pulumi.Input<string>;
     /** Secrets to use instead of generated ones. @default {} */
     secrets?: ClusterSecretArgs;
+    /**
+     * CAs of your own, by the name `cluster.tls.signingCa` or `cluster.tls.trustedCas` gives them
+     * (the private key is needed only to sign; pass secrets). Every other CA named there is made here.
+     * @default {}
+     */
+    certificateAuthorities?: Record<string, CertificateAuthorityArgs<pulumi.Input<string>>>;
 }
 
 /** A host's role names and its Patroni role at deployment time. */
@@ -146,7 +153,7 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
         super("pulumi-patroni:index:PostgresHaCluster", name, {}, opts);
         this.resolved = c;
         const hosts = clusterHosts(c, args);
-        const pki = c.tls.enabled ? this.certificates(name, c, args.frontDoorAddress) : undefined;
+        const pki = c.tls.enabled ? this.certificates(name, c, args.frontDoorAddress, args.certificateAuthorities ?? {}) : undefined;
         const secrets = this.clusterSecrets(name, c, args.secrets ?? {}, pki?.material);
 
         this.etcd = new EtcdCluster(`${name}-etcd`, { cluster: c, hosts, secrets }, { parent: this });
@@ -219,26 +226,52 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
     }
 
     /**
-     * The cluster's CA (ECDSA P-256, its key a secret in the state) and a certificate per host for
-     * every name it is reached by: its host name, its address, localhost for the host's own checks;
-     * a Patroni member also the front door's address, which clients verify through the VIP or the NLB.
+     * The cluster's CAs and a certificate per host that serves TLS, for every name it is reached by:
+     * its host name, its address, localhost for the host's own checks; a Patroni member also the
+     * front door's address, which clients verify through the VIP or the NLB. A CA is made here
+     * (ECDSA P-256, its key a secret in the state) unless the user supplied it; `signingCa` signs,
+     * every trusted CA is in the bundle (`caCert`) the hosts and clients verify with.
      */
-    private certificates(name: string, c: ResolvedCluster, frontDoorAddress: pulumi.Input<string> | undefined): { caCert: pulumi.Output<string>; material: pulumi.Output<NonNullable<ClusterSecrets["tls"]>> } {
+    private certificates(
+        name: string,
+        c: ResolvedCluster,
+        frontDoorAddress: pulumi.Input<string> | undefined,
+        supplied: Record<string, CertificateAuthorityArgs<pulumi.Input<string>>>,
+    ): { caCert: pulumi.Output<string>; material: pulumi.Output<NonNullable<ClusterSecrets["tls"]>> } {
         const opts = { parent: this };
-        const caKey = new tls.PrivateKey(`${name}-tls-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
-        const ca = new tls.SelfSignedCert(
-            `${name}-tls-ca`,
-            {
-                privateKeyPem: caKey.privateKeyPem,
-                subject: { commonName: `${c.scope} cluster CA`, organization: "pulumi-patroni" },
-                isCaCertificate: true,
-                validityPeriodHours: c.tls.caValidityDays * HOURS_PER_DAY,
-                allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
-            },
-            opts,
-        );
+        const authority = (ca: string): { chainPem: pulumi.Output<string>; certPem: pulumi.Output<string>; keyPem: pulumi.Output<string> } => {
+            const given = supplied[ca];
+            if (given) {
+                // Checked once its text is known (plain strings were checked before anything was registered).
+                const checked = pulumi.all([given.certPem, given.privateKeyPem]).apply(([certPem, privateKeyPem]) => {
+                    const issues = checkSuppliedCa(`args.certificateAuthorities.${ca}`, ca, { certPem, privateKeyPem }, c);
+                    if (issues.length > 0) throw new ClusterConfigError(issues);
+                    return { chainPem: pemCertificates(certPem).join(""), certPem: pemCertificates(certPem)[0], privateKeyPem };
+                });
+                // A certificate is public: only the key stays secret.
+                return { chainPem: pulumi.unsecret(checked.chainPem), certPem: pulumi.unsecret(checked.certPem), keyPem: pulumi.secret(checked.privateKeyPem) };
+            }
+            // The CA a cluster is created with keeps the names it always had in the state.
+            const id = ca === DEFAULT_CA ? `${name}-tls-ca` : `${name}-tls-ca-${ca}`;
+            const key = new tls.PrivateKey(`${id}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
+            const cert = new tls.SelfSignedCert(
+                id,
+                {
+                    privateKeyPem: key.privateKeyPem,
+                    subject: { commonName: ca === DEFAULT_CA ? `${c.scope} cluster CA` : `${c.scope} cluster CA ${ca}`, organization: "pulumi-patroni" },
+                    isCaCertificate: true,
+                    validityPeriodHours: c.tls.caValidityDays * HOURS_PER_DAY,
+                    allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+                },
+                opts,
+            );
+            return { chainPem: cert.certPem, certPem: cert.certPem, keyPem: key.privateKeyPem };
+        };
+        const authorities = Object.fromEntries(trustedCaNames(c).map((ca) => [ca, authority(ca)]));
+        const signing = authorities[c.tls.signingCa];
+        const bundle = pulumi.all(trustedCaNames(c).map((ca) => authorities[ca].chainPem)).apply((pems) => pems.map((p) => `${p.trim()}\n`).join(""));
         const frontDoor = c.keepalived ? pulumi.output(c.keepalived.vip) : frontDoorAddress !== undefined ? pulumi.output(frontDoorAddress) : undefined;
-        const issued = clusterMachines(c).map((h) => {
+        const issued = certificateHosts(c).map((h) => {
             const key = new tls.PrivateKey(`${name}-tls-${h.name}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
             const member = c.hosts.patroni.some((p) => p.name === h.name);
             const front = member ? frontDoor : undefined;
@@ -256,17 +289,20 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
                 `${name}-tls-${h.name}-cert`,
                 {
                     certRequestPem: request.certRequestPem,
-                    caPrivateKeyPem: caKey.privateKeyPem,
-                    caCertPem: ca.certPem,
+                    caPrivateKeyPem: signing.keyPem,
+                    caCertPem: signing.certPem,
                     validityPeriodHours: c.tls.certificateValidityDays * HOURS_PER_DAY,
                     earlyRenewalHours: c.tls.renewBeforeDays * HOURS_PER_DAY,
                     allowedUses: HOST_CERT_USES,
                 },
-                opts,
+                // A changed trust bundle re-issues the certificate: Patroni's REST API re-reads its CA
+                // file (restapi.cafile, which verifies the other members' client certificates) only
+                // with a new certificate (api.py reload_local_certificate / reload_config, 3.0.2 and 4.0.7).
+                { ...opts, replacementTrigger: bundle.apply(sha256) },
             );
             return pulumi.all([cert.certPem, key.privateKeyPem]).apply(([certPem, keyPem]) => [h.name, { cert: certPem, key: keyPem }] as const);
         });
-        return { caCert: ca.certPem, material: pulumi.all([ca.certPem, pulumi.all(issued)]).apply(([caCert, entries]) => ({ caCert, hosts: Object.fromEntries(entries) })) };
+        return { caCert: bundle, material: pulumi.all([bundle, pulumi.all(issued)]).apply(([caCert, entries]) => ({ caCert, hosts: Object.fromEntries(entries) })) };
     }
 
     /** Supplied secrets as they are, the others generated; all of it secret. */
@@ -336,6 +372,14 @@ function validateArgs(name: string, args: PostgresHaClusterArgs): ResolvedCluste
         if (!c.users.some((u) => u.name === role)) {
             issues.push({ setting: `args.secrets.userPasswords.${role}`, value: "(not shown)", rule: "names no role in cluster.users", fix: "remove it, or add the role to cluster.users" });
         }
+    }
+    const cas = args.certificateAuthorities ?? {};
+    issues.push(...checkSuppliedCaNames("args.certificateAuthorities", Object.keys(cas), c));
+    for (const [ca, given] of Object.entries(cas)) {
+        const certPem = plain(given.certPem);
+        const privateKeyPem = plain(given.privateKeyPem);
+        // Outputs are checked once known (certificates()).
+        if (certPem !== undefined && privateKeyPem !== undefined && c.tls.enabled) issues.push(...checkSuppliedCa(`args.certificateAuthorities.${ca}`, ca, { certPem, privateKeyPem }, c));
     }
     if (issues.length > 0) throw new ClusterConfigError(issues);
     return c;

@@ -5,9 +5,9 @@
  * that create machines are handed in (`StackProvider`); none is imported here.
  */
 import { backupKeyIssues } from "./backup";
-import { ClusterConfigError, checkShape, checkSuppliedSecret, resolveValidCluster, type ValidationIssue } from "./validate";
+import { ClusterConfigError, checkShape, checkSuppliedCa, checkSuppliedCaNames, checkSuppliedSecret, resolveValidCluster, type ValidationIssue } from "./validate";
 import type { DataVolumeInfo } from "../render/bundle";
-import type { ClusterSpec, ResolvedCluster, VipMover } from "./types";
+import type { CertificateAuthorityArgs, ClusterSpec, ResolvedCluster, VipMover } from "./types";
 
 export const CONFIG_NAMESPACE = "pulumi-patroni";
 
@@ -79,6 +79,8 @@ export interface ProgramSettings {
     suppliedSecrets: Partial<Record<SuppliedSecretKey, string>>;
     /** Supplied application role passwords, by role name. */
     userPasswords: Record<string, string>;
+    /** CAs of the user's own (`tls.signingCa`/`tls.trustedCas` name them), by name; the key is wrapped in `pulumi.secret` at once. */
+    certificateAuthorities: Record<string, CertificateAuthorityArgs>;
     /** With a provider: it, and what it planned from its settings (`StackProvider.plan`'s `machines`). */
     machines: { provider: StackProvider; plan: unknown } | undefined;
     /** The VIP movers `cluster.keepalived.moveVipWith` may name: every provider's. */
@@ -89,7 +91,7 @@ const RAW_TEXT_KEYS: string[] = [...SUPPLIED_SECRET_KEYS, "sshPrivateKey"];
 
 /** The top-level keys: the program's own, and each provider's settings. */
 function topLevelKeys(providers: readonly StackProvider[]): string[] {
-    return ["provider", "cluster", "ssh", ...providers.map((p) => p.name), "sshPrivateKey", "userPasswords", ...SUPPLIED_SECRET_KEYS];
+    return ["provider", "cluster", "ssh", ...providers.map((p) => p.name), "sshPrivateKey", "userPasswords", "certificateAuthorities", ...SUPPLIED_SECRET_KEYS];
 }
 
 /** `"a" or "b"`, or `one of "a", "b", "c"`. */
@@ -155,6 +157,12 @@ export function parseStackConfig(all: Record<string, string>, defaultScope: stri
             issues.push({ setting: `${CONFIG_NAMESPACE}:userPasswords.${role}`, value: "(not shown)", rule: "must be a string", fix: "supply each role's password as a string" });
         } else issues.push(...checkSuppliedSecret(`${CONFIG_NAMESPACE}:userPasswords.${role}`, v));
     }
+    const cas = (values.certificateAuthorities ?? {}) as Record<string, unknown>;
+    const CA_SCHEMA = { certPem: "string", privateKeyPem: "string" } as const;
+    for (const [name, ca] of Object.entries(cas)) {
+        // Shape only, and nothing of the value shown: the key is a secret.
+        issues.push(...checkShape(ca, CA_SCHEMA, `${CONFIG_NAMESPACE}:certificateAuthorities.${name}`).map((i) => ({ ...i, value: "(not shown)" })));
+    }
     if (values.cluster === undefined) {
         issues.push({ setting: `${CONFIG_NAMESPACE}:cluster`, value: undefined, rule: "is required", fix: "describe the cluster under pulumi-patroni:cluster (see stacks/Pulumi.lab.yaml)" });
     }
@@ -185,6 +193,12 @@ export function parseStackConfig(all: Record<string, string>, defaultScope: stri
     }
     const keyIssues = backupKeyIssues(cluster, (key) => values[key] !== undefined, (key) => `${CONFIG_NAMESPACE}:${key}`, (key) => `pulumi config set --secret ${CONFIG_NAMESPACE}:${key} <value>`);
     if (keyIssues.length > 0) throw new ClusterConfigError(keyIssues);
+    const suppliedCas = cas as Record<string, CertificateAuthorityArgs>;
+    const caIssues = [
+        ...checkSuppliedCaNames(`${CONFIG_NAMESPACE}:certificateAuthorities`, Object.keys(suppliedCas), cluster),
+        ...Object.entries(suppliedCas).flatMap(([name, ca]) => (cluster.tls.enabled ? checkSuppliedCa(`${CONFIG_NAMESPACE}:certificateAuthorities.${name}`, name, ca, cluster) : [])),
+    ];
+    if (caIssues.length > 0) throw new ClusterConfigError(caIssues);
     const ssh = (values.ssh ?? {}) as Partial<SshSettings> & { proxy?: Partial<NonNullable<SshSettings["proxy"]>> };
     return {
         provider: provider as string,
@@ -198,6 +212,7 @@ export function parseStackConfig(all: Record<string, string>, defaultScope: stri
         },
         suppliedSecrets: Object.fromEntries(SUPPLIED_SECRET_KEYS.filter((k) => values[k] !== undefined).map((k) => [k, values[k] as string])),
         userPasswords: userPasswords as Record<string, string>,
+        certificateAuthorities: suppliedCas,
         machines: chosen && planned && { provider: chosen, plan: planned.machines },
         vipMovers,
     };

@@ -16,6 +16,8 @@ import type {
 
 /** The release a cluster runs on when its spec names none. */
 export const DEFAULT_OS: OsRelease = "debian13";
+/** The name of the CA a cluster is created with (`tls.signingCa`'s default). */
+export const DEFAULT_CA = "cluster";
 
 /** Every role, in the order hosts are listed and their machines made (`clusterMachines`). */
 export const HOST_ROLES: readonly HostRole[] = ["etcd", "patroni", "haproxy", "backup"];
@@ -118,6 +120,20 @@ export function rolesOf(c: Pick<ResolvedCluster, "hosts">, hostName: string): Ho
     return HOST_ROLES.filter((role) => c.hosts[role].some((h) => h.name === hostName));
 }
 
+/**
+ * With TLS, the hosts that serve it and so get a certificate: etcd and Patroni hosts, and the backup
+ * repository host (pgBackRest's TLS server); a balancer only verifies.
+ */
+export function certificateHosts(c: ResolvedCluster): ResolvedHost[] {
+    const serving = new Set([...c.hosts.etcd, ...c.hosts.patroni, ...c.hosts.backup].map((h) => h.name));
+    return clusterMachines(c).filter((h) => serving.has(h.name));
+}
+
+/** Every CA the hosts trust, by name: the signing one first. */
+export function trustedCaNames(c: ResolvedCluster): string[] {
+    return [c.tls.signingCa, ...c.tls.trustedCas];
+}
+
 /** Default VRRP priorities: the first HAProxy host is preferred. */
 export function defaultPriorities(count: number): number[] {
     return Array.from({ length: count }, (_, i) => (i === 0 ? 150 : 101 - i));
@@ -205,6 +221,8 @@ export function resolveCluster(spec: ClusterSpec, defaultScope: string, vipMover
             certificateValidityDays: spec.tls?.certificateValidityDays ?? 365,
             renewBeforeDays: spec.tls?.renewBeforeDays ?? 30,
             caValidityDays: spec.tls?.caValidityDays ?? 3650,
+            signingCa: spec.tls?.signingCa ?? DEFAULT_CA,
+            trustedCas: spec.tls?.trustedCas ?? [],
         },
         backup: resolveBackup(spec),
         clientCidrs: spec.clientCidrs ?? [],

@@ -315,8 +315,31 @@ export interface TlsSpec {
     certificateValidityDays?: number;
     /** Days before a certificate expires from which a `pulumi up` replaces it. @default 30 */
     renewBeforeDays?: number;
-    /** Days the cluster's CA is valid. @default 3650 */
+    /** Days a CA this program makes is valid. @default 3650 */
     caValidityDays?: number;
+    /**
+     * The CA that signs the host certificates, by name: one this program makes and keeps in the
+     * state, or one supplied (`PostgresHaClusterArgs.certificateAuthorities`, the stack's
+     * `certificateAuthorities` secret). Changing it is a rotation: see `trustedCas`.
+     * @default "cluster" (the CA the cluster was created with)
+     */
+    signingCa?: string;
+    /**
+     * CAs the hosts and clients trust beside `signingCa`, by name: a rotation in three `pulumi up`s,
+     * none of which interrupts a connection — (1) add the new CA here (every host, and the exported
+     * `caCertificate`, trusts both; give the clients the new bundle), (2) make it `signingCa` and
+     * list the old one here, (3) remove the old one. A step that would leave a host or a client
+     * unable to verify another is refused on the hosts before any file changes. @default []
+     */
+    trustedCas?: string[];
+}
+
+/** A CA the user supplies (`tls.signingCa` or `tls.trustedCas` names it): PEM text, the key a secret. */
+export interface CertificateAuthorityArgs<T = string> {
+    /** The CA's certificate; after it, the chain up to its root when it is an intermediate CA. */
+    certPem: T;
+    /** The CA's private key (PKCS#8, PKCS#1 or SEC1 PEM): signs the host certificates when it is `signingCa`. */
+    privateKeyPem: T;
 }
 
 /** Where pgBackRest keeps the backups and the WAL archive. */
@@ -570,6 +593,10 @@ export interface ClusterSecrets {
     scramSalts: Record<string, string>;
     /** With `backup.repository.s3.keyType: shared`: the object store's access key pair. */
     backupS3Key?: { accessKeyId: string; secretAccessKey: string };
-    /** With `tls.enabled`: the cluster CA's certificate, and each host's certificate and private key (PEM), by host name. */
+    /**
+     * With `tls.enabled`: the CA certificates every host and client trusts (PEM, `signingCa`'s first,
+     * then `trustedCas`'), and the certificate and private key of each host that serves TLS (an
+     * etcd or Patroni host, the backup repository host), by host name.
+     */
     tls?: { caCert: string; hosts: Record<string, { cert: string; key: string }> };
 }

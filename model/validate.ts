@@ -2,6 +2,7 @@
  * Validation of a cluster spec before any resource exists. Pure: spec in, issues out.
  * Every issue names the setting (as written in stack config), the value received, the rule and the fix.
  */
+import { X509Certificate, createPrivateKey, type KeyObject } from "crypto";
 import { RunError } from "@pulumi/pulumi/errors";
 import { PGDG_POSTGRES_VERSIONS, RELEASES, availablePostgresVersions, patroniMajorVersion } from "./distro";
 import { inSubnet, isIpv4, isIpv4Cidr } from "./net";
@@ -170,7 +171,7 @@ export const CLUSTER_SCHEMA: Schema = {
         "heartbeatIntervalMs?": "integer",
         "electionTimeoutMs?": "integer",
     },
-    "tls?": { "enabled?": "boolean", "certificateValidityDays?": "integer", "renewBeforeDays?": "integer", "caValidityDays?": "integer" },
+    "tls?": { "enabled?": "boolean", "certificateValidityDays?": "integer", "renewBeforeDays?": "integer", "caValidityDays?": "integer", "signingCa?": "string", "trustedCas?": ["string"] },
     "backup?": {
         "enabled?": "boolean",
         "repository?": {
@@ -731,6 +732,14 @@ export function checkTls(c: ResolvedCluster, root: string): ValidationIssue[] {
     if (t.caValidityDays <= t.certificateValidityDays) {
         issues.push({ setting: `${at}.caValidityDays`, value: t.caValidityDays, rule: `must be more than certificateValidityDays (${t.certificateValidityDays}): no certificate may outlive its CA`, fix: `use ${Math.max(3650, t.certificateValidityDays * 2)}` });
     }
+    // A CA's name names its resources in the state (`<cluster>-tls-ca-<name>`).
+    for (const [setting, name] of [[`${at}.signingCa`, t.signingCa] as const, ...t.trustedCas.map((n, i) => [`${at}.trustedCas[${i}]`, n] as const)]) {
+        if (!HOST_NAME.test(name)) issues.push({ setting, value: name, rule: "must be lowercase letters, digits and '-' (it names the CA's resources in the state)", fix: `use ${JSON.stringify(asHostName(name))}` });
+    }
+    t.trustedCas.forEach((name, i) => {
+        if (name === t.signingCa) issues.push({ setting: `${at}.trustedCas[${i}]`, value: name, rule: `is ${at}.signingCa, which is always trusted`, fix: "remove it" });
+        else if (t.trustedCas.indexOf(name) < i) issues.push({ setting: `${at}.trustedCas[${i}]`, value: name, rule: "is listed twice", fix: "remove one" });
+    });
     if (!t.enabled) return issues;
     // With TLS PostgreSQL's TLS settings are the cluster's (pg_hba lines: checkPostgres).
     for (const name of POSTGRES_TLS_PARAMETERS) {
@@ -809,4 +818,61 @@ export function checkSuppliedSecret(setting: string, value: string | undefined):
     // A stack setting is set with the CLI; a library argument (args.…) in the program.
     const set = setting.startsWith("args.") ? "pass a non-empty value" : `set it with \`pulumi config set --secret ${setting} <value>\``;
     return value.trim() === "" ? [{ setting, value: "(empty)", rule: "is empty", fix: `${set}, or leave it out to have one generated` }] : [];
+}
+
+/** The PEM certificates in a text, in order, each ending in a newline. */
+export function pemCertificates(text: string): string[] {
+    return (text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => `${p}\n`);
+}
+
+/**
+ * A CA the user supplies (`setting`: where it was given), as far as its text is known: a CA
+ * certificate (and its chain), the private key that matches it, and — when it signs — valid long
+ * enough for a host certificate issued now. Neither the key nor the certificate is shown.
+ */
+export function checkSuppliedCa(setting: string, name: string, ca: { certPem?: string; privateKeyPem?: string }, c: ResolvedCluster, now = new Date()): ValidationIssue[] {
+    const issues: ValidationIssue[] = [];
+    const pems = pemCertificates(ca.certPem ?? "");
+    let cert: X509Certificate | undefined;
+    try {
+        if (pems.length === 0) throw new Error("no PEM certificate");
+        const all = pems.map((p) => new X509Certificate(p));
+        cert = all[0];
+        if (!cert.ca) issues.push({ setting: `${setting}.certPem`, value: cert.subject, rule: "is not a CA certificate (its basic constraints say CA:FALSE)", fix: "give the certificate of the CA that is to sign the hosts' certificates" });
+        all.slice(1).forEach((next, i) => {
+            if (!all[i].checkIssued(next)) issues.push({ setting: `${setting}.certPem`, value: all[i].subject, rule: `is followed by ${next.subject}, which did not issue it`, fix: "give the CA's certificate first, then each issuer up to the root, in that order" });
+        });
+    } catch (e) {
+        issues.push({ setting: `${setting}.certPem`, value: "(not shown)", rule: `is not a PEM certificate (${(e as Error).message})`, fix: "give the CA's certificate as PEM text, -----BEGIN CERTIFICATE----- …" });
+    }
+    let key: KeyObject | undefined;
+    try {
+        key = createPrivateKey(ca.privateKeyPem ?? "");
+    } catch (e) {
+        issues.push({ setting: `${setting}.privateKeyPem`, value: "(not shown)", rule: `is not a PEM private key (${(e as Error).message})`, fix: "give the CA's unencrypted private key as PEM text (PKCS#8, PKCS#1 or SEC1)" });
+    }
+    if (cert && key && !cert.checkPrivateKey(key)) {
+        issues.push({ setting: `${setting}.privateKeyPem`, value: "(not shown)", rule: `is not the key of the CA certificate ${JSON.stringify(cert.subject)}`, fix: "give the private key that belongs to certPem" });
+    }
+    if (cert && name === c.tls.signingCa) {
+        const needed = new Date(now.getTime() + c.tls.certificateValidityDays * 86_400_000);
+        if (new Date(cert.validTo) < needed) {
+            issues.push({ setting: `${setting}.certPem`, value: `valid to ${cert.validTo}`, rule: `expires before a host certificate issued now would (tls.certificateValidityDays: ${c.tls.certificateValidityDays}), and it is tls.signingCa`, fix: "give a CA valid longer, or lower tls.certificateValidityDays" });
+        } else if (new Date(cert.validFrom) > now) {
+            issues.push({ setting: `${setting}.certPem`, value: `valid from ${cert.validFrom}`, rule: "is not valid yet", fix: "give a CA that is valid now" });
+        }
+    }
+    return issues;
+}
+
+/** The supplied CAs' names: each must be one the cluster trusts (and TLS on). */
+export function checkSuppliedCaNames(setting: string, names: string[], c: ResolvedCluster): ValidationIssue[] {
+    const trusted = [c.tls.signingCa, ...c.tls.trustedCas];
+    return names.flatMap((name) =>
+        !c.tls.enabled
+            ? [{ setting: `${setting}.${name}`, value: "(not shown)", rule: "is a CA, and tls.enabled is false", fix: "remove it, or turn TLS on (for a new cluster)" }]
+            : trusted.includes(name)
+              ? []
+              : [{ setting: `${setting}.${name}`, value: "(not shown)", rule: `names no CA in tls.signingCa or tls.trustedCas (${trusted.map((n) => JSON.stringify(n)).join(", ")})`, fix: `name it in tls.signingCa or tls.trustedCas, or remove it` }],
+    );
 }

@@ -42,14 +42,16 @@ export interface RenderedFile {
 export function tlsFiles(c: ResolvedCluster, host: ResolvedHost, role: HostRole, secrets: ClusterSecrets): RenderedFile[] {
     if (!c.tls.enabled) return [];
     const tls = secrets.tls;
-    if (!tls || !tls.hosts[host.name]) throw new Error(`tls.enabled, but no certificate for host ${host.name}`);
+    // A balancer only verifies (its checks): it gets the CAs, not a certificate.
+    const serves = role !== "haproxy";
+    if (!tls || (serves && !tls.hosts[host.name])) throw new Error(`tls.enabled, but no certificate for host ${host.name}`);
     const { owner } = TLS_DIRS[role];
     const paths = tlsPaths(role);
     // All travel as secrets: the certificates are not, but they come with the secrets (only the key is 0600).
     const file = (id: string, filePath: string, content: string, mode: string): RenderedFile => ({ id, path: filePath, content, mode, owner, validator: "none", secret: true, reloadSystemd: false });
     return [
         file("tls-ca", paths.ca, tls.caCert, "0644"),
-        ...(role === "haproxy" ? [] : [file("tls-cert", paths.cert, tls.hosts[host.name].cert, "0644"), file("tls-key", paths.key, tls.hosts[host.name].key, "0600")]),
+        ...(!serves ? [] : [file("tls-cert", paths.cert, tls.hosts[host.name].cert, "0644"), file("tls-key", paths.key, tls.hosts[host.name].key, "0600")]),
     ];
 }
 
@@ -63,6 +65,7 @@ export const GATE_TIMEOUTS_SEC = {
     volume: 300,
     pgbackrestServer: 60,
     pgbackrestStanza: 300,
+    restApiCertificate: 60,
 } as const;
 
 export function sha256(text: string): string {
@@ -376,7 +379,8 @@ export function hostReadyScript(c: ResolvedCluster): string {
 }
 
 export function installScript(c: ResolvedCluster, role: HostRole, host: ResolvedHost): string {
-    const common = { hostName: host.name, layout: c.layout, packages: c.layout.packages[role] };
+    // With TLS the hosts' guards verify certificates with openssl (tlsGuardScript).
+    const common = { hostName: host.name, layout: c.layout, packages: [...c.layout.packages[role], ...(c.tls.enabled ? ["openssl"] : [])] };
     switch (role) {
         case "etcd":
             return renderTemplate("install-etcd.sh", {
@@ -448,9 +452,31 @@ export function etcdEndpoints(c: ResolvedCluster): string[] {
 }
 
 /** Refuses to write a TLS configuration over a member that runs without TLS (see the template). */
-export function etcdTlsGuardScript(c: ResolvedCluster, host: ResolvedHost): string {
-    return renderTemplate("etcd-tls-guard.sh", { hostName: host.name, configPath: c.layout.etcdConfigPath });
+/**
+ * Before any of the deployment's files change: on a host that already has the role's TLS files, the
+ * new certificate must verify against the CAs it trusts now, and its certificate now against the new
+ * CAs (`tlsGuardStdin`); on an etcd host, etcd must not run without TLS.
+ */
+export function tlsGuardScript(c: ResolvedCluster, host: ResolvedHost, role: HostRole): string {
+    const paths = tlsPaths(role);
+    return renderTemplate("tls-guard.sh", {
+        hostName: host.name,
+        role,
+        caPath: paths.ca,
+        certPath: role === "haproxy" ? "" : paths.cert,
+        etcdConfigPath: role === "etcd" ? c.layout.etcdConfigPath : "",
+        certMark: TLS_GUARD_CERT_MARK,
+    });
 }
+
+/** What a host's TLS guard checks: the CAs to trust, then (a host that serves TLS) its new certificate. */
+export function tlsGuardStdin(host: ResolvedHost, role: HostRole, secrets: ClusterSecrets): string {
+    const tls = secrets.tls!;
+    return role === "haproxy" ? tls.caCert : `${tls.caCert}${TLS_GUARD_CERT_MARK}\n${tls.hosts[host.name].cert}`;
+}
+
+/** The line between the CAs and the certificate on a TLS guard's standard input. */
+const TLS_GUARD_CERT_MARK = "# certificate";
 
 export function etcdHealthScript(c: ResolvedCluster): string {
     return renderTemplate("etcd-health.sh", {
@@ -473,7 +499,13 @@ export function patroniStartScript(c: ResolvedCluster, host: ResolvedHost): stri
 
 /** Reloads a running member when its files changed. */
 export function patroniReloadScript(c: ResolvedCluster, host: ResolvedHost, applies: AppliedFile[]): string {
-    return renderTemplate("patroni-reload.sh", { hostName: host.name, service: c.layout.patroniService, applies });
+    return renderTemplate("patroni-reload.sh", {
+        hostName: host.name,
+        service: c.layout.patroniService,
+        applies,
+        // With TLS: where the REST API serves the member's certificate, which a reload must make it serve.
+        restApi: c.tls.enabled ? { address: host.address, port: c.patroni.restApiPort, certPath: tlsPaths("patroni").cert, timeoutSec: GATE_TIMEOUTS_SEC.restApiCertificate } : undefined,
+    });
 }
 
 /**

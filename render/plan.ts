@@ -4,7 +4,7 @@
  * into one `command.remote.Command` (components/steps.ts); `npm run render` writes the same steps
  * to disk (render/bundle.ts) — so what a reviewer diffs is exactly what the hosts get.
  */
-import { clusterMachines } from "../model/resolve";
+import { HOST_ROLES, certificateHosts, trustedCaNames } from "../model/resolve";
 import type { ClusterSecrets, HostRole, ResolvedCluster, ResolvedHost } from "../model/types";
 import * as files from "./files";
 import * as pgbackrest from "./pgbackrest";
@@ -78,9 +78,9 @@ export function placeholderSecrets(c: ResolvedCluster): ClusterSecrets {
         ...(c.tls.enabled
             ? {
                   tls: {
-                      caCert: "<secret:tls.caCert>\n",
+                      caCert: trustedCaNames(c).map((ca) => `<secret:tls.ca.${ca}>\n`).join(""),
                       hosts: Object.fromEntries(
-                          clusterMachines(c).map((h) => [h.name, { cert: `<secret:tls.hosts.${h.name}.cert>\n`, key: `<secret:tls.hosts.${h.name}.key>\n` }]),
+                          certificateHosts(c).map((h) => [h.name, { cert: `<secret:tls.hosts.${h.name}.cert>\n`, key: `<secret:tls.hosts.${h.name}.key>\n` }]),
                       ),
                   },
               }
@@ -120,12 +120,12 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
     /** Wait until the host is ready, mount its data volume (if any), install the role's packages. */
     const install = (component: Component, role: HostRole, member: ResolvedHost): string => {
         const host = member.name;
-        const ready = add({ component, name: `ready-${host}`, host, script: files.hostReadyScript(c) });
+        const isReady = add({ component, name: `ready-${host}`, host, script: files.hostReadyScript(c) });
         const volume = dataVolumes[host];
         const mounted = volume
-            ? [add({ component, name: `mount-data-${host}`, host, script: { volumeId: volume.mountScript }, dependsOn: [ready], timeout: "10m" })]
+            ? [add({ component, name: `mount-data-${host}`, host, script: { volumeId: volume.mountScript }, dependsOn: [isReady], timeout: "10m" })]
             : [];
-        return add({ component, name: `install-${host}`, host, script: files.installScript(c, role, member), dependsOn: [ready, ...mounted], timeout: "30m" });
+        return add({ component, name: `install-${host}`, host, script: files.installScript(c, role, member), dependsOn: [isReady, ...mounted], timeout: "30m" });
     };
 
     /** The role's TLS files on a host (none without `tls.enabled`), written once its packages made the service's user. */
@@ -133,10 +133,27 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
         files.tlsFiles(c, member, role, layoutOnly).map((file) => fileStep(component, member, file, (s) => files.tlsFiles(c, member, role, s), [installed]));
 
     /**
-     * With `tls.enabled`, what every file step waits for: etcd's own, every member's TLS guard; the
-     * other components', etcd's health gate (which passes only after every guard).
+     * With `tls.enabled`, what every file step waits for: etcd's own, every host's TLS guard, per
+     * role (the backup repository host's too: pgBackRest's TLS server) (a certificate or CA change that would leave a host unable to verify another is refused
+     * before any host's configuration, certificate or key changes; so is TLS for an etcd running
+     * without it); the other components', etcd's health gate (which passes only after every guard:
+     * etcd stands for its steps there). The guards are etcd's steps, the first component's, and
+     * read only files: they wait for nothing.
      */
-    let tlsGate: string[] = [];
+    let tlsGate: string[] = !c.tls.enabled
+        ? []
+        : HOST_ROLES.flatMap((role) =>
+              c.hosts[role].map((member) =>
+                  add({
+                      component: "etcd",
+                      name: role === "etcd" ? `tls-guard-${member.name}` : `tls-guard-${role}-${member.name}`,
+                      host: member.name,
+                      script: files.tlsGuardScript(c, member, role),
+                      stdin: { secret: (s) => files.tlsGuardStdin(member, role, s) },
+                      timeout: "5m",
+                  }),
+              ),
+          );
 
     /** A configuration file written from standard input (rendered with the secrets when it holds one). */
     const fileStep = (component: Component, member: ResolvedHost, file: files.RenderedFile, rendered: (s: ClusterSecrets) => files.RenderedFile[], dependsOn: string[]): string =>
@@ -215,13 +232,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
             timeout: "5m",
         });
 
-    // With TLS, a cluster whose etcd runs without it (created before TLS, which is now the default)
-    // is refused before any host's configuration, certificate or key changes: every file step waits
-    // for every member's guard (see tlsGate).
     const etcdInstalled = new Map(c.hosts.etcd.map((member) => [member.name, install("etcd", "etcd", member)]));
-    tlsGate = c.tls.enabled
-        ? c.hosts.etcd.map((member) => add({ component: "etcd", name: `tls-guard-${member.name}`, host: member.name, script: files.etcdTlsGuardScript(c, member), dependsOn: [etcdInstalled.get(member.name)!], timeout: "5m" }))
-        : [];
     // etcd: members one after the other, so that a changed configuration restarts one at a time.
     const etcdStarts: string[] = [];
     for (const member of c.hosts.etcd) {

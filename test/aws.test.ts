@@ -661,7 +661,7 @@ describe("Keepalived on AWS", () => {
         expect(notify).toContain('eni=$(metadata "network/interfaces/macs/$mac/interface-id")');
         expect(notify).toContain(`aws ec2 assign-private-ip-addresses --region "$region" --network-interface-id "$eni" \\\n        --private-ip-addresses '${vip}' --allow-reassignment`);
         expect(notify).toContain("aws ec2 describe-network-interfaces");
-        expect(String(get(run, `${scope}-proxy-install-lb1`).inputs.create)).toMatch(/install_packages haproxy keepalived curl socat awscli\n/);
+        expect(String(get(run, `${scope}-proxy-install-lb1`).inputs.create)).toMatch(/install_packages haproxy keepalived curl socat openssl awscli\n/);
         expect(run.outputs.writerEndpoint).toBe(`${vip}:5000`);
     });
 });

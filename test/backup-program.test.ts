@@ -96,7 +96,9 @@ describe("what the hosts get is the plan, with backups", () => {
             userPasswords: { app: out("lab-user-app-password") },
         });
         for (const r of run.resources.filter((x) => x.type === "random:index/randomId:RandomId")) secrets.scramSalts[r.name.replace(/^lab-|-scram-salt$/g, "")] = String(r.outputs.b64Std);
-        const hosts = ["etcd1", "etcd2", "etcd3", ...PG, "lb1", "lb2", "backup1"];
+        // Every host that serves TLS, the repository host among them; a balancer only verifies (no certificate).
+        expect(run.resources.some((r) => r.name === "lab-tls-lb1-cert")).toBe(false);
+        const hosts = ["etcd1", "etcd2", "etcd3", ...PG, "backup1"];
         secrets.tls = { caCert: out("lab-tls-ca", "certPem"), hosts: Object.fromEntries(hosts.map((h) => [h, { cert: out(`lab-tls-${h}-cert`, "certPem"), key: out(`lab-tls-${h}-key`, "privateKeyPem") }])) };
         const c = parseStackConfig(loadStackConfig("lab-backup").config as Record<string, string>, "lab", STACK_PROVIDERS).cluster;
         const plan = clusterPlan(c);
@@ -161,9 +163,11 @@ describe("turning backups on for the running lab", () => {
         const changed = await upLab(stateFile, { "pulumi-patroni:cluster": config["pulumi-patroni:cluster"] });
         const ops = stepReports(changed).filter((s) => s.op !== "same");
         const names = (op: string) => ops.filter((s) => s.op === op).map((s) => s.name).sort();
-        // Every step of the repository host and of pgBackRest on the members is new.
-        expect(names("create")).toEqual(expect.arrayContaining(["lab-backup-server-backup1", "lab-backup-stanza", "lab-backup-timers-backup1", ...PG.map((h) => `lab-patroni-pgbackrest-server-${h}`)]));
-        expect(names("create").every((n) => /^lab-(backup|tls-backup1|patroni-pgbackrest-|patroni-restore-script-)/.test(n)), names("create").join(", ")).toBe(true);
+        // Every step of the repository host (its TLS guard too, an etcd step) and of pgBackRest on the members is new.
+        expect(names("create")).toEqual(
+            expect.arrayContaining(["lab-etcd-tls-guard-backup-backup1", "lab-backup-server-backup1", "lab-backup-stanza", "lab-backup-timers-backup1", ...PG.map((h) => `lab-patroni-pgbackrest-server-${h}`)]),
+        );
+        expect(names("create").every((n) => /^lab-(backup|tls-backup1|etcd-tls-guard-backup-backup1$|patroni-pgbackrest-|patroni-restore-script-)/.test(n)), names("create").join(", ")).toBe(true);
         // Updated: the members' install (pgBackRest), patroni.yml and their reload, the DCS settings (archive_command) and the gates after them.
         expect(names("update")).toEqual(
             [

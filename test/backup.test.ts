@@ -192,6 +192,8 @@ describe("the plan with a repository host", () => {
 
     it("has the repository host's steps, each member's server and the cluster's gate and schedule", () => {
         expect(plan.filter((s) => s.host === "backup1").map((s) => s.key)).toEqual([
+            // Its TLS guard: an etcd step, like every host's (render/plan.ts tlsGate).
+            "etcd/tls-guard-backup-backup1",
             "backup/ready-backup1",
             "backup/install-backup1",
             "backup/tls-ca-backup1",
@@ -213,11 +215,16 @@ describe("the plan with a repository host", () => {
     it("installs the repository host beside every other host: its install waits for no other host", () => {
         expect([...upstreamOf(plan, "backup/install-backup1")]).toEqual(["backup/ready-backup1"]);
         // Members get pgBackRest in the same install as PostgreSQL.
-        expect(stepText(step("patroni/install-pg1").script, placeholderSecrets(c), "")).toMatch(/^install_packages postgresql-17 patroni python3-etcd curl postgresql-client pgbackrest$/m);
+        expect(stepText(step("patroni/install-pg1").script, placeholderSecrets(c), "")).toMatch(/^install_packages postgresql-17 patroni python3-etcd curl postgresql-client openssl pgbackrest$/m);
     });
 
-    it("writes the repository host's files after etcd's TLS gate (a cluster whose etcd runs without TLS is refused first)", () => {
+    it("writes the repository host's files after etcd's TLS gate, which waits for every host's guard, the repository host's too (a plain-text etcd or a certificate no host could verify is refused first)", () => {
         for (const f of ["tls-key", "pgbackrest-conf", "schedule-timer-full"]) expect(step(`backup/${f}-backup1`).dependsOn).toContain("etcd/health");
+        const fileSteps = plan.filter((s) => s.component === "backup" && s.file !== undefined);
+        expect(fileSteps.length).toBeGreaterThan(5);
+        for (const s of fileSteps) expect(s.dependsOn, s.key).toContain("etcd/health");
+        expect(step("etcd/tls-guard-backup-backup1").dependsOn).toEqual([]);
+        expect(upstreamOf(plan, "etcd/health")).toContain("etcd/tls-guard-backup-backup1");
     });
 
     it("starts the repository's server before any member starts (an added member restores from it), each member's server before the gate", () => {

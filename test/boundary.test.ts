@@ -110,7 +110,7 @@ describe("a VIP mover of one's own", () => {
         expect(start).toContain("# The example route is checked every 10 s.\nsystemctl enable --now example.timer");
         expect(start).not.toContain("enable --now example.service");
         const rendered = renderClusterFiles(c);
-        expect(rendered.get("lb1/steps/03-proxy-interface.sh")).toBe("echo '$PGHA_INTERFACE=ex0' > /etc/keepalived/pgha-interface.conf\n");
+        expect(rendered.get("lb1/steps/04-proxy-interface.sh")).toBe("echo '$PGHA_INTERFACE=ex0' > /etc/keepalived/pgha-interface.conf\n");
     });
 
     it("is refused by name unless the cluster is given it", () => {
@@ -139,8 +139,8 @@ describe("a stack provider of one's own", () => {
         expect(s).toMatchObject({ provider: "example", machines: { provider: example, plan: { planned: true } }, vipMovers: [EXAMPLE_MOVER] });
         expect(s.cluster.keepalived!.moveVipWith).toBe(EXAMPLE_MOVER);
         const rendered = renderClusterFiles(s.cluster, placeholderSecrets(s.cluster), example.offlineDataVolumes!(s.cluster));
-        expect(rendered.get("pg1/steps/02-patroni-mount-data.sh")).toBe("mount-example disk-pg1\n");
-        expect(rendered.get("pg1/steps/plan.yaml")).toMatch(/step: 03-patroni-install\n {2}waitsFor:\n {4}- patroni-ready\n {4}- patroni-mount-data\n/);
+        expect(rendered.get("pg1/steps/03-patroni-mount-data.sh")).toBe("mount-example disk-pg1\n");
+        expect(rendered.get("pg1/steps/plan.yaml")).toMatch(/step: 04-patroni-install\n {2}waitsFor:\n {4}- patroni-ready\n {4}- patroni-mount-data\n/);
     });
 
     it("reports its own issues, and its settings are refused with another provider", () => {

@@ -1,4 +1,8 @@
 // Stack config → program settings, read from the committed stack files the way the program reads them.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../model/config";
 import { STACK_PROVIDERS } from "../providers";
@@ -165,3 +169,33 @@ describe("required and top-level settings", () => {
     expect(err.issues.map((i) => i.setting)).toEqual(["pulumi-patroni:ssh.proxy.host"]);
   });
 });
+
+describe("a CA of the user's own (pulumi-patroni:certificateAuthorities, a secret)", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "config-ca-"));
+  const r = spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=corp CA", "-days", "3650", "-keyout", `${dir}/ca.key`, "-out", `${dir}/ca.crt`], { encoding: "utf8" });
+  expect(r.status, r.stderr).toBe(0);
+  const corp = { certPem: fs.readFileSync(`${dir}/ca.crt`, "utf8"), privateKeyPem: fs.readFileSync(`${dir}/ca.key`, "utf8") };
+  /** The lab's cluster with `tls` merged in. */
+  const withTls = (tls: Record<string, unknown>) => {
+    const cluster = JSON.parse(readStackFile("lab")["pulumi-patroni:cluster"]);
+    return JSON.stringify({ ...cluster, tls: { ...cluster.tls, ...tls } });
+  };
+
+  it("reads it when tls.signingCa or tls.trustedCas names it", () => {
+    const settings = parseStackConfig(labConfig({ "pulumi-patroni:cluster": withTls({ trustedCas: ["corp"] }), "pulumi-patroni:certificateAuthorities": JSON.stringify({ corp }) }), "lab", STACK_PROVIDERS);
+    expect(settings.certificateAuthorities).toEqual({ corp });
+    expect(settings.cluster.tls).toMatchObject({ signingCa: "cluster", trustedCas: ["corp"] });
+  });
+
+  it("refuses one named nowhere, one with another CA's key, and a wrong shape, never showing a key", () => {
+    const other = spawnSync("openssl", ["genpkey", "-algorithm", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"], { encoding: "utf8" }).stdout;
+    const unnamed = rejection(labConfig({ "pulumi-patroni:certificateAuthorities": JSON.stringify({ corp }) }));
+    expect(unnamed.issues).toEqual([expect.objectContaining({ setting: "pulumi-patroni:certificateAuthorities.corp", rule: 'names no CA in tls.signingCa or tls.trustedCas ("cluster")' })]);
+    const wrongKey = rejection(labConfig({ "pulumi-patroni:cluster": withTls({ signingCa: "corp" }), "pulumi-patroni:certificateAuthorities": JSON.stringify({ corp: { ...corp, privateKeyPem: other } }) }));
+    expect(wrongKey.issues).toEqual([expect.objectContaining({ setting: "pulumi-patroni:certificateAuthorities.corp.privateKeyPem", rule: 'is not the key of the CA certificate "CN=corp CA"' })]);
+    const shape = rejection(labConfig({ "pulumi-patroni:certificateAuthorities": JSON.stringify({ corp: { certPem: corp.certPem, key: corp.privateKeyPem } }) }));
+    expect(shape.issues.map((i) => i.setting)).toEqual(expect.arrayContaining(["pulumi-patroni:certificateAuthorities.corp.privateKeyPem"]));
+    for (const err of [unnamed, wrongKey, shape]) expect(err.message).not.toContain("PRIVATE KEY");
+  });
+});
+

@@ -240,9 +240,10 @@ describe("what the hosts get is the plan `npm run render` writes", () => {
         // Each role's SCRAM salt is random, kept in the state.
         for (const r of run.resources.filter((x) => x.type === "random:index/randomId:RandomId")) secrets.scramSalts[r.name.replace(/^lab-|-scram-salt$/g, "")] = String(r.outputs.b64Std);
         expect(Object.keys(secrets.scramSalts).sort()).toEqual(["admin", "app", "postgres", "replicator", "rewind_user"]);
-        // The CA and each host's certificate and key, as issued in this run.
+        // The CA and each host's certificate and key, as issued in this run (a balancer only verifies: no certificate).
         const pem = (name: string, output: string) => String(get(run.resources, name).outputs[output]);
-        secrets.tls = { caCert: pem("lab-tls-ca", "certPem"), hosts: Object.fromEntries([...ETCD, ...PG, ...LB].map((h) => [h, { cert: pem(`lab-tls-${h}-cert`, "certPem"), key: pem(`lab-tls-${h}-key`, "privateKeyPem") }])) };
+        expect(run.resources.some((r) => r.name === "lab-tls-lb1-cert")).toBe(false);
+        secrets.tls = { caCert: pem("lab-tls-ca", "certPem"), hosts: Object.fromEntries([...ETCD, ...PG].map((h) => [h, { cert: pem(`lab-tls-${h}-cert`, "certPem"), key: pem(`lab-tls-${h}-key`, "privateKeyPem") }])) };
         const { config } = loadStackConfig("lab");
         const c = parseStackConfig({ ...config, ...supplied } as Record<string, string>, "lab", STACK_PROVIDERS).cluster;
         const plan = clusterPlan(c);

@@ -277,7 +277,7 @@ describe("shell", () => {
     expect(files.some(([label]) => /\/steps\/\d\d-[\w-]+\.sh$/.test(label))).toBe(true);
     const result = run(shellcheck, ["-f", "gcc", ...files.map(([, file]) => file)]);
     expect(result.status, `shellcheck found problems:\n${result.output.split(trees[tree]).join(tree)}`).toBe(0);
-  });
+  }, 60_000); // hundreds of scripts (every host's TLS guard among them): 5 s is short on a loaded 2-core machine
 
   it.each([
     ["lab", /\/etc\/default\/etcd$/],

@@ -43,6 +43,8 @@ const memberResources = (host: string): string[] =>
     [
         ...["ready", "install", "patroni-yml", "patroni-dropin", "tls-ca", "tls-cert", "tls-key", "reload", "start"].map((s) => `lab-patroni-${s}-${host}`),
         ...["key", "csr", "cert"].map((s) => `lab-tls-${host}-${s}`),
+        // Its TLS guard: an etcd step, the first component's (render/plan.ts tlsGate).
+        `lab-etcd-tls-guard-patroni-${host}`,
     ].sort();
 
 describe("topology changes as later `pulumi up`s", () => {

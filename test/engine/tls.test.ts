@@ -98,4 +98,25 @@ describe("the stand-in's tls provider", () => {
         const updated = await provider.update!({ name: "cert", type, id: "1", inputs: { ...inputs, earlyRenewalHours: 1440 }, rawInputs: {}, oldInputs: inputs, oldOutputs: stored.outputs }, ctx);
         expect(updated.state).toMatchObject({ certPem: "PEM", validityEndTime: end, earlyRenewalHours: 1440, readyForRenewal: false });
     });
+
+    it("a certificate signed by a CA made elsewhere names its issuer with the CA's subject bytes, as Go's x509.CreateCertificate does (Go verifiers such as etcd chain by bytes)", async () => {
+        // openssl writes the CA's names as UTF8String; re-encoding them (PrintableString) chains for
+        // openssl, which compares names canonically, and not for etcd, which found no parent.
+        openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/O=corp/CN=corp CA", "-days", "10", "-keyout", path.join(dir, "corp.key"), "-out", path.join(dir, "corp.crt")]);
+        const hostKey = await create("tls:index/privateKey:PrivateKey", "pg2-key", { algorithm: "ECDSA", ecdsaCurve: "P256" });
+        const csr = await create("tls:index/certRequest:CertRequest", "pg2-csr", { privateKeyPem: hostKey.privateKeyPem, subject: { commonName: "pg2" }, dnsNames: ["pg2"], ipAddresses: ["10.0.0.22"] });
+        const cert = await create("tls:index/locallySignedCert:LocallySignedCert", "pg2-cert", {
+            certRequestPem: csr.certRequestPem,
+            caCertPem: fs.readFileSync(path.join(dir, "corp.crt"), "utf8"),
+            caPrivateKeyPem: fs.readFileSync(path.join(dir, "corp.key"), "utf8"),
+            validityPeriodHours: 24,
+            allowedUses: ["server_auth"],
+        });
+        fs.writeFileSync(path.join(dir, "pg2.pem"), String(cert.certPem));
+        // The issuer, with each value's ASN.1 string type, is the CA's subject.
+        const asn1 = (file: string, field: "subject" | "issuer") => spawnSync("sh", ["-c", `openssl x509 -in ${file} -noout -${field} -nameopt multiline,show_type`], { encoding: "utf8" }).stdout.replace(/^\S+=\n?/, "");
+        expect(asn1(path.join(dir, "pg2.pem"), "issuer")).toBe(asn1(path.join(dir, "corp.crt"), "subject"));
+        expect(asn1(path.join(dir, "corp.crt"), "subject")).toContain("UTF8STRING");
+    });
 });
+

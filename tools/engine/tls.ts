@@ -264,7 +264,10 @@ export function tlsHandlers(mode: "plan" | "lab"): Record<string, ResourceProvid
         const cert = await x509.X509CertificateGenerator.create({
           serialNumber: serial,
           subject: csr.subject,
-          issuer: ca.subject,
+          // The issuer is the CA certificate's subject byte for byte, as Go's x509.CreateCertificate writes it
+          // (parent.RawSubject): Go verifiers (etcd) match names by their bytes, a re-encoded name
+          // (UTF8String → PrintableString) would not chain.
+          issuer: ca.subjectName,
           notBefore: new Date(String(times.validityStartTime)),
           notAfter: new Date(String(times.validityEndTime)),
           signingAlgorithm: caKeys.algorithm,

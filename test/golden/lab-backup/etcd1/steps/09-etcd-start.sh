@@ -10,7 +10,7 @@
 # Applies (a change to any of these files re-runs this step):
 #   /etc/default/etcd sha256:facafed58cead46eca240960c5e05cd9f85b9ed22472f67ccdb0fe0726ce769e
 #   /etc/systemd/system/etcd.service.d/pulumi-patroni.conf sha256:55983db3b3b5431c4ac064a0c31d187b358412ecab1c34436f10dc785e15e909
-#   /etc/etcd/tls/ca.crt sha256:509c7267330742b84f3f00ee17d4a9d6d98fd76be8559b48403fced39544ac2d
+#   /etc/etcd/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 #   /etc/etcd/tls/host.crt sha256:fcc973e16bdcf5214a77a42eb02ada25784b07b252788ba5089e40bbf3224747
 #   /etc/etcd/tls/host.key sha256:9d8e28ec1f436844f5457692e23a42484cc27a19262a71e51a4e373db58133fe
 set -euo pipefail

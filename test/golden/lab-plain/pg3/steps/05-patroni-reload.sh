@@ -11,9 +11,9 @@ log_tail() {
     echo "--- last lines of $1 on $(hostname) ---" >&2
     journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
 }
-if systemctl is-active --quiet patroni; then
-    systemctl reload patroni
-    echo "patroni reloaded on pg3"
-else
+if ! systemctl is-active --quiet patroni; then
     echo "patroni not running on pg3 yet: its start step starts it"
+    exit 0
 fi
+systemctl reload patroni
+echo "patroni reloaded on pg3"

@@ -10,7 +10,7 @@
 # Applies (a change to any of these files re-runs this step):
 #   /etc/etcd/etcd.conf sha256:ed507c063170914e12e2a2ac2d4c70241f98c185b43b7988cdac1b4dca3e1070
 #   /etc/systemd/system/etcd.service.d/pulumi-patroni.conf sha256:c6948762d09bae9e8ca53ce41cea8b0d6904259dba86eb84e90f7fa9e06272f8
-#   /etc/etcd/tls/ca.crt sha256:509c7267330742b84f3f00ee17d4a9d6d98fd76be8559b48403fced39544ac2d
+#   /etc/etcd/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 #   /etc/etcd/tls/host.crt sha256:39c7501a5a75f106ca02352531c2b32b142c3e5e78ab1f5f3cb652e49b86a42b
 #   /etc/etcd/tls/host.key sha256:3ad3e4d9613e0e4f9f431c1a3d234c6da6b9e7817178cdd32d8b1b01dd5c1f18
 set -euo pipefail

@@ -10,7 +10,7 @@
 # Applies (a change to any of these files re-runs this step):
 #   /etc/etcd/etcd.conf sha256:b116095030895b11f28fffe444fee51992dd683210d4676863f4c2eacd8f5b78
 #   /etc/systemd/system/etcd.service.d/pulumi-patroni.conf sha256:c6948762d09bae9e8ca53ce41cea8b0d6904259dba86eb84e90f7fa9e06272f8
-#   /etc/etcd/tls/ca.crt sha256:509c7267330742b84f3f00ee17d4a9d6d98fd76be8559b48403fced39544ac2d
+#   /etc/etcd/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 #   /etc/etcd/tls/host.crt sha256:516f6f81cc33919d6e48460d38b50d5eec8be82c83607b6d647f8d5f353e4024
 #   /etc/etcd/tls/host.key sha256:2dbce93ce434adb5db63c77e2bc2ee83feabcaede9a448d74a37642617097edb
 set -euo pipefail

@@ -10,7 +10,7 @@
 # Applies (a change to any of these files re-runs this step):
 #   /etc/etcd/etcd.conf sha256:701e6c8300ba05b1b9eb02de4f282fbfcb0158566bdb6fa57126f2c2a1879d70
 #   /etc/systemd/system/etcd.service.d/pulumi-patroni.conf sha256:c6948762d09bae9e8ca53ce41cea8b0d6904259dba86eb84e90f7fa9e06272f8
-#   /etc/etcd/tls/ca.crt sha256:509c7267330742b84f3f00ee17d4a9d6d98fd76be8559b48403fced39544ac2d
+#   /etc/etcd/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 #   /etc/etcd/tls/host.crt sha256:b6833c1660aac580289c898c668d7cf0d6fcd0662a28458d35a4f044c9a36107
 #   /etc/etcd/tls/host.key sha256:7befccae7ba0c73d022a5111478e69068b217f0b7f2817e6808c2db53dc76d37
 set -euo pipefail

@@ -10,7 +10,7 @@
 # Applies (a change to any of these files re-runs this step):
 #   /etc/default/etcd sha256:c4331cb9ce94320378cac4dbda5a2fa54b2d18814f1e7bd06da21eb9b7876990
 #   /etc/systemd/system/etcd.service.d/pulumi-patroni.conf sha256:55983db3b3b5431c4ac064a0c31d187b358412ecab1c34436f10dc785e15e909
-#   /etc/etcd/tls/ca.crt sha256:509c7267330742b84f3f00ee17d4a9d6d98fd76be8559b48403fced39544ac2d
+#   /etc/etcd/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 #   /etc/etcd/tls/host.crt sha256:168fc9d8050550929efb4ec33ef18c17bf086b272c63b90d31401566428f2769
 #   /etc/etcd/tls/host.key sha256:acbfcf274b12b9c43945c09effa137755c89b7f93115ee18f25576de346c5b0c
 set -euo pipefail

@@ -10,7 +10,7 @@
 # Applies (a change to any of these files re-runs this step):
 #   /etc/default/etcd sha256:77f344cf258efb0a3716f80b9d904ebb889ad1d16f1632be8b69306ffcf245cd
 #   /etc/systemd/system/etcd.service.d/pulumi-patroni.conf sha256:55983db3b3b5431c4ac064a0c31d187b358412ecab1c34436f10dc785e15e909
-#   /etc/etcd/tls/ca.crt sha256:509c7267330742b84f3f00ee17d4a9d6d98fd76be8559b48403fced39544ac2d
+#   /etc/etcd/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 #   /etc/etcd/tls/host.crt sha256:469e363e957a338fefa2953ad62f9a015e8f82c22b73353bd978400a155e4b41
 #   /etc/etcd/tls/host.key sha256:fc3bf73d30309bb18c9b5160a8ba66f023615956de1ab6f2b0fea2b3d6ccb5e2
 set -euo pipefail

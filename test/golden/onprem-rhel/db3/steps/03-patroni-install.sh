@@ -1,0 +1,37 @@
+#!/bin/bash
+# Installs PostgreSQL 16 and Patroni on db3, prepares the watchdog.
+set -euo pipefail
+export LC_ALL=C
+# Print the last lines of a unit's log to stderr, for the deployment's error message.
+log_tail() {
+    echo "--- last lines of $1 on $(hostname) ---" >&2
+    journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
+}
+install_packages() {
+    dnf install -y -q "$@"
+}
+dnf install -y -q dnf-plugins-core epel-release
+dnf config-manager --set-enabled crb
+rpm -q pgdg-redhat-repo >/dev/null || dnf install -y -q https://download.postgresql.org/pub/repos/yum/reporpms/EL-9-x86_64/pgdg-redhat-repo-latest.noarch.rpm
+dnf config-manager --set-enabled pgdg-rhel9-extras
+dnf -qy module disable postgresql
+install_packages postgresql16-server postgresql16-contrib patroni patroni-etcd curl openssl
+# The postgres user's home may be a freshly mounted data volume, owned by root.
+chown postgres:postgres '/var/lib/pgsql'
+install -d -o postgres -g postgres -m 0700 "$(dirname '/var/lib/pgsql/16/data')"
+install -d -o postgres -g postgres -m 0750 "$(dirname '/etc/patroni/patroni.yml')"
+
+# Watchdog: Patroni stops a hung primary through /dev/watchdog before another member promotes.
+if [ ! -e /dev/watchdog ]; then
+    if modprobe softdog 2>/dev/null; then
+        echo softdog > /etc/modules-load.d/softdog.conf
+    else
+        echo "softdog could not be loaded (no kernel modules here); watchdog mode is automatic" >&2
+    fi
+fi
+install -d /etc/udev/rules.d
+echo 'KERNEL=="watchdog", OWNER="postgres", GROUP="postgres", MODE="0600"' > /etc/udev/rules.d/61-patroni-watchdog.rules
+if [ -e /dev/watchdog ]; then
+    chown postgres:postgres /dev/watchdog
+fi
+patroni --version

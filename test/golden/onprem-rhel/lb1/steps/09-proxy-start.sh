@@ -1,0 +1,27 @@
+#!/bin/bash
+# Starts (or reloads) HAProxy, then Keepalived, on lb1. The balancers' steps run one after
+# the other. HAProxy's reload keeps its server states (server-state-file); Keepalived's keeps its
+# VRRP state, so the VIP does not move.
+# Applies (a change to any of these files re-runs this step):
+#   /etc/haproxy/haproxy.cfg sha256:c6c671c76983fefa4607679bf101981507591313fbd37f9541cddb932a9a0ccd
+#   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
+#   /etc/keepalived/check-haproxy.sh sha256:ffbd0763f8fd94b1a523c1ae89de9b770c76243b6161ed73c0112ac76cd2f882
+#   /etc/keepalived/keepalived.conf sha256:ff524fcd06df543a0d45d4ed8e18318074cb8ad1a118f242519c611e4218a110
+#   /etc/haproxy/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
+set -euo pipefail
+export LC_ALL=C
+# Print the last lines of a unit's log to stderr, for the deployment's error message.
+log_tail() {
+    echo "--- last lines of $1 on $(hostname) ---" >&2
+    journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
+}
+systemctl enable haproxy keepalived >/dev/null 2>&1
+for unit in haproxy keepalived; do
+    if systemctl is-active --quiet "$unit"; then
+        systemctl reload "$unit"
+        echo "$unit reloaded on lb1"
+    else
+        systemctl restart "$unit" || { log_tail "$unit"; exit 1; }
+        echo "$unit started on lb1"
+    fi
+done

@@ -1,0 +1,27 @@
+#!/bin/bash
+# Starts (or reloads) HAProxy, then Keepalived, on lb2. The balancers' steps run one after
+# the other. HAProxy's reload keeps its server states (server-state-file); Keepalived's keeps its
+# VRRP state, so the VIP does not move.
+# Applies (a change to any of these files re-runs this step):
+#   /etc/haproxy/haproxy.cfg sha256:b82a7bcb24637d9b172e921951f843af94aae81e4ce1c1f52e6751aa7f775765
+#   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
+#   /etc/keepalived/check-haproxy.sh sha256:efd418268b3460c206f7e4bc6057e2af2144b0d5c96ffd42ae625a73dd2960fc
+#   /etc/keepalived/keepalived.conf sha256:490a11d54c0b41abd79e3b42f96788fc5993ce94d839e5a056fd750d78036bbd
+#   /etc/haproxy/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
+set -euo pipefail
+export LC_ALL=C
+# Print the last lines of a unit's log to stderr, for the deployment's error message.
+log_tail() {
+    echo "--- last lines of $1 on $(hostname) ---" >&2
+    journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
+}
+systemctl enable haproxy keepalived >/dev/null 2>&1
+for unit in haproxy keepalived; do
+    if systemctl is-active --quiet "$unit"; then
+        systemctl reload "$unit"
+        echo "$unit reloaded on lb2"
+    else
+        systemctl restart "$unit" || { log_tail "$unit"; exit 1; }
+        echo "$unit started on lb2"
+    fi
+done
