@@ -217,7 +217,7 @@ function expectTrustedCas(count: number): void {
 /** A CA of the user's own, made with openssl for the run: its PEM files and text. */
 function userCa(): { certPem: string; privateKeyPem: string; certFile: string } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pgha-corp-ca-"));
-    const r = spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/O=pulumi-patroni lab/CN=corp CA", "-days", "3650", "-keyout", path.join(dir, "ca.key"), "-out", path.join(dir, "ca.crt")], { encoding: "utf8" });
+    const r = spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/O=pulumi-patroni lab/CN=corp CA", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-days", "3650", "-keyout", path.join(dir, "ca.key"), "-out", path.join(dir, "ca.crt")], { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`openssl: ${r.stderr}`);
     return { certPem: fs.readFileSync(path.join(dir, "ca.crt"), "utf8"), privateKeyPem: fs.readFileSync(path.join(dir, "ca.key"), "utf8"), certFile: path.join(dir, "ca.crt") };
 }

@@ -183,8 +183,9 @@ function scratchPki(dir: string) {
         const r = spawnSync("openssl", args, { encoding: "utf8", cwd: dir });
         if (r.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`);
     };
-    const ca = (name: string) => {
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${name}`, "-days", "30", "-keyout", `${name}.key`, "-out", `${name}.crt`);
+    /** A CA as RFC 5280 wants it (keyUsage keyCertSign), or `loose`: openssl req's default, without keyUsage. */
+    const ca = (name: string, loose = false) => {
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${name}`, ...(loose ? [] : ["-addext", "keyUsage=critical,keyCertSign,cRLSign"]), "-days", "30", "-keyout", `${name}.key`, "-out", `${name}.crt`);
         return { cert: fs.readFileSync(path.join(dir, `${name}.crt`), "utf8"), key: fs.readFileSync(path.join(dir, `${name}.key`), "utf8") };
     };
     const host = (name: string, signer: string) => {
@@ -242,6 +243,16 @@ describe("a CA rotation (Deliver 6): three runs, none of which leaves a host una
         expect(droppedTooSoon.stderr).toContain("Fix: keep that CA in tls.trustedCas for this run, and drop it in the next");
         // All at once (a new CA signing, the old one dropped): refused by the first check.
         expect(guard({ cas: [old.cert], cert: fromOld }, { cas: [next.cert], cert: fromNext }).status).toBe(1);
+    });
+
+    it("refuses signing with a CA that Python 3.13 would not accept (no keyUsage: X509_STRICT), though it is trusted and openssl's default check passes", () => {
+        const loose = pki.ca("loose-ca", true);
+        const fromLoose = pki.host("pg1-loose", "loose-ca");
+        const r = guard({ cas: [old.cert, loose.cert], cert: fromOld }, { cas: [loose.cert, old.cert], cert: fromLoose });
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain('the new certificate from CA "CN = loose-ca" does not verify as Python 3.13 (Patroni on Debian 13) verifies it: CA cert does not include key usage extension');
+        expect(r.stderr).toContain("Fix: sign with a CA whose certificate follows RFC 5280 (keyUsage with keyCertSign");
+        expect(spawnSync("openssl", ["verify", "-CAfile", path.join(dir, "loose-ca.crt"), path.join(dir, "pg1-loose.crt")], { encoding: "utf8" }).status).toBe(0);
     });
 
     it("names the CAs by the spec: the signing one first in the bundle; names are checked", () => {

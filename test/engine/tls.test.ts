@@ -102,7 +102,7 @@ describe("the stand-in's tls provider", () => {
     it("a certificate signed by a CA made elsewhere names its issuer with the CA's subject bytes, as Go's x509.CreateCertificate does (Go verifiers such as etcd chain by bytes)", async () => {
         // openssl writes the CA's names as UTF8String; re-encoding them (PrintableString) chains for
         // openssl, which compares names canonically, and not for etcd, which found no parent.
-        openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/O=corp/CN=corp CA", "-days", "10", "-keyout", path.join(dir, "corp.key"), "-out", path.join(dir, "corp.crt")]);
+        openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/O=corp/CN=corp CA", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-days", "10", "-keyout", path.join(dir, "corp.key"), "-out", path.join(dir, "corp.crt")]);
         const hostKey = await create("tls:index/privateKey:PrivateKey", "pg2-key", { algorithm: "ECDSA", ecdsaCurve: "P256" });
         const csr = await create("tls:index/certRequest:CertRequest", "pg2-csr", { privateKeyPem: hostKey.privateKeyPem, subject: { commonName: "pg2" }, dnsNames: ["pg2"], ipAddresses: ["10.0.0.22"] });
         const cert = await create("tls:index/locallySignedCert:LocallySignedCert", "pg2-cert", {
@@ -117,6 +117,10 @@ describe("the stand-in's tls provider", () => {
         const asn1 = (file: string, field: "subject" | "issuer") => spawnSync("sh", ["-c", `openssl x509 -in ${file} -noout -${field} -nameopt multiline,show_type`], { encoding: "utf8" }).stdout.replace(/^\S+=\n?/, "");
         expect(asn1(path.join(dir, "pg2.pem"), "issuer")).toBe(asn1(path.join(dir, "corp.crt"), "subject"));
         expect(asn1(path.join(dir, "corp.crt"), "subject")).toContain("UTF8STRING");
+        // Its authority key id is the CA's subject key id (Go copies it), and it verifies as strictly as Python 3.13 does.
+        const keyId = (file: string, ext: string) => openssl(["x509", "-in", file, "-noout", "-ext", ext]).split("\n")[1].trim();
+        expect(keyId(path.join(dir, "pg2.pem"), "authorityKeyIdentifier")).toBe(keyId(path.join(dir, "corp.crt"), "subjectKeyIdentifier"));
+        expect(openssl(["verify", "-x509_strict", "-CAfile", path.join(dir, "corp.crt"), path.join(dir, "pg2.pem")])).toContain("OK");
     });
 });
 

@@ -156,6 +156,12 @@ export function readyForRenewal(validityEndTime: string, earlyRenewalHours: numb
   return now >= Date.parse(validityEndTime) - earlyRenewalHours * 3_600_000;
 }
 
+/** The authority key identifier of a certificate `ca` signs: its subject key id's bytes, as Go copies them. */
+function authorityKeyId(ca: x509.X509Certificate): x509.Extension[] {
+  const ski = ca.getExtension(x509.SubjectKeyIdentifierExtension);
+  return ski ? [new x509.AuthorityKeyIdentifierExtension(ski.keyId)] : [];
+}
+
 /** A certificate's renewal makes the next plan replace it (common_cert.go): the new inputs' window, the stored end. */
 function renewal({ outputs, inputs }: { inputs: Record<string, unknown>; outputs: Record<string, unknown> }): string | undefined {
   const end = outputs.validityEndTime;
@@ -277,7 +283,8 @@ export function tlsHandlers(mode: "plan" | "lab"): Record<string, ResourceProvid
             ...usageExtensions((inputs.allowedUses as string[]) ?? [], isCa),
             // The request's names are copied into the certificate.
             ...csr.extensions.filter((e) => e.type === "2.5.29.17") /* subjectAltName */,
-            await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
+            // Go's x509.CreateCertificate: the authority key id is the CA's subject key id, none without one.
+            ...authorityKeyId(ca),
             ...(inputs.setSubjectKeyId === true ? [await x509.SubjectKeyIdentifierExtension.create(publicKey)] : []),
           ],
         });
