@@ -82,6 +82,8 @@ const cluster = new PostgresHaCluster(settings.cluster.scope, {
         adminPassword: secretOf("adminPassword"),
         restApiPassword: secretOf("restApiPassword"),
         keepalivedPassword: secretOf("keepalivedPassword"),
+        backupS3AccessKeyId: secretOf("backupS3AccessKeyId"),
+        backupS3SecretAccessKey: secretOf("backupS3SecretAccessKey"),
         userPasswords: Object.fromEntries(Object.keys(settings.userPasswords).map((r) => [r, pulumi.secret(settings.userPasswords[r])])),
     },
     certificateAuthorities: Object.fromEntries(
@@ -103,6 +105,8 @@ export const superuserPassword = cluster.superuserPassword;
 export const adminPassword = cluster.adminPassword;
 export const nodes = cluster.nodes;
 export const etcdEndpoints = cluster.etcdEndpoints;
+/** With backups: where the backups and the WAL archive are; empty otherwise. */
+export const backupRepository = cluster.backupRepository;
 /** AWS stacks: the VPC, the bastion's public address, each host's instance id, the NLB's DNS name. */
 export const aws = machines && {
     vpcId: machines.hosts.vpcId,
@@ -110,5 +114,6 @@ export const aws = machines && {
     bastionPublicIp: machines.hosts.bastionPublicIp,
     instanceIds: machines.hosts.instanceIds,
     nlbDnsName: machines.hosts.nlbDnsName,
+    backupRepository: machines.hosts.backupRepository,
     addressReservations: machines.hosts.addressReservations,
 };

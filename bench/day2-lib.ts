@@ -16,6 +16,7 @@ import { etcdctlCommand, etcdNodes, hostNetns, labOutputs, labPgSsl, labSslEnv, 
 import { loadStackConfig, type StepReport } from "../tools/engine";
 import { labCluster, mergeConfig } from "../lab/cli";
 import type { ResolvedCluster } from "../model/types";
+import { HOST_ROLES } from "../model/resolve";
 import { tlsPaths } from "../render/tls";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -208,7 +209,7 @@ function distinctCounts(messages: string[]): string[] {
 /** Every host's copy of the CAs, per role, holds `count` certificates. */
 function expectTrustedCas(count: number): void {
     const c = labCluster();
-    for (const role of ["etcd", "patroni", "haproxy"] as const) {
+    for (const role of HOST_ROLES) {
         for (const h of c.hosts[role]) expectEqual(`${h.name}: CAs in ${tlsPaths(role).ca}`, ssh(h.name, `grep -c 'BEGIN CERTIFICATE' ${tlsPaths(role).ca}`).trim(), String(count));
     }
 }

@@ -21,6 +21,11 @@ export interface PatroniClusterArgs {
     secrets: pulumi.Output<ClusterSecrets>;
     /** What must be up before Patroni starts: the etcd health gate. */
     dcsReady: pulumi.Input<pulumi.Resource>[];
+    /**
+     * With backups on a repository host: its TLS server (`BackupRepository.server`), up before any
+     * member starts. @default - none
+     */
+    repositoryReady?: pulumi.Input<pulumi.Resource>[];
 }
 
 /** What the replicas gate saw, parsed from its last line. */
@@ -39,6 +44,8 @@ export class PatroniCluster extends pulumi.ComponentResource {
     public readonly replicasGate: command.remote.Command;
     /** Leader, replicas and sync standbys as the replicas gate saw them. */
     public readonly topology: pulumi.Output<PatroniTopology>;
+    /** With backups on a repository host: each member's pgBackRest TLS server (the repository host takes backups through them). */
+    public readonly pgbackrestServers: command.remote.Command[];
 
     constructor(name: string, args: PatroniClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pulumi-patroni:index:PatroniCluster", name, {}, opts);
@@ -46,12 +53,13 @@ export class PatroniCluster extends pulumi.ComponentResource {
         // settings (and the rolling restart they may need) follow, then every replica must stream.
         const steps = createSteps(
             name,
-            { steps: planFor(args.cluster, args.hosts).filter((s) => s.component === "patroni"), hosts: args.hosts, secrets: args.secrets, upstream: { etcd: args.dcsReady } },
+            { steps: planFor(args.cluster, args.hosts).filter((s) => s.component === "patroni"), hosts: args.hosts, secrets: args.secrets, upstream: { etcd: args.dcsReady, ...(args.repositoryReady ? { backup: args.repositoryReady } : {}) } },
             this,
         );
         this.leaderGate = stepOf(steps, "patroni/leader");
         this.dcsConfig = stepOf(steps, "patroni/dcs-config");
         this.replicasGate = stepOf(steps, "patroni/replicas");
+        this.pgbackrestServers = [...steps].filter(([key]) => key.startsWith("patroni/pgbackrest-server-")).map(([, step]) => step);
         this.topology = this.replicasGate.stdout.apply(parseTopology);
         this.registerOutputs({ topology: this.topology });
     }

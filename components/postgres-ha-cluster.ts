@@ -3,17 +3,20 @@
  * etcd quorum → Patroni leader → replicas → HAProxy + Keepalived and the VIP → application roles.
  * With `frontDoor: external` there is no proxy pair: a load balancer of yours (or a provider's)
  * checks Patroni's REST API and its address is the endpoint.
- * Children: `<name>-etcd`, `<name>-patroni`, `<name>-proxy` (front door vip), `<name>-roles`, and one
+ * Children: `<name>-etcd`, `<name>-backup` (a backup repository host), `<name>-patroni`, `<name>-proxy` (front door vip),
+ * `<name>-backup-stanza` and `<name>-backup-timers-<host>` (a backup repository host), `<name>-roles`, and one
  * `<name>-<secret>-password` per generated secret.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import type { CertificateAuthorityArgs, ClusterSecrets, ClusterSpec, HostRole, ResolvedCluster, VipMover } from "../model/types";
+import { BACKUP_S3_KEY_SECRETS, backupKeyIssues, repositoryLocation } from "../model/backup";
 import { ClusterConfigError, checkSuppliedCa, checkSuppliedCaNames, checkSuppliedSecret, pemCertificates, resolveValidCluster, type ValidationIssue } from "../model/validate";
 import { isIpv4 } from "../model/net";
-import { DEFAULT_CA, certificateHosts, clusterMachines, trustedCaNames } from "../model/resolve";
+import { DEFAULT_CA, HOST_ROLES, certificateHosts, clusterMachines, rolesOf, trustedCaNames } from "../model/resolve";
 import { sha256 } from "../render/files";
+import { BackupRepository } from "./backup-repository";
 import { EtcdCluster } from "./etcd-cluster";
 import { HaproxyKeepalived } from "./haproxy-keepalived";
 import { PatroniCluster } from "./patroni-cluster";
@@ -37,6 +40,10 @@ export interface ClusterSecretArgs {
     keepalivedPassword?: pulumi.Input<string>;
     /** Passwords of application roles, by role name. @default - generated per role, 32 characters */
     userPasswords?: Record<string, pulumi.Input<string>>;
+    /** The object store's access key id (`cluster.backup.repository.s3.keyType: shared`; required there). @default - none */
+    backupS3AccessKeyId?: pulumi.Input<string>;
+    /** The object store's secret access key (`cluster.backup.repository.s3.keyType: shared`; required there). @default - none */
+    backupS3SecretAccessKey?: pulumi.Input<string>;
 }
 
 export interface PostgresHaClusterArgs {
@@ -97,7 +104,7 @@ export function sshConnections(
     ssh: Omit<ConnectionArgs, "host">,
     addressOf?: (hostName: string, privateAddress: string) => pulumi.Input<string>,
 ): Record<string, pulumi.Input<ConnectionArgs>> {
-    const all = [...spec.hosts.etcd, ...spec.hosts.patroni, ...(spec.hosts.haproxy ?? [])];
+    const all = HOST_ROLES.flatMap((role) => spec.hosts[role] ?? []);
     return Object.fromEntries(
         all.map((h) => [
             h.name,
@@ -135,6 +142,10 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
     public readonly patroni: PatroniCluster;
     /** The HAProxy + Keepalived pair; absent with an external front door. */
     public readonly proxy: HaproxyKeepalived | undefined;
+    /** The backup repository host (`backup.repository.kind: host`); absent otherwise. */
+    public readonly repositoryHost: BackupRepository | undefined;
+    /** With `backup.enabled`: where the backups and the WAL archive are (the repository host and path, or the bucket); empty otherwise. */
+    public readonly backupRepository: pulumi.Output<string>;
 
     constructor(name: string, args: PostgresHaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validation first: a bad argument throws here, before this component or any child is registered.
@@ -146,9 +157,13 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
         const secrets = this.clusterSecrets(name, c, args.secrets ?? {}, pki?.material);
 
         this.etcd = new EtcdCluster(`${name}-etcd`, { cluster: c, hosts, secrets }, { parent: this });
+        this.repositoryHost =
+            c.backup.enabled && c.backup.repository.kind === "host"
+                ? new BackupRepository(`${name}-backup`, { cluster: c, hosts, secrets, dcsReady: [this.etcd.healthy] }, { parent: this })
+                : undefined;
         this.patroni = new PatroniCluster(
             `${name}-patroni`,
-            { cluster: c, hosts, secrets, dcsReady: [this.etcd.healthy] },
+            { cluster: c, hosts, secrets, dcsReady: [this.etcd.healthy], ...(this.repositoryHost ? { repositoryReady: [this.repositoryHost.server] } : {}) },
             { parent: this },
         );
         this.proxy =
@@ -159,14 +174,20 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
                       { parent: this },
                   )
                 : undefined;
-        // The roles step (the plan's last): it finds the primary itself, and waits for the front door.
+        // The cluster's own steps: with a repository host its backup gate and schedule (once every
+        // member's pgBackRest server runs); the roles step (the plan's last) finds the primary itself,
+        // and waits for the front door.
         createSteps(
             name,
             {
                 steps: planFor(c, hosts).filter((s) => s.component === "cluster"),
                 hosts,
                 secrets,
-                upstream: { proxy: this.proxy ? [this.proxy.vipGate] : [], patroni: [this.patroni.replicasGate] },
+                upstream: {
+                    proxy: this.proxy ? [this.proxy.vipGate] : [],
+                    patroni: [this.patroni.replicasGate, ...this.patroni.pgbackrestServers],
+                    ...(this.repositoryHost ? { backup: this.repositoryHost.ready } : {}),
+                },
             },
             this,
         );
@@ -188,6 +209,7 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
         );
         this.caCertificate = pki ? pki.caCert : pulumi.output(undefined);
         this.etcdEndpoints = this.etcd.endpoints;
+        this.backupRepository = pulumi.output(repositoryLocation(c));
         this.nodes = this.patroni.topology.apply((t) => nodeInfo(c, t));
         this.registerOutputs({
             writerEndpoint: this.writerEndpoint,
@@ -199,6 +221,7 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
             adminPassword: this.adminPassword,
             nodes: this.nodes,
             etcdEndpoints: this.etcdEndpoints,
+            backupRepository: this.backupRepository,
         });
     }
 
@@ -299,13 +322,18 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
             password("restapi", supplied.restApiPassword),
             password("keepalived", supplied.keepalivedPassword, 8),
         ];
+        // Supplied only (the object store issues them); validateArgs made sure both or neither are here.
+        const s3Key =
+            supplied.backupS3AccessKeyId !== undefined && supplied.backupS3SecretAccessKey !== undefined
+                ? pulumi.all([supplied.backupS3AccessKeyId, supplied.backupS3SecretAccessKey]).apply(([accessKeyId, secretAccessKey]) => ({ accessKeyId, secretAccessKey }))
+                : pulumi.output(undefined);
         // A random SCRAM salt per role, kept in the state: verifiers are stable from run to run, and the
         // same password gives another verifier in every cluster.
         const salts = Object.fromEntries(passwordRoles(c).map((role) => [role, new random.RandomId(`${name}-${role}-scram-salt`, { byteLength: 16 }, { parent: this }).b64Std]));
         return pulumi.secret(
-            pulumi.all([pulumi.all(generatedOrGiven), pulumi.all(userPasswords), pulumi.all(salts), tlsMaterial ?? pulumi.output(undefined)]).apply(([values, users, scramSalts, tlsFiles]) => {
+            pulumi.all([pulumi.all(generatedOrGiven), pulumi.all(userPasswords), pulumi.all(salts), tlsMaterial ?? pulumi.output(undefined), s3Key]).apply(([values, users, scramSalts, tlsFiles, backupS3Key]) => {
                 const [superuserPassword, replicationPassword, rewindPassword, adminPassword, restApiPassword, keepalivedPassword] = values;
-                const secrets: ClusterSecrets = { superuserPassword, replicationPassword, rewindPassword, adminPassword, restApiPassword, keepalivedPassword, userPasswords: users, scramSalts, ...(tlsFiles ? { tls: tlsFiles } : {}) };
+                const secrets: ClusterSecrets = { superuserPassword, replicationPassword, rewindPassword, adminPassword, restApiPassword, keepalivedPassword, userPasswords: users, scramSalts, ...(tlsFiles ? { tls: tlsFiles } : {}), ...(backupS3Key ? { backupS3Key } : {}) };
                 const empty = [...Object.entries(secrets), ...Object.entries(users).map(([k, v]) => [`userPasswords.${k}`, v])].filter(
                     ([, v]) => typeof v === "string" && v.trim() === "",
                 );
@@ -335,9 +363,10 @@ function validateArgs(name: string, args: PostgresHaClusterArgs): ResolvedCluste
     }
     const s = args.secrets ?? {};
     const plain = (v: pulumi.Input<string> | undefined) => (typeof v === "string" ? v : undefined);
-    for (const key of ["superuserPassword", "replicationPassword", "rewindPassword", "adminPassword", "restApiPassword", "keepalivedPassword"] as const) {
+    for (const key of ["superuserPassword", "replicationPassword", "rewindPassword", "adminPassword", "restApiPassword", "keepalivedPassword", ...BACKUP_S3_KEY_SECRETS] as const) {
         issues.push(...checkSuppliedSecret(`args.secrets.${key}`, plain(s[key])));
     }
+    issues.push(...backupKeyIssues(c, (key) => s[key as keyof ClusterSecretArgs] !== undefined, (key) => `args.secrets.${key}`, () => "pass it"));
     for (const [role, v] of Object.entries(s.userPasswords ?? {})) {
         issues.push(...checkSuppliedSecret(`args.secrets.userPasswords.${role}`, plain(v)));
         if (!c.users.some((u) => u.name === role)) {
@@ -365,11 +394,8 @@ function clusterHosts(c: ResolvedCluster, args: PostgresHaClusterArgs): ClusterH
 }
 
 function nodeInfo(c: ResolvedCluster, t: { leader: string; syncStandbys: string[]; replicas: string[] }): NodeInfo[] {
-    const roles: HostRole[] = ["etcd", "patroni", "haproxy"];
-    const names = [...new Set(roles.flatMap((r) => c.hosts[r].map((h) => h.name)))];
-    return names.map((n) => {
-        const playing = roles.filter((r) => c.hosts[r].some((h) => h.name === n));
-        const address = roles.flatMap((r) => c.hosts[r]).find((h) => h.name === n)!.address;
+    return clusterMachines(c).map(({ name: n, address }) => {
+        const playing = rolesOf(c, n);
         const patroniRole = !playing.includes("patroni")
             ? undefined
             : n === t.leader

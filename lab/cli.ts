@@ -19,7 +19,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { RELEASES } from "../model/distro";
-import { DEFAULT_OS } from "../model/resolve";
+import { DEFAULT_OS, HOST_ROLES } from "../model/resolve";
 import type { ClusterSpec, DistroLayout, ResolvedCluster } from "../model/types";
 import { resolveValidCluster } from "../model/validate";
 import {
@@ -121,7 +121,7 @@ export interface LabHost {
 /** The machines a cluster spec asks for, one per host name (a host may play several roles). */
 export function labHosts(spec: ClusterSpec): LabHost[] {
     const byName = new Map<string, LabHost>();
-    for (const role of ["etcd", "patroni", "haproxy"] as const) {
+    for (const role of HOST_ROLES) {
         for (const h of spec.hosts?.[role] ?? []) {
             const known = byName.get(h.name);
             if (known) known.roles.push(role);

@@ -4,6 +4,7 @@
  * the program, `npm run render` and `npm run plan` read a stack file the same way. The providers
  * that create machines are handed in (`StackProvider`); none is imported here.
  */
+import { backupKeyIssues } from "./backup";
 import { ClusterConfigError, checkShape, checkSuppliedCa, checkSuppliedCaNames, checkSuppliedSecret, resolveValidCluster, type ValidationIssue } from "./validate";
 import type { DataVolumeInfo } from "../render/bundle";
 import type { CertificateAuthorityArgs, ClusterSpec, ResolvedCluster, VipMover } from "./types";
@@ -18,6 +19,9 @@ export const SUPPLIED_SECRET_KEYS = [
     "adminPassword",
     "restApiPassword",
     "keepalivedPassword",
+    // The object store's access key pair (backup.repository.s3.keyType: shared): never generated.
+    "backupS3AccessKeyId",
+    "backupS3SecretAccessKey",
 ] as const;
 export type SuppliedSecretKey = (typeof SUPPLIED_SECRET_KEYS)[number];
 
@@ -187,6 +191,8 @@ export function parseStackConfig(all: Record<string, string>, defaultScope: stri
     if (unknownRoles.length > 0) {
         throw new ClusterConfigError(unknownRoles.map((r) => ({ setting: `${CONFIG_NAMESPACE}:userPasswords.${r}`, value: "(not shown)", rule: "names no role in cluster.users", fix: "remove it or add the role to cluster.users" })));
     }
+    const keyIssues = backupKeyIssues(cluster, (key) => values[key] !== undefined, (key) => `${CONFIG_NAMESPACE}:${key}`, (key) => `pulumi config set --secret ${CONFIG_NAMESPACE}:${key} <value>`);
+    if (keyIssues.length > 0) throw new ClusterConfigError(keyIssues);
     const suppliedCas = cas as Record<string, CertificateAuthorityArgs>;
     const caIssues = [
         ...checkSuppliedCaNames(`${CONFIG_NAMESPACE}:certificateAuthorities`, Object.keys(suppliedCas), cluster),

@@ -14,13 +14,19 @@ interface ReleaseFacts {
     distroPostgresVersions: number[];
     /** Major version of the Patroni the release's own repositories ship (none on RHEL: PGDG's). */
     distroPatroniMajor?: number;
+    /**
+     * Version of the pgBackRest the release's own repositories ship (none on RHEL: PGDG's). Debian's
+     * are checked (2.45 on this Debian 12 machine, 2.55.1 in the lab's Debian 13); Ubuntu's are as
+     * its archive lists them, not checked from here.
+     */
+    distroPgbackrestVersion?: string;
 }
 
 export const RELEASES: Record<OsRelease, ReleaseFacts> = {
-    debian12: { family: "debian", osRelease: { id: "debian", versionId: "12" }, codename: "bookworm", distroPostgresVersions: [15], distroPatroniMajor: 3 },
-    debian13: { family: "debian", osRelease: { id: "debian", versionId: "13" }, codename: "trixie", distroPostgresVersions: [17], distroPatroniMajor: 4 },
-    "ubuntu22.04": { family: "debian", osRelease: { id: "ubuntu", versionId: "22.04" }, codename: "jammy", distroPostgresVersions: [14], distroPatroniMajor: 2 },
-    "ubuntu24.04": { family: "debian", osRelease: { id: "ubuntu", versionId: "24.04" }, codename: "noble", distroPostgresVersions: [16], distroPatroniMajor: 3 },
+    debian12: { family: "debian", osRelease: { id: "debian", versionId: "12" }, codename: "bookworm", distroPostgresVersions: [15], distroPatroniMajor: 3, distroPgbackrestVersion: "2.45" },
+    debian13: { family: "debian", osRelease: { id: "debian", versionId: "13" }, codename: "trixie", distroPostgresVersions: [17], distroPatroniMajor: 4, distroPgbackrestVersion: "2.55.1" },
+    "ubuntu22.04": { family: "debian", osRelease: { id: "ubuntu", versionId: "22.04" }, codename: "jammy", distroPostgresVersions: [14], distroPatroniMajor: 2, distroPgbackrestVersion: "2.38" },
+    "ubuntu24.04": { family: "debian", osRelease: { id: "ubuntu", versionId: "24.04" }, codename: "noble", distroPostgresVersions: [16], distroPatroniMajor: 3, distroPgbackrestVersion: "2.50" },
     // Rocky/Alma ship PostgreSQL in AppStream but neither Patroni nor etcd: those come from PGDG.
     rocky9: { family: "rhel", osRelease: { id: "rocky", versionId: "9" }, distroPostgresVersions: [] },
     alma9: { family: "rhel", osRelease: { id: "almalinux", versionId: "9" }, distroPostgresVersions: [] },
@@ -40,6 +46,24 @@ const PGDG_PATRONI_MAJOR = 4;
 /** The major version of Patroni a release installs from a package source. */
 export function patroniMajorVersion(release: OsRelease, source: PackageSource): number {
     return source === "pgdg" ? PGDG_PATRONI_MAJOR : (RELEASES[release].distroPatroniMajor ?? PGDG_PATRONI_MAJOR);
+}
+
+/** PGDG's repositories carry a current pgBackRest (2.55 or newer). */
+const PGDG_PGBACKREST_VERSION = "2.55";
+
+/** The pgBackRest version a release installs from a package source, as "major.minor[.patch]". */
+export function pgbackrestVersion(release: OsRelease, source: PackageSource): string {
+    return source === "pgdg" ? PGDG_PGBACKREST_VERSION : (RELEASES[release].distroPgbackrestVersion ?? PGDG_PGBACKREST_VERSION);
+}
+
+/** Whether `version` ("2.45", "2.55.1") is `at least` ("2.53") or newer. */
+export function versionAtLeast(version: string, atLeast: string): boolean {
+    const a = version.split(".").map(Number);
+    const b = atLeast.split(".").map(Number);
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+        if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+    }
+    return true;
 }
 
 /** The version used when the user names none: the release's own, or 16 from PGDG. */
@@ -64,6 +88,7 @@ export function distroLayout(release: OsRelease, source: PackageSource, pgVersio
                 // patroni's etcd3 client is built on python-etcd's client classes.
                 patroni: [`postgresql-${pgVersion}`, "patroni", "python3-etcd", "curl", "postgresql-client"],
                 haproxy: ["haproxy", "keepalived", "curl", "socat"],
+                backup: ["pgbackrest"],
             },
             pgBinDir: `/usr/lib/postgresql/${pgVersion}/bin`,
             pgDataDir: `/var/lib/postgresql/${pgVersion}/main`,
@@ -93,6 +118,7 @@ export function distroLayout(release: OsRelease, source: PackageSource, pgVersio
             etcd: ["etcd", "curl"],
             patroni: [`postgresql${pgVersion}-server`, `postgresql${pgVersion}-contrib`, "patroni", "patroni-etcd", "curl"],
             haproxy: ["haproxy", "keepalived", "curl", "socat"],
+            backup: ["pgbackrest"],
         },
         pgBinDir: `/usr/pgsql-${pgVersion}/bin`,
         pgDataDir: `/var/lib/pgsql/${pgVersion}/data`,

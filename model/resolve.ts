@@ -1,9 +1,11 @@
 /**
  * Every default of the model, applied once. Templates and components only ever see the result.
  */
+import { archiveCommand, resolveBackup } from "./backup";
 import { defaultPostgresVersion, distroLayout, patroniMajorVersion } from "./distro";
 import type {
     ClusterSpec,
+    HostRole,
     HostSpec,
     OsRelease,
     ResolvedCluster,
@@ -16,6 +18,9 @@ import type {
 export const DEFAULT_OS: OsRelease = "debian13";
 /** The name of the CA a cluster is created with (`tls.signingCa`'s default). */
 export const DEFAULT_CA = "cluster";
+
+/** Every role, in the order hosts are listed and their machines made (`clusterMachines`). */
+export const HOST_ROLES: readonly HostRole[] = ["etcd", "patroni", "haproxy", "backup"];
 
 /**
  * PostgreSQL parameters this project sets unless the user overrides them. Chosen for a
@@ -63,9 +68,10 @@ export function resolveHost(host: HostSpec): ResolvedHost {
     };
 }
 
-function resolvePatroni(spec: ClusterSpec): ResolvedPatroni {
+function resolvePatroni(spec: ClusterSpec, scope: string): ResolvedPatroni {
     const p = spec.patroni ?? {};
     const usePgRewind = p.usePgRewind ?? true;
+    const backups = spec.backup?.enabled ?? false;
     return {
         ttlSec: p.ttlSec ?? 20,
         loopWaitSec: p.loopWaitSec ?? 5,
@@ -84,6 +90,8 @@ function resolvePatroni(spec: ClusterSpec): ResolvedPatroni {
             ...DEFAULT_PG_PARAMETERS,
             // pg_rewind needs hint bits WAL-logged (or checksums); set it whenever rewind is on.
             ...(usePgRewind ? { wal_log_hints: "on" } : {}),
+            // With backups, pgBackRest archives every segment (archive_mode is on from the start: a reload).
+            ...(backups ? { archive_command: archiveCommand(scope) } : {}),
             ...(p.parameters ?? {}),
         },
         pgHba: p.pgHba ?? [],
@@ -103,13 +111,21 @@ function resolvePatroni(spec: ClusterSpec): ResolvedPatroni {
 /** Every machine of the cluster once, in role order (a host playing several roles is one machine). */
 export function clusterMachines(c: ResolvedCluster): ResolvedHost[] {
     const byName = new Map<string, ResolvedHost>();
-    for (const h of [...c.hosts.etcd, ...c.hosts.patroni, ...c.hosts.haproxy]) if (!byName.has(h.name)) byName.set(h.name, h);
+    for (const h of HOST_ROLES.flatMap((role) => c.hosts[role])) if (!byName.has(h.name)) byName.set(h.name, h);
     return [...byName.values()];
 }
 
-/** With TLS, the hosts that serve it and so get a certificate: etcd and Patroni hosts (a balancer only verifies). */
+/** The roles a machine plays, in role order. */
+export function rolesOf(c: Pick<ResolvedCluster, "hosts">, hostName: string): HostRole[] {
+    return HOST_ROLES.filter((role) => c.hosts[role].some((h) => h.name === hostName));
+}
+
+/**
+ * With TLS, the hosts that serve it and so get a certificate: etcd and Patroni hosts, and the backup
+ * repository host (pgBackRest's TLS server); a balancer only verifies.
+ */
 export function certificateHosts(c: ResolvedCluster): ResolvedHost[] {
-    const serving = new Set([...c.hosts.etcd, ...c.hosts.patroni].map((h) => h.name));
+    const serving = new Set([...c.hosts.etcd, ...c.hosts.patroni, ...c.hosts.backup].map((h) => h.name));
     return clusterMachines(c).filter((h) => serving.has(h.name));
 }
 
@@ -159,8 +175,9 @@ export function resolveCluster(spec: ClusterSpec, defaultScope: string, vipMover
             etcd: spec.hosts.etcd.map(resolveHost),
             patroni: spec.hosts.patroni.map(resolveHost),
             haproxy: haproxyHosts.map(resolveHost),
+            backup: (spec.hosts.backup ?? []).map(resolveHost),
         },
-        patroni: resolvePatroni(spec),
+        patroni: resolvePatroni(spec, scope),
         users: (spec.users ?? []).map((u) => ({ name: u.name, options: u.options ?? [], databases: u.databases ?? [] })),
         haproxy: {
             primaryPort: ha.primaryPort ?? 5000,
@@ -207,6 +224,7 @@ export function resolveCluster(spec: ClusterSpec, defaultScope: string, vipMover
             signingCa: spec.tls?.signingCa ?? DEFAULT_CA,
             trustedCas: spec.tls?.trustedCas ?? [],
         },
+        backup: resolveBackup(spec),
         clientCidrs: spec.clientCidrs ?? [],
         allowClientsFromAnywhere: spec.allowClientsFromAnywhere ?? false,
     };

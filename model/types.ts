@@ -20,8 +20,11 @@ export type PackageSource = "distro" | "pgdg";
 /** Patroni's watchdog mode. `automatic` uses /dev/watchdog when it exists and carries on without. */
 export type WatchdogMode = "off" | "automatic" | "required";
 
-/** The roles a host can play. A host may play several (same name and address in each list). */
-export type HostRole = "etcd" | "patroni" | "haproxy";
+/**
+ * The roles a host can play. A host may play several (same name and address in each list), except
+ * that the backup repository never shares a machine with a Patroni member.
+ */
+export type HostRole = "etcd" | "patroni" | "haproxy" | "backup";
 
 /** One machine of the cluster, as the model sees it. How to reach it over SSH lives elsewhere. */
 export interface HostSpec {
@@ -60,6 +63,13 @@ export interface ClusterHosts {
      * @default []
      */
     haproxy?: HostSpec[];
+    /**
+     * The backup repository host (at most one): pgBackRest's own TLS server keeps the backups and
+     * the WAL archive on it and takes the backups from there. Only with `backup.enabled` and
+     * `backup.repository.kind: host`.
+     * @default []
+     */
+    backup?: HostSpec[];
 }
 
 /** Patroni dynamic (DCS) settings, applied at bootstrap and later through the REST API. */
@@ -332,6 +342,104 @@ export interface CertificateAuthorityArgs<T = string> {
     privateKeyPem: T;
 }
 
+/** Where pgBackRest keeps the backups and the WAL archive. */
+export interface BackupRepositorySpec {
+    /**
+     * `host`: the repository host (`hosts.backup`) runs pgBackRest's TLS server; every member runs
+     * one too, and the repository host takes the backups through them (pgBackRest runs `backup` on
+     * the repository host only). Needs `tls.enabled`: the servers know each other by the cluster's
+     * certificates. `s3`: an S3-compatible object store every member writes to itself.
+     * @default "host"
+     */
+    kind?: "host" | "s3";
+    /**
+     * The repository's path (`repo1-path`): a directory on the repository host, or a prefix in the bucket.
+     * @default "/var/lib/pgbackrest" (`host`), "/pgbackrest" (`s3`)
+     */
+    path?: string;
+    /** Port of pgBackRest's TLS server on the repository host and on every member (`host` only). @default 8432 */
+    port?: number;
+    /** The object store (`s3` only; required there). @default - none */
+    s3?: BackupS3Spec;
+}
+
+/** An S3-compatible object store holding the repository. */
+export interface BackupS3Spec {
+    /** The bucket (`repo1-s3-bucket`). */
+    bucket: string;
+    /** Its region (`repo1-s3-region`); an S3-compatible store of your own takes any name it is configured with, e.g. `us-east-1`. */
+    region: string;
+    /** Its endpoint, a host name with an optional port (`repo1-s3-endpoint`), e.g. `minio.internal:9000`. */
+    endpoint: string;
+    /** `host` (`<bucket>.<endpoint>`) or `path` (`<endpoint>/<bucket>`, what most self-hosted stores want). @default "host" */
+    uriStyle?: "host" | "path";
+    /**
+     * `shared`: an access key pair supplied as secrets (`backupS3AccessKeyId`, `backupS3SecretAccessKey`);
+     * `auto`: the host's own temporary credentials, from the instance role its cloud gives it.
+     * @default "shared"
+     */
+    keyType?: "shared" | "auto";
+    /** Verify the store's TLS certificate. @default true */
+    verifyTls?: boolean;
+}
+
+/**
+ * WAL archiving, scheduled backups and replicas cloned from the repository, with pgBackRest. The
+ * cluster runs `archive_mode = on` from its creation (with a no-op command): turning backups on is a
+ * reload, not a restart.
+ */
+export interface BackupSpec {
+    /** Archive WAL and take backups. @default false */
+    enabled?: boolean;
+    /** Where the backups go. @default - a repository host, see BackupRepositorySpec */
+    repository?: BackupRepositorySpec;
+    /** How many backups pgBackRest keeps (its `expire`, run after every backup). @default - see BackupRetentionSpec */
+    retention?: BackupRetentionSpec;
+    /**
+     * When backups run, each a systemd `OnCalendar` expression (`man systemd.time`) or `off`.
+     * @default - see BackupScheduleSpec
+     */
+    schedule?: BackupScheduleSpec;
+    /** Push WAL asynchronously (`archive-async`): PostgreSQL's archiver hands a segment over at once, pgBackRest sends it (in parallel) after. @default true */
+    archiveAsync?: boolean;
+    /** Where asynchronous archiving queues WAL on each member (`spool-path`). @default "/var/spool/pgbackrest" */
+    spoolPath?: string;
+    /**
+     * How much WAL may wait for the repository (`archive-push-queue-max`, e.g. `4GiB`): beyond it WAL
+     * is dropped from the archive rather than filling the primary's disk (point-in-time recovery then
+     * has a gap until the next full backup), so a repository outage never stops the database.
+     * @default "4GiB"
+     */
+    archivePushQueueMax?: string;
+    /** Compression of backups and archived WAL (`compress-type`). @default "zst" */
+    compressType?: "zst" | "lz4" | "gz" | "bz2" | "none";
+    /** Processes for compression and transfer (`process-max`). @default 2 */
+    processMax?: number;
+    /**
+     * Copy a backup's files from a standby instead of the primary (`backup-standby`; `host` only):
+     * the primary only starts and stops the backup. @default false
+     */
+    fromStandby?: boolean;
+}
+
+/** Backup retention, as pgBackRest counts it. */
+export interface BackupRetentionSpec {
+    /** Full backups kept (`repo1-retention-full`); WAL older than the oldest is expired with it. @default 2 */
+    full?: number;
+    /** Differential backups kept (`repo1-retention-diff`). @default - kept until their full backup expires */
+    diff?: number;
+}
+
+/** Backup schedules: systemd `OnCalendar` expressions, or `off`. */
+export interface BackupScheduleSpec {
+    /** Full backups; never `off`. @default "Sun *-*-* 01:00:00" */
+    full?: string;
+    /** Differential backups. @default "Mon..Sat *-*-* 01:00:00" */
+    diff?: string;
+    /** Incremental backups. @default "off" */
+    incr?: string;
+}
+
 /** The whole cluster, as written in stack config or passed to `PostgresHaCluster`. */
 export interface ClusterSpec {
     /** Patroni scope: the cluster's name in the DCS. Lowercase letters, digits and `-`. @default - the component's name */
@@ -363,6 +471,8 @@ export interface ClusterSpec {
     etcd?: EtcdSpec;
     /** TLS material for the cluster's hops. */
     tls?: TlsSpec;
+    /** Backups and WAL archiving with pgBackRest. @default - off */
+    backup?: BackupSpec;
     /**
      * CIDRs allowed to connect to PostgreSQL directly (pg_hba). The cluster's own addresses are always allowed.
      * @default []
@@ -402,6 +512,28 @@ export interface DistroLayout {
     repoSetup: string[];
 }
 
+/** Backup settings with every default applied (see BackupSpec). */
+export interface ResolvedBackup {
+    enabled: boolean;
+    repository: {
+        kind: "host" | "s3";
+        path: string;
+        port: number;
+        /** With `s3`. */
+        s3: Required<BackupS3Spec> | undefined;
+    };
+    /** `diff` undefined: pgBackRest keeps differential backups until their full backup expires. */
+    retention: { full: number; diff: number | undefined };
+    /** Each `OnCalendar` expression; undefined for `off`. */
+    schedule: { full: string; diff: string | undefined; incr: string | undefined };
+    archiveAsync: boolean;
+    spoolPath: string;
+    archivePushQueueMax: string;
+    compressType: NonNullable<BackupSpec["compressType"]>;
+    processMax: number;
+    fromStandby: boolean;
+}
+
 /** A host with everything a template needs. */
 export interface ResolvedHost {
     name: string;
@@ -436,6 +568,7 @@ export interface ResolvedCluster {
     keepalived: ResolvedKeepalived | undefined;
     etcd: Required<EtcdSpec>;
     tls: Required<TlsSpec>;
+    backup: ResolvedBackup;
     clientCidrs: string[];
     allowClientsFromAnywhere: boolean;
 }
@@ -458,10 +591,12 @@ export interface ClusterSecrets {
      * for the same password elsewhere.
      */
     scramSalts: Record<string, string>;
+    /** With `backup.repository.s3.keyType: shared`: the object store's access key pair. */
+    backupS3Key?: { accessKeyId: string; secretAccessKey: string };
     /**
      * With `tls.enabled`: the CA certificates every host and client trusts (PEM, `signingCa`'s first,
      * then `trustedCas`'), and the certificate and private key of each host that serves TLS (an
-     * etcd or Patroni host), by host name.
+     * etcd or Patroni host, the backup repository host), by host name.
      */
     tls?: { caCert: string; hosts: Record<string, { cert: string; key: string }> };
 }

@@ -7,7 +7,8 @@ import { RunError } from "@pulumi/pulumi/errors";
 import { PGDG_POSTGRES_VERSIONS, RELEASES, availablePostgresVersions, patroniMajorVersion } from "./distro";
 import { inSubnet, isIpv4, isIpv4Cidr } from "./net";
 import { catalogsFor, checkParameterValue, lookupParameter, unitNames, type PostgresParameter } from "./postgres-catalog";
-import { resolveCluster } from "./resolve";
+import { checkBackup } from "./backup";
+import { HOST_ROLES, resolveCluster } from "./resolve";
 import type { ClusterSpec, HostRole, ResolvedCluster, VipMover } from "./types";
 
 /** pg_hba connection types and authentication methods, as PostgreSQL's documentation lists them (20.1). */
@@ -106,7 +107,7 @@ export const CLUSTER_SCHEMA: Schema = {
     "os?": { enum: Object.keys(RELEASES) },
     "packageSource?": { enum: ["distro", "pgdg"] },
     "postgresVersion?": "integer",
-    hosts: { etcd: [HOST_SCHEMA], patroni: [HOST_SCHEMA], "haproxy?": [HOST_SCHEMA] },
+    hosts: { etcd: [HOST_SCHEMA], patroni: [HOST_SCHEMA], "haproxy?": [HOST_SCHEMA], "backup?": [HOST_SCHEMA] },
     "patroni?": {
         "ttlSec?": "integer",
         "loopWaitSec?": "integer",
@@ -171,6 +172,23 @@ export const CLUSTER_SCHEMA: Schema = {
         "electionTimeoutMs?": "integer",
     },
     "tls?": { "enabled?": "boolean", "certificateValidityDays?": "integer", "renewBeforeDays?": "integer", "caValidityDays?": "integer", "signingCa?": "string", "trustedCas?": ["string"] },
+    "backup?": {
+        "enabled?": "boolean",
+        "repository?": {
+            "kind?": { enum: ["host", "s3"] },
+            "path?": "string",
+            "port?": "integer",
+            "s3?": { bucket: "string", region: "string", endpoint: "string", "uriStyle?": { enum: ["host", "path"] }, "keyType?": { enum: ["shared", "auto"] }, "verifyTls?": "boolean" },
+        },
+        "retention?": { "full?": "integer", "diff?": "integer" },
+        "schedule?": { "full?": "string", "diff?": "string", "incr?": "string" },
+        "archiveAsync?": "boolean",
+        "spoolPath?": "string",
+        "archivePushQueueMax?": "string",
+        "compressType?": { enum: ["zst", "lz4", "gz", "bz2", "none"] },
+        "processMax?": "integer",
+        "fromStandby?": "boolean",
+    },
     "clientCidrs?": ["string"],
     "allowClientsFromAnywhere?": "boolean",
 };
@@ -266,7 +284,7 @@ function editDistance(a: string, b: string): number {
 // Semantics: each check is a named function over the resolved cluster, reporting spec paths.
 // ---------------------------------------------------------------------------------------------
 
-const ROLES: HostRole[] = ["etcd", "patroni", "haproxy"];
+const ROLES = HOST_ROLES;
 const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** A PostgreSQL identifier that needs no quoting anywhere: SQL, libpq conninfo, shell, YAML. */
 const SQL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -665,10 +683,13 @@ export function checkPorts(c: ResolvedCluster, root: string): ValidationIssue[] 
         etcd: [[`${root}.etcd.clientPort`, c.etcd.clientPort], [`${root}.etcd.peerPort`, c.etcd.peerPort]],
         patroni: [[`${root}.patroni.postgresPort`, c.patroni.postgresPort], [`${root}.patroni.restApiPort`, c.patroni.restApiPort]],
         haproxy: [[`${root}.haproxy.primaryPort`, c.haproxy.primaryPort], [`${root}.haproxy.replicaPort`, c.haproxy.replicaPort], [`${root}.haproxy.statsPort`, c.haproxy.statsPort]],
+        // pgBackRest's TLS server runs on the repository host and on every member (its range: checkBackup).
+        backup: c.backup.enabled && c.backup.repository.kind === "host" ? [[`${root}.backup.repository.port`, c.backup.repository.port]] : [],
     };
     const issues: ValidationIssue[] = [];
     for (const role of ROLES) {
         for (const [setting, port] of ports[role]) {
+            if (role === "backup") continue;
             if (port < 1 || port > 65535) issues.push({ setting, value: port, rule: "must be between 1 and 65535", fix: "choose a free TCP port" });
         }
     }
@@ -780,6 +801,7 @@ export function validateCluster(spec: unknown, defaultScope: string, root = "clu
         ...checkPorts(c, root),
         ...checkHaproxy(c, root),
         ...checkTls(c, root),
+        ...checkBackup(c, typed, root),
     ];
 }
 

@@ -6,7 +6,8 @@
  * tests that run the real tools over it.
  */
 import { stringify } from "yaml";
-import type { ClusterSecrets, HostRole, ResolvedCluster } from "../model/types";
+import { HOST_ROLES } from "../model/resolve";
+import type { ClusterSecrets, ResolvedCluster } from "../model/types";
 import type * as files from "./files";
 import { clusterPlan, placeholderSecrets, stepText, type PlannedVolume, type PlanStep } from "./plan";
 
@@ -20,10 +21,8 @@ export interface BundleEntry {
     validator: files.Validator;
 }
 
-const ROLES: HostRole[] = ["etcd", "patroni", "haproxy"];
-
 export function hostNames(c: ResolvedCluster): string[] {
-    return [...new Set(ROLES.flatMap((role) => c.hosts[role].map((h) => h.name)))];
+    return [...new Set(HOST_ROLES.flatMap((role) => c.hosts[role].map((h) => h.name)))];
 }
 
 /** A data volume as the mount step sees it: its id (offline renders pass a placeholder) and its provider's mount step. */

@@ -63,6 +63,8 @@ export const GATE_TIMEOUTS_SEC = {
     patroniReplicas: 600,
     vip: 120,
     volume: 300,
+    pgbackrestServer: 60,
+    pgbackrestStanza: 300,
     restApiCertificate: 60,
 } as const;
 
@@ -323,7 +325,7 @@ export function removeFileScript(file: RenderedFile): string {
  * stop and disable the services; with `data`, move the data directory aside (or delete it, when
  * `data.delete`); with `patroni`, a member leaving a running cluster hands over and its slot goes first.
  */
-function stopServicesScript(
+export function stopServicesScript(
     hostName: string,
     services: string[],
     options: {
@@ -390,6 +392,9 @@ export function installScript(c: ResolvedCluster, role: HostRole, host: Resolved
         case "patroni":
             return renderTemplate("install-patroni.sh", {
                 ...common,
+                // With backups, pgBackRest (archive_command, restores) comes with PostgreSQL.
+                packages: c.backup.enabled ? [...common.packages, ...c.layout.packages.backup] : common.packages,
+                backupSpoolPath: c.backup.enabled ? c.backup.spoolPath : null,
                 postgresVersion: c.postgresVersion,
                 configPath: c.layout.patroniConfigPath,
                 dataDir: c.layout.pgDataDir,
@@ -400,6 +405,8 @@ export function installScript(c: ResolvedCluster, role: HostRole, host: Resolved
             const mover = c.keepalived?.moveVipWith?.install(c.layout.release) ?? { packages: [], commands: [] };
             return renderTemplate("install-haproxy.sh", { ...common, packages: [...common.packages, ...mover.packages], extraCommands: mover.commands });
         }
+        case "backup":
+            return renderTemplate("install-pgbackrest.sh", { ...common, repositoryPath: c.backup.repository.path });
     }
 }
 

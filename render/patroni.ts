@@ -2,6 +2,7 @@
  * patroni.yml, built as a typed object and written with `yaml`.
  */
 import { stringify } from "yaml";
+import { PGBACKREST_BIN, restoreCommand } from "../model/backup";
 import type { ClusterSecrets, ResolvedCluster, ResolvedHost } from "../model/types";
 import { POSTGRES_TLS_MIN_PROTOCOL } from "../model/validate";
 import { tlsPaths } from "./tls";
@@ -74,7 +75,11 @@ export interface PatroniConfig {
         parameters: Record<string, string>;
         pg_hba: string[];
         create_replica_methods: string[];
+        /** With backups: a new member is restored from the repository (see replicaMethods). */
+        pgbackrest?: { command: string; keep_data: boolean; no_params: boolean };
         basebackup: Record<string, string>;
+        /** With backups: a replica fetches WAL its primary no longer has from the archive. */
+        recovery_conf?: { restore_command: string };
         remove_data_directory_on_rewind_failure: boolean;
     };
     watchdog: { mode: string; device: string; safety_margin: number };
@@ -130,6 +135,25 @@ function etcd3Tls(paths: ReturnType<typeof tlsPaths>): Pick<PatroniConfig["etcd3
     return { protocol: "https", cacert: paths.ca, cert: paths.cert, key: paths.key };
 }
 
+/**
+ * How a new member gets its data: with backups, restored from the repository first (the primary
+ * only streams what the backup lacks), pg_basebackup from a running member when that fails (no backup
+ * yet, the repository unreachable). Patroni's options (docs/replica_bootstrap.rst, "Building
+ * replicas"; postgresql/bootstrap.py create_replica): `keep_data` leaves the data directory for
+ * pgBackRest's `--delta` restore, which reuses the files that still match (a reinit copies only what
+ * differs); `no_params` passes no `--scope`/`--datadir`/... arguments pgBackRest would refuse. No
+ * `no_leader`: a member never restores from the repository without a running leader to follow —
+ * restoring a whole cluster is the restore procedure's, to a chosen target, never a side effect of an
+ * empty data directory. `--type=standby` writes standby.signal, so a restored copy never promotes itself.
+ */
+function replicaMethods(c: ResolvedCluster): Pick<PatroniConfig["postgresql"], "create_replica_methods" | "pgbackrest"> {
+    if (!c.backup.enabled) return { create_replica_methods: ["basebackup"] };
+    return {
+        create_replica_methods: ["pgbackrest", "basebackup"],
+        pgbackrest: { command: `${PGBACKREST_BIN} --stanza=${c.scope} --type=standby --delta restore`, keep_data: true, no_params: true },
+    };
+}
+
 export function buildPatroniConfig(c: ResolvedCluster, host: ResolvedHost, secrets: ClusterSecrets): PatroniConfig {
     const p = c.patroni;
     const hba = renderPgHba(c);
@@ -179,8 +203,9 @@ export function buildPatroniConfig(c: ResolvedCluster, host: ResolvedHost, secre
             },
             parameters: { unix_socket_directories: c.layout.socketDir, ...pgTls?.parameters },
             pg_hba: hba,
-            create_replica_methods: ["basebackup"],
+            ...replicaMethods(c),
             basebackup: { checkpoint: "fast" },
+            ...(c.backup.enabled ? { recovery_conf: { restore_command: restoreCommand(c.scope) } } : {}),
             remove_data_directory_on_rewind_failure: true,
         },
         watchdog: { mode: p.watchdog, device: "/dev/watchdog", safety_margin: 5 },

@@ -4,9 +4,10 @@
  * into one `command.remote.Command` (components/steps.ts); `npm run render` writes the same steps
  * to disk (render/bundle.ts) — so what a reviewer diffs is exactly what the hosts get.
  */
-import { certificateHosts, trustedCaNames } from "../model/resolve";
+import { HOST_ROLES, certificateHosts, trustedCaNames } from "../model/resolve";
 import type { ClusterSecrets, HostRole, ResolvedCluster, ResolvedHost } from "../model/types";
 import * as files from "./files";
+import * as pgbackrest from "./pgbackrest";
 import { passwordRoles, renderCredentialsSql, renderRolesSql } from "./roles";
 
 /**
@@ -16,7 +17,7 @@ import { passwordRoles, renderCredentialsSql, renderRolesSql } from "./roles";
 export type StepText = string | { secret: (s: ClusterSecrets) => string } | { volumeId: (id: string) => string };
 
 /** Which component creates the step (and so the prefix of its resource name). */
-export type Component = "etcd" | "patroni" | "proxy" | "cluster";
+export type Component = "etcd" | "patroni" | "proxy" | "backup" | "cluster";
 
 export interface PlanStep {
     /** Unique in the plan: `<component>/<name>`. */
@@ -71,6 +72,9 @@ export function placeholderSecrets(c: ResolvedCluster): ClusterSecrets {
         userPasswords: Object.fromEntries(c.users.map((u) => [u.name, `<secret:userPasswords.${u.name}>`])),
         // Fixed, obviously fake salts (16 bytes each): offline renders stay the same from run to run.
         scramSalts: Object.fromEntries(passwordRoles(c).map((role) => [role, Buffer.from(`salt:${role}`.padEnd(16, ".")).toString("base64")])),
+        ...(c.backup.enabled && c.backup.repository.s3?.keyType === "shared"
+            ? { backupS3Key: { accessKeyId: "<secret:backupS3AccessKeyId>", secretAccessKey: "<secret:backupS3SecretAccessKey>" } }
+            : {}),
         ...(c.tls.enabled
             ? {
                   tls: {
@@ -130,7 +134,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
 
     /**
      * With `tls.enabled`, what every file step waits for: etcd's own, every host's TLS guard, per
-     * role (a certificate or CA change that would leave a host unable to verify another is refused
+     * role (the backup repository host's too: pgBackRest's TLS server) (a certificate or CA change that would leave a host unable to verify another is refused
      * before any host's configuration, certificate or key changes; so is TLS for an etcd running
      * without it); the other components', etcd's health gate (which passes only after every guard:
      * etcd stands for its steps there). The guards are etcd's steps, the first component's, and
@@ -138,7 +142,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
      */
     let tlsGate: string[] = !c.tls.enabled
         ? []
-        : (["etcd", "patroni", "haproxy"] as const).flatMap((role) =>
+        : HOST_ROLES.flatMap((role) =>
               c.hosts[role].map((member) =>
                   add({
                       component: "etcd",
@@ -162,6 +166,69 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
             onDelete: files.removeFileScript(file),
             file,
             dependsOn: [...dependsOn, ...tlsGate],
+            timeout: "5m",
+        });
+
+    /**
+     * pgBackRest on a member (with backups): its configuration; with a repository host, its TLS server
+     * (the repository host takes the backups through it); with an object store, the backup schedule's files.
+     */
+    const memberBackupSteps = (member: ResolvedHost, installed: string, tlsWritten: string[]) => {
+        const none = { written: [] as string[], server: [] as string[], schedule: { files: [] as files.RenderedFile[], written: [] as string[] } };
+        if (!c.backup.enabled) return none;
+        const rendered = perSecrets((s) => [pgbackrest.pgbackrestMemberConf(c, member, s), ...(c.backup.repository.kind === "host" ? [pgbackrest.pgbackrestServerUnit(c, member)] : [])]);
+        const written = rendered(layoutOnly).map((file) => fileStep("patroni", member, file, rendered, [installed]));
+        // The restore procedure, ready on every member (an operator runs it; nothing applies it).
+        const restore = [pgbackrest.restoreScriptFile(c, member)];
+        fileStep("patroni", member, restore[0], () => restore, [installed]);
+        if (c.backup.repository.kind === "host") {
+            const server = add({
+                component: "patroni",
+                name: `pgbackrest-server-${member.name}`,
+                host: member.name,
+                script: { secret: (s: ClusterSecrets) => pgbackrest.pgbackrestServerScript(c, member, files.appliedFiles([...rendered(s), ...files.tlsFiles(c, member, "patroni", s)])) },
+                onDelete: pgbackrest.pgbackrestServerStopScript(member),
+                dependsOn: [...written, ...tlsWritten],
+                applies: [...written, ...tlsWritten],
+            });
+            return { ...none, written, server: [server] };
+        }
+        const scheduleFiles = pgbackrest.backupScheduleFiles(c, member);
+        const schedule = scheduleFiles.map((file) => fileStep("patroni", member, file, () => scheduleFiles, [installed]));
+        return { ...none, written, schedule: { files: scheduleFiles, written: schedule } };
+    };
+
+    /** The repository host's install, files and TLS server (its gate and schedule come once the cluster runs). */
+    const repositoryHostSteps = (host: ResolvedHost) => {
+        const installedRepo = install("backup", "backup", host);
+        const tlsWritten = tlsFileSteps("backup", "backup", host, installedRepo);
+        const rendered = [pgbackrest.pgbackrestRepositoryConf(c, host), pgbackrest.pgbackrestServerUnit(c, host)];
+        const written = rendered.map((file) => fileStep("backup", host, file, () => rendered, [installedRepo]));
+        const scheduleFiles = pgbackrest.backupScheduleFiles(c, host);
+        const schedule = { files: scheduleFiles, written: scheduleFiles.map((file) => fileStep("backup", host, file, () => scheduleFiles, [installedRepo])) };
+        // Restarted when its configuration or a renewed certificate changes (the hashes of secret files keep the script secret).
+        const server = add({
+            component: "backup",
+            name: `server-${host.name}`,
+            host: host.name,
+            script: { secret: (s: ClusterSecrets) => pgbackrest.pgbackrestServerScript(c, host, files.appliedFiles([...rendered, ...files.tlsFiles(c, host, "backup", s)])) },
+            onDelete: pgbackrest.pgbackrestServerStopScript(host),
+            dependsOn: [...written, ...tlsWritten],
+            applies: [...written, ...tlsWritten],
+        });
+        return { host, server, schedule };
+    };
+
+    /** The backup timers on a host where backups run, once the stanza gate passed; re-run when a unit changes. */
+    const backupTimers = (component: Component, host: ResolvedHost, schedule: { files: files.RenderedFile[]; written: string[] }, gate: string[]): string =>
+        add({
+            component,
+            name: `backup-timers-${host.name}`,
+            host: host.name,
+            script: pgbackrest.backupTimersScript(c, host, files.appliedFiles(schedule.files)),
+            onDelete: pgbackrest.backupTimersStopScript(host),
+            dependsOn: [...schedule.written, ...gate],
+            applies: schedule.written,
             timeout: "5m",
         });
 
@@ -191,6 +258,10 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
     const etcdHealthy = add({ component: "etcd", name: "health", host: c.hosts.etcd[0].name, script: files.etcdHealthScript(c), after: etcdStarts });
     if (c.tls.enabled) tlsGate = [etcdHealthy];
 
+    // The backup repository host (repository kind host): up before any member starts, so that a member
+    // the stack adds is already one the repository serves, and restores from it instead of the primary.
+    const repository = c.backup.enabled && c.backup.repository.kind === "host" ? repositoryHostSteps(pgbackrest.repositoryHost(c)) : undefined;
+
     // Patroni: the first member leads, then the others start together; then the DCS settings and
     // the rolling restart they may need; then every replica must stream.
     const installed = new Map(c.hosts.patroni.map((member) => [member.name, install("patroni", "patroni", member)]));
@@ -212,6 +283,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
             fileStep("patroni", member, file, rendered, file.id === "patroni-yml" ? [installed.get(member.name)!, etcdHealthy, credentials] : [installed.get(member.name)!]),
         );
         const tlsWritten = tlsFileSteps("patroni", "patroni", member, installed.get(member.name)!);
+        const backup = memberBackupSteps(member, installed.get(member.name)!, tlsWritten);
         // A running member reloads a changed patroni.yml, or a renewed certificate: Patroni's REST API
         // and PostgreSQL both take new TLS files on a reload (the hashes of secret-bearing files:
         // the script stays secret).
@@ -223,7 +295,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
             dependsOn: [...written, ...tlsWritten],
             applies: [...written, ...tlsWritten],
         });
-        return { member, written, reload, tlsWritten };
+        return { member, written, reload, tlsWritten, backup };
     });
     // A member starts once every member's pg_hba admits it (each running member has reloaded its
     // patroni.yml): a member added to a running cluster is never refused its base backup.
@@ -235,7 +307,8 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
             host: m.member.name,
             script: files.patroniStartScript(c, m.member),
             onDelete: files.patroniStopScript(c, m.member),
-            dependsOn: [...m.written, ...m.tlsWritten, ...reloads, ...dependsOn],
+            // With backups a new member restores from the repository first: pgBackRest's files and the repository come before.
+            dependsOn: [...m.written, ...m.tlsWritten, ...m.backup.written, ...(repository ? [repository.server] : []), ...reloads, ...dependsOn],
         });
     const [first, ...others] = members;
     const firstStart = start(first, [etcdHealthy]);
@@ -258,6 +331,28 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
         timeout: "60m",
     });
     const replicas = add({ component: "patroni", name: "replicas", host: firstHost, script: files.patroniReplicasGateScript(c, first.member), after: [dcsConfig] });
+
+    // Backups: the stanza is checked once the cluster has a leader and archive_command is live (the
+    // DCS settings hold it); then the schedule starts. With an object store every member has the
+    // gate and the timers (the primary acts); with a repository host, that host has them.
+    if (c.backup.enabled && pgbackrest.backupsRunOnMembers(c)) {
+        for (const m of members) {
+            const stanza = add({ component: "patroni", name: `stanza-${m.member.name}`, host: m.member.name, script: pgbackrest.pgbackrestStanzaScript(c, m.member), dependsOn: m.backup.written, after: [leader, dcsConfig] });
+            backupTimers("patroni", m.member, m.backup.schedule, [stanza]);
+        }
+    }
+    if (repository) {
+        // The repository host's own gate and schedule: cluster steps, once every member's server runs.
+        const stanza = add({
+            component: "cluster",
+            name: "backup-stanza",
+            host: repository.host.name,
+            script: pgbackrest.pgbackrestStanzaScript(c, repository.host),
+            dependsOn: [repository.server, ...members.flatMap((m) => m.backup.server)],
+            after: [leader, dcsConfig],
+        });
+        backupTimers("cluster", repository.host, repository.schedule, [stanza]);
+    }
 
     // HAProxy + Keepalived: one balancer after the other, so a changed configuration is reloaded on one at a time.
     let frontDoor = replicas;

@@ -9,6 +9,9 @@ export const TLS_DIRS: Record<HostRole, { dir: string; owner: string }> = {
     etcd: { dir: "/etc/etcd/tls", owner: "etcd:etcd" },
     patroni: { dir: "/etc/patroni/tls", owner: "postgres:postgres" },
     haproxy: { dir: "/etc/haproxy/tls", owner: "root:haproxy" },
+    // pgBackRest's TLS server on the repository host runs as postgres (the package's user). On a
+    // member it uses Patroni's files: it runs as postgres there too.
+    backup: { dir: "/etc/pgbackrest/tls", owner: "postgres:postgres" },
 };
 
 /** The paths of a role's TLS files. */

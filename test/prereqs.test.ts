@@ -27,8 +27,8 @@ describe("the test prerequisites", () => {
         const r = spawnSync("runuser", ["-u", "nobody", "--", "/usr/bin/env", "-i", "PATH=/nonexistent", "/bin/bash", copy], { encoding: "utf8" });
         fs.rmSync(dir, { recursive: true, force: true });
         expect(r.status).toBe(1);
-        expect(r.stderr).toContain("npm test needs these Debian packages for its real-tool tests: haproxy keepalived patroni shellcheck postgresql-client openssh-client curl");
-        expect(r.stderr).toContain("run: sudo apt-get update && sudo apt-get install -y --no-install-recommends haproxy keepalived patroni shellcheck postgresql-client openssh-client curl");
+        expect(r.stderr).toContain("npm test needs these Debian packages for its real-tool tests: haproxy keepalived patroni shellcheck pgbackrest systemd postgresql-client openssh-client curl");
+        expect(r.stderr).toContain("run: sudo apt-get update && sudo apt-get install -y --no-install-recommends haproxy keepalived patroni shellcheck pgbackrest systemd postgresql-client openssh-client curl");
         expect(r.stderr).not.toContain("postgresql-15");
     });
 });

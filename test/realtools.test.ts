@@ -41,7 +41,7 @@ const trees: Record<string, string> = {};
 
 beforeAll(() => {
   outDir = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-patroni-realtools-"));
-  for (const stack of ["lab", "lab-debian12", "lab-plain", "onprem-rhel"]) {
+  for (const stack of ["lab", "lab-debian12", "lab-plain", "onprem-rhel", "lab-backup"]) {
     trees[stack] = path.join(outDir, stack);
     renderStack(stack, trees[stack]);
   }
@@ -76,7 +76,7 @@ function rendered(tree: string, pattern: RegExp): Array<[string, string]> {
   return found;
 }
 
-const TREES = ["lab", "lab-debian12", "lab-plain", "onprem-rhel", "lab+notify", "lab+single-proxy", "aws-dev"];
+const TREES = ["lab", "lab-debian12", "lab-plain", "onprem-rhel", "lab+notify", "lab+single-proxy", "aws-dev", "lab-backup"];
 /** Trees without HAProxy hosts (the NLB front door): checked by the shell tests only. */
 const SCRIPT_ONLY_TREES = ["aws-staging"];
 
@@ -223,6 +223,8 @@ describe("patroni --validate-config", () => {
   it.each([
     ["lab", /\/etc\/patroni\/config\.yml$/, "/usr/lib/postgresql/17/bin"],
     ["lab-plain", /\/etc\/patroni\/config\.yml$/, "/usr/lib/postgresql/17/bin"],
+    // With backups: create_replica_methods with pgBackRest's method, and recovery_conf's restore_command.
+    ["lab-backup", /\/etc\/patroni\/config\.yml$/, "/usr/lib/postgresql/17/bin"],
     ["onprem-rhel", /\/etc\/patroni\/patroni\.yml$/, "/usr/pgsql-16/bin"],
   ] as const)("accepts every patroni.yml of %s, with its bin_dir swapped for the local PostgreSQL", async (tree, pattern, binDir) => {
     for (const [label, file] of rendered(tree, pattern)) {

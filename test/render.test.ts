@@ -14,7 +14,7 @@ import { scramSha256Verifier } from "../render/roles";
 import { readStackFile, readStackSettings, renderStackFiles } from "../tools/render";
 
 const GOLDEN_DIR = path.join(__dirname, "golden");
-const STACKS = ["lab", "lab-debian12", "lab-plain", "onprem-rhel", "dev", "staging"] as const;
+const STACKS = ["lab", "lab-debian12", "lab-plain", "onprem-rhel", "dev", "staging", "lab-backup"] as const;
 
 function stackCluster(stack: string): ResolvedCluster {
   return readStackSettings(stack).cluster;

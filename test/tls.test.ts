@@ -9,6 +9,7 @@ import { buildPatroniConfig } from "../render/patroni";
 import type { ClusterSpec } from "../model/types";
 import { clusterPlan, placeholderSecrets, stepText } from "../render/plan";
 import { TLS_DIRS } from "../render/tls";
+import { certificateHosts } from "../model/resolve";
 import { tlsGuardScript, tlsGuardStdin } from "../render/files";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -121,14 +122,28 @@ describe("TLS material", () => {
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    it("TLS is the default; every file step and the password change wait for every host's guard (a plain-text etcd, a certificate no host could verify), directly or through etcd's health gate", () => {
-        const { tls: _, ...unset } = spec(true);
+    it.each([
+        ["", (s: ClusterSpec): ClusterSpec => s, []],
+        // The backup repository host serves TLS (pgBackRest's server): it has a guard, and its files wait for etcd's health gate.
+        [" (and the backup repository host's)", (s: ClusterSpec): ClusterSpec => ({ ...s, hosts: { ...s.hosts, backup: [{ name: "bk1", address: "10.0.0.41" }] }, backup: { enabled: true } }), ["etcd/tls-guard-backup-bk1"]],
+    ])("TLS is the default; every file step and the password change wait for every host's guard%s (a plain-text etcd, a certificate no host could verify), directly or through etcd's health gate", (_name, withHosts, extraGuards) => {
+        const { tls: _, ...unset } = withHosts(spec(true));
         expect(resolveValidCluster(unset, "shop").tls.enabled).toBe(true);
         const steps = clusterPlan(resolveValidCluster(unset, "shop"));
         const guards = steps.filter((s) => /\/tls-guard-/.test(s.key)).map((s) => s.key);
         expect(guards.sort()).toEqual(
-            [...["etcd1", "etcd2", "etcd3"].map((h) => `etcd/tls-guard-${h}`), ...["pg1", "pg2", "pg3"].map((h) => `etcd/tls-guard-patroni-${h}`), ...["lb1", "lb2"].map((h) => `etcd/tls-guard-haproxy-${h}`)].sort(),
+            [
+                ...["etcd1", "etcd2", "etcd3"].map((h) => `etcd/tls-guard-${h}`),
+                ...["pg1", "pg2", "pg3"].map((h) => `etcd/tls-guard-patroni-${h}`),
+                ...["lb1", "lb2"].map((h) => `etcd/tls-guard-haproxy-${h}`),
+                ...extraGuards,
+            ].sort(),
         );
+        if (extraGuards.length > 0) {
+            // The repository host's certificate and its server's files: backup steps, behind etcd's health gate.
+            const backupFiles = steps.filter((s) => s.component === "backup" && s.file !== undefined).map((s) => s.key);
+            expect(backupFiles).toEqual(expect.arrayContaining(["backup/tls-ca-bk1", "backup/tls-cert-bk1", "backup/tls-key-bk1", "backup/pgbackrest-conf-bk1"]));
+        }
         // The guards read files only and wait for nothing: on a new cluster they pass at once.
         for (const g of guards) expect(steps.find((s) => s.key === g)!.dependsOn).toEqual([]);
         const changing = steps.filter((s) => s.file !== undefined || s.key === "patroni/credentials");
@@ -141,6 +156,14 @@ describe("TLS material", () => {
         };
         expect([...before(health.key)]).toEqual(expect.arrayContaining(guards));
         for (const step of changing) expect(step.dependsOn, step.key).toEqual(expect.arrayContaining(step.component === "etcd" ? guards : [health.key]));
+    });
+
+    it("the backup repository host gets a certificate (pgBackRest's TLS server serves it), a balancer none", () => {
+        const s: ClusterSpec = { ...spec(true), hosts: { ...spec(true).hosts, backup: [{ name: "bk1", address: "10.0.0.41" }] }, backup: { enabled: true } };
+        const c = resolveValidCluster(s, "shop");
+        expect(certificateHosts(c).map((h) => h.name)).toEqual(["etcd1", "etcd2", "etcd3", "pg1", "pg2", "pg3", "bk1"]);
+        expect(tlsGuardStdin(c.hosts.backup[0], "backup", placeholderSecrets(c))).toBe("<secret:tls.ca.cluster>\n# certificate\n<secret:tls.hosts.bk1.cert>\n");
+        expect(tlsGuardScript(c, c.hosts.backup[0], "backup")).toContain(`current='${TLS_DIRS.backup.dir}/host.crt'`);
     });
 
     it("without tls.enabled the plan is what it was: no TLS step, no dependency on one", () => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`'s first step: the Debian packages the real-tool tests run (haproxy -c, keepalived -t,
-# patroni --validate-config with its etcd module and PostgreSQL 15's binaries, shellcheck, a
-# throwaway sshd, psql, curl). Missing ones are installed when run as root, saying which; otherwise
+# patroni --validate-config with its etcd module and PostgreSQL 15's binaries, shellcheck, pgBackRest
+# and systemd-analyze for the backup files, a throwaway sshd, psql, curl). Missing ones are installed when run as root, saying which; otherwise
 # it stops at once with the one command to run. On a machine that has them all it prints nothing.
 set -euo pipefail
 
@@ -12,6 +12,8 @@ readonly NEEDS=(
     "patroni|patroni"
     "python3-etcd|python3-etcd"
     "shellcheck|shellcheck"
+    "pgbackrest|pgbackrest"
+    "systemd-analyze|systemd"
     "/usr/lib/postgresql/15/bin/postgres|postgresql-15"
     "psql|postgresql-client"
     "/usr/sbin/sshd|openssh-server"

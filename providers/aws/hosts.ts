@@ -3,13 +3,17 @@
  * one private subnet per availability zone (or your subnets), least-privilege security groups, one
  * EC2 instance per host (etcd and Patroni spread over the zones, the HAProxy pair in one subnet on
  * ENIs of their own), encrypted gp3 data volumes, the IAM profile that lets the HAProxy pair move
- * the VIP, an optional internal NLB front door, and a bastion or public IPs for SSH.
+ * the VIP, an optional internal NLB front door, and a bastion or public IPs for SSH. With backups
+ * (`cluster.backup`, an S3 repository): the bucket (versioned, encrypted, no public access, old versions
+ * expired) and the instance role the Patroni hosts reach it with, scoped to the repository's path.
  * It only makes machines; PostgresHaCluster then builds the cluster on them over SSH.
  *
  * Children (`<name>-...`): vpc, igw, subnet-private-<i>, subnet-public, nat-eip, nat, rt-public,
  * rt-private, rta-*, sg-<role>, rule-<rule id>, egress-<role>, key, haproxy-role, haproxy-move-vip,
  * haproxy-profile, eni-<host>, eip-<host>, instance-<host>, data-<host>, attach-<host>, bastion,
- * nlb, tg-primary, tg-replicas, listener-primary, listener-replicas, tg-<primary|replicas>-<host>.
+ * nlb, tg-primary, tg-replicas, listener-primary, listener-replicas, tg-<primary|replicas>-<host>;
+ * with backups backup-bucket, backup-versioning, backup-encryption, backup-public-access,
+ * backup-lifecycle, patroni-role, patroni-backup-bucket, patroni-profile.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -35,6 +39,8 @@ import {
     type SecurityGroupRole,
     awsDataVolumes,
     ebsPlannedVolume,
+    BACKUP_BUCKET_LIFECYCLE,
+    backupBucketPolicy,
 } from "./model";
 import type { ResolvedCluster } from "../../model/types";
 import { SSH_DIAL_PATIENCE, type ConnectionArgs, type DataVolume } from "../../components/remote";
@@ -76,6 +82,8 @@ export class AwsHosts extends pulumi.ComponentResource {
     public readonly bastionPublicIp: pulumi.Output<string>;
     /** The NLB's DNS name (`frontDoor: nlb`); empty otherwise. */
     public readonly nlbDnsName: pulumi.Output<string>;
+    /** With backups: the bucket holding the pgBackRest repository (`s3://<bucket>/<path>`); empty otherwise. */
+    public readonly backupRepository: pulumi.Output<string>;
     /** Every cluster host, in plan order. */
     public readonly hosts: AwsHost[];
     /** The login user of the bastion (the image's default user). */
@@ -97,6 +105,7 @@ export class AwsHosts extends pulumi.ComponentResource {
         this.instanceIds = Object.fromEntries(built.hosts.map((h) => [h.name, h.instance.id]));
         this.bastionPublicIp = built.bastionPublicIp;
         this.nlbDnsName = built.nlbDnsName;
+        this.backupRepository = built.backupRepository;
         this.hosts = built.hosts;
         this.bastionUser = AWS_IMAGES[args.cluster.os as AwsOs].loginUser;
         this.viaBastion = args.aws.ssh.access === "bastion";
@@ -110,6 +119,7 @@ export class AwsHosts extends pulumi.ComponentResource {
             instanceIds: this.instanceIds,
             bastionPublicIp: this.bastionPublicIp,
             nlbDnsName: this.nlbDnsName,
+            backupRepository: this.backupRepository,
             addressReservations: this.addressReservations,
         });
     }
@@ -134,13 +144,15 @@ interface Built {
     securityGroupIds: Partial<Record<SecurityGroupRole, pulumi.Output<string>>>;
     bastionPublicIp: pulumi.Output<string>;
     nlbDnsName: pulumi.Output<string>;
+    backupRepository: pulumi.Output<string>;
     hosts: AwsHost[];
 }
 
 function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArgs): Built {
     const { aws: a, plan, cluster: c } = args;
     // The resources whose names AWS limits are named here, as validateAwsSpec checked them.
-    const names = awsLimitedNames(c.scope, a, name);
+    const s3 = c.backup.enabled ? c.backup.repository.s3 : undefined;
+    const names = awsLimitedNames(c.scope, a, name, s3 !== undefined);
     const opts = { parent };
     const tags = (resource: string, extra: Record<string, string> = {}): Record<string, string> => ({
         ...a.tags,
@@ -331,6 +343,28 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
         profile = new aws.iam.InstanceProfile(names.haproxyProfile!.logical, { role: role.name, tags: tags("haproxy-profile") }, { parent, dependsOn: [policy] });
     }
 
+    // ----- the backup bucket and the role the Patroni hosts reach it with ------------------
+    let patroniProfile: aws.iam.InstanceProfile | undefined;
+    const backupReady: pulumi.Resource[] = [];
+    let backupRepository = pulumi.output("");
+    if (s3) {
+        // Kept on destroy unless emptied by hand: the backups outlive the cluster (forceDestroy false).
+        const bucket = new aws.s3.Bucket(`${name}-backup-bucket`, { bucket: s3.bucket, forceDestroy: false, tags: tags("backup-bucket") }, { parent, retainOnDelete: true });
+        // Versioned, so that a delete (pgBackRest's expire, or a mistake) is undone for BACKUP_NONCURRENT_VERSION_DAYS.
+        backupReady.push(
+            bucket,
+            new aws.s3.BucketVersioning(`${name}-backup-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, opts),
+            new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-backup-encryption`, { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] }, opts),
+            new aws.s3.BucketPublicAccessBlock(`${name}-backup-public-access`, { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, opts),
+            new aws.s3.BucketLifecycleConfiguration(`${name}-backup-lifecycle`, { bucket: bucket.id, rules: BACKUP_BUCKET_LIFECYCLE }, opts),
+        );
+        const role = new aws.iam.Role(names.patroniRole!.logical, { assumeRolePolicy: JSON.stringify(EC2_ASSUME_ROLE_POLICY), description: `pulumi-patroni ${c.scope}: pgBackRest's repository in s3://${s3.bucket}${c.backup.repository.path}`, tags: tags("patroni-role") }, opts);
+        const policy = new aws.iam.RolePolicy(names.patroniPolicy!.logical, { role: role.id, policy: bucket.arn.apply((arn) => JSON.stringify(backupBucketPolicy(arn, c.backup.repository.path))) }, opts);
+        patroniProfile = new aws.iam.InstanceProfile(names.patroniProfile!.logical, { role: role.name, tags: tags("patroni-profile") }, { parent, dependsOn: [policy] });
+        backupReady.push(policy, patroniProfile);
+        backupRepository = pulumi.interpolate`s3://${bucket.bucket}${c.backup.repository.path}`;
+    }
+
     // ----- cluster instances and their data volumes -----------------------------------------
     const hosts: AwsHost[] = plan.hosts.map((h) => {
         const base = instanceBase(h.name, h.role, true, h.image);
@@ -353,9 +387,19 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
         } else {
             instance = new aws.ec2.Instance(
                 `${name}-instance-${h.name}`,
-                { ...base, instanceType, subnetId: subnetIds[h.subnet], privateIp: h.address, vpcSecurityGroupIds: [groups[h.role]!.id], associatePublicIpAddress: publicAccess },
+                {
+                    ...base,
+                    instanceType,
+                    subnetId: subnetIds[h.subnet],
+                    privateIp: h.address,
+                    vpcSecurityGroupIds: [groups[h.role]!.id],
+                    associatePublicIpAddress: publicAccess,
+                    // With backups a member reaches the bucket with its instance role (pgBackRest's repo1-s3-key-type auto).
+                    ...(h.role === "patroni" && patroniProfile ? { iamInstanceProfile: patroniProfile.name } : {}),
+                },
                 instanceOpts,
             );
+            if (h.role === "patroni") extra.push(...backupReady);
             if (publicAccess) publicIp = instance.publicIp;
         }
         let dataVolume: DataVolume | undefined;
@@ -439,6 +483,7 @@ function createAwsHosts(name: string, parent: pulumi.Resource, args: AwsHostsArg
         securityGroupIds: Object.fromEntries(Object.entries(groups).map(([role, g]) => [role, g!.id])),
         bastionPublicIp,
         nlbDnsName,
+        backupRepository,
         hosts,
     };
 }

@@ -14,4 +14,5 @@ export * from "./lifecycle";
 export * from "./frontdoor";
 export * from "./vip";
 export * from "./volumes";
+export * from "./backup";
 export * from "./stack";

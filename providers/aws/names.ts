@@ -51,7 +51,7 @@ export function awsHostsName(scope: string): string {
  * balancer and its target groups get short explicit names (the scope and the pool): a
  * 32-character limit leaves no room for the component prefix plus Pulumi's random suffix.
  */
-export function awsLimitedNames(scope: string, a: Pick<ResolvedAws, "frontDoor" | "ssh">, component = awsHostsName(scope)) {
+export function awsLimitedNames(scope: string, a: Pick<ResolvedAws, "frontDoor" | "ssh">, component = awsHostsName(scope), backups = false) {
     const nlb = a.frontDoor === "nlb";
     const at = (type: AwsNamedType, role: string, explicit?: string): AwsLimitedName => ({ type, logical: `${component}-${role}`, ...(explicit ? { explicit } : {}) });
     return {
@@ -67,6 +67,10 @@ export function awsLimitedNames(scope: string, a: Pick<ResolvedAws, "frontDoor" 
         haproxyRole: nlb ? undefined : at("aws:iam/role:Role", "haproxy-role"),
         haproxyPolicy: nlb ? undefined : at("aws:iam/rolePolicy:RolePolicy", "haproxy-move-vip"),
         haproxyProfile: nlb ? undefined : at("aws:iam/instanceProfile:InstanceProfile", "haproxy-profile"),
+        // With backups: the role the Patroni hosts reach the backup bucket with.
+        patroniRole: backups ? at("aws:iam/role:Role", "patroni-role") : undefined,
+        patroniPolicy: backups ? at("aws:iam/rolePolicy:RolePolicy", "patroni-backup-bucket") : undefined,
+        patroniProfile: backups ? at("aws:iam/instanceProfile:InstanceProfile", "patroni-profile") : undefined,
     };
 }
 
@@ -76,14 +80,14 @@ export function awsNameLength(n: AwsLimitedName): number {
 }
 
 function flatten(names: ReturnType<typeof awsLimitedNames>): AwsLimitedName[] {
-    return [names.nlb, ...Object.values(names.targetGroups ?? {}), ...Object.values(names.securityGroups), names.keyPair, names.haproxyRole, names.haproxyPolicy, names.haproxyProfile].filter(
+    return [names.nlb, ...Object.values(names.targetGroups ?? {}), ...Object.values(names.securityGroups), names.keyPair, names.haproxyRole, names.haproxyPolicy, names.haproxyProfile, names.patroniRole, names.patroniPolicy, names.patroniProfile].filter(
         (n): n is AwsLimitedName => n !== undefined,
     );
 }
 
 /** The longest scope whose every name fits (scope length and name length grow one for one). */
-export function longestAwsScope(scope: string, a: Pick<ResolvedAws, "frontDoor" | "ssh">): number {
-    return Math.min(...flatten(awsLimitedNames(scope, a)).map((n) => AWS_NAME_LIMITS[n.type] - (awsNameLength(n) - scope.length)));
+export function longestAwsScope(scope: string, a: Pick<ResolvedAws, "frontDoor" | "ssh">, backups = false): number {
+    return Math.min(...flatten(awsLimitedNames(scope, a, awsHostsName(scope), backups)).map((n) => AWS_NAME_LIMITS[n.type] - (awsNameLength(n) - scope.length)));
 }
 
 /**
@@ -91,12 +95,12 @@ export function longestAwsScope(scope: string, a: Pick<ResolvedAws, "frontDoor" 
  * scope is the only part a user chooses, so the issue names it, and the fix is a shorter scope
  * that fits every name.
  */
-export function validateAwsNames(scope: string, a: Pick<ResolvedAws, "frontDoor" | "ssh">, setting: string): ValidationIssue[] {
+export function validateAwsNames(scope: string, a: Pick<ResolvedAws, "frontDoor" | "ssh">, setting: string, backups = false): ValidationIssue[] {
     const issues: ValidationIssue[] = [];
-    const names = awsLimitedNames(scope, a);
+    const names = awsLimitedNames(scope, a, awsHostsName(scope), backups);
     const tooLong = flatten(names).filter((n) => awsNameLength(n) > AWS_NAME_LIMITS[n.type]);
     if (tooLong.length > 0) {
-        const max = longestAwsScope(scope, a);
+        const max = longestAwsScope(scope, a, backups);
         const shown = tooLong.map((n) => `${n.explicit ?? `${n.logical}-xxxxxxx`} (${awsNameLength(n)} > ${AWS_NAME_LIMITS[n.type]}, ${n.type})`);
         issues.push({
             setting,

@@ -2,6 +2,7 @@
 import { DEFAULT_OS } from "../../model/resolve";
 import { inSubnet, ipv4ToInt, isIpv4, isIpv4Cidr } from "../../model/net";
 import { anywhereIssue, checkShape, isAnywhere, type ValidationIssue } from "../../model/validate";
+import { validateAwsBackup } from "./backup";
 import { AWS_IMAGES } from "./images";
 import { validateAwsNames, validateAwsTags } from "./names";
 import { ADDRESS_OFFSETS, addressAt, cidrParts, intToIpv4, planAwsCluster } from "./plan";
@@ -52,7 +53,9 @@ export function validateAwsSpec(spec: unknown, cluster: Record<string, unknown> 
             issues.push({ setting: `${clusterRoot}.keepalived`, value: keepalived, rule: "has no effect with the nlb front door (no Keepalived)", fix: `remove it, or set ${root}.frontDoor: vip` });
         }
         const scope = cluster.scope ?? defaultScope;
-        if (typeof scope === "string") issues.push(...validateAwsNames(scope, a, `${clusterRoot}.scope`));
+        const backups = (cluster.backup as { enabled?: boolean } | undefined)?.enabled === true;
+        if (typeof scope === "string") issues.push(...validateAwsNames(scope, a, `${clusterRoot}.scope`, backups));
+        issues.push(...validateAwsBackup(cluster, clusterRoot));
         const os = (cluster.os ?? DEFAULT_OS) as string;
         if (!(os in AWS_IMAGES)) {
             issues.push({ setting: `${clusterRoot}.os`, value: os, rule: "has no AMI lookup on AWS", fix: `use one of ${Object.keys(AWS_IMAGES).join(", ")}` });

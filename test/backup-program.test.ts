@@ -1,0 +1,186 @@
+// The program (index.ts) with backups, under the engine stand-in: stack lab-backup's commands are its
+// plan's steps (script, standard input, delete command and waits), its components and their children
+// are named and parented as the others', the order behind the gates holds under a slow mock, an
+// object store's access key stays secret, and turning backups on for the running lab runs only what
+// backups add.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseStackConfig } from "../model/config";
+import type { ClusterSecrets } from "../model/types";
+import { STACK_PROVIDERS } from "../providers";
+import { clusterPlan, stepText } from "../render/plan";
+import { loadStackConfig, runProgram, stepReports, type RecordedResource, type RunResult } from "../tools/engine";
+import { upLab } from "./helpers/stack";
+
+const PROGRAM = path.resolve(__dirname, "..", "index.ts");
+const SLOW_HANDLERS = path.join(__dirname, "fixtures", "slow-handlers.ts");
+const PG = ["pg1", "pg2", "pg3"];
+
+function planStack(stack: string, extraConfig: Record<string, unknown>, secretKeys: string[], delayMs: number, stateFile?: string): Promise<RunResult> {
+    const { config, secretKeys: stackSecretKeys } = loadStackConfig(stack);
+    return runProgram({
+        programPath: PROGRAM,
+        stack,
+        config: { ...config, ...extraConfig },
+        secretKeys: [...stackSecretKeys, ...secretKeys],
+        mode: "plan",
+        ...(stateFile ? { stateFile } : {}),
+        timeoutMs: 120_000,
+        handlersModule: SLOW_HANDLERS,
+        handlerOptions: { delayMs },
+        onProgramOutput: () => undefined,
+    });
+}
+
+function get(resources: RecordedResource[], name: string): RecordedResource {
+    const found = resources.find((r) => r.name === name);
+    if (!found) throw new Error(`no resource ${name}; have ${resources.map((r) => r.name).join(", ")}`);
+    return found;
+}
+
+describe("stack lab-backup under a slow mock", () => {
+    let run: RunResult;
+    beforeAll(async () => {
+        run = await planStack("lab-backup", {}, [], 40);
+    }, 180_000);
+    const finished = (name: string) => get(run.resources, name).finishedAt!;
+    const started = (name: string) => get(run.resources, name).startedAt;
+    const expectOrder = (before: string[], after: string[]) => {
+        for (const b of before) for (const a of after) expect(started(a), `${a} must start after ${b} finished`).toBeGreaterThanOrEqual(finished(b));
+    };
+
+    it("names the repository's component and children as the others', and the gate and schedule are the cluster's own steps", () => {
+        const parentOf = (n: string) => get(run.resources, n).parent;
+        expect(get(run.resources, "lab-backup").type).toBe("pulumi-patroni:index:BackupRepository");
+        expect(parentOf("lab-backup")).toBe("lab");
+        for (const step of ["ready", "install", "tls-ca", "tls-cert", "tls-key", "pgbackrest-conf", "pgbackrest-service", "schedule-script", "schedule-service", "schedule-timer-full", "schedule-timer-diff", "schedule-timer-incr", "server"]) {
+            expect(parentOf(`lab-backup-${step}-backup1`), step).toBe("lab-backup");
+        }
+        expect(parentOf("lab-backup-stanza")).toBe("lab");
+        expect(parentOf("lab-backup-timers-backup1")).toBe("lab");
+        for (const h of PG) for (const step of ["pgbackrest-conf", "pgbackrest-service", "pgbackrest-server"]) expect(parentOf(`lab-patroni-${step}-${h}`)).toBe("lab-patroni");
+        // The repository host has a certificate of the cluster's CA like every other host.
+        expect(get(run.resources, "lab-tls-backup1-cert").type).toBe("tls:index/locallySignedCert:LocallySignedCert");
+    });
+
+    it("starts the repository's server before any member, the members' servers and the DCS settings before the stanza gate, the schedule after it", () => {
+        expectOrder(["lab-backup-server-backup1"], PG.map((h) => `lab-patroni-start-${h}`));
+        expectOrder(["lab-etcd-health"], ["lab-backup-pgbackrest-conf-backup1", "lab-backup-tls-key-backup1"]);
+        expectOrder(["lab-patroni-dcs-config", "lab-patroni-replicas", ...PG.map((h) => `lab-patroni-pgbackrest-server-${h}`)], ["lab-backup-stanza"]);
+        expectOrder(["lab-backup-stanza"], ["lab-backup-timers-backup1"]);
+        // The install waits for no other host's.
+        expect(get(run.resources, "lab-backup-install-backup1").waitsFor.filter((n) => /-install-/.test(n))).toEqual([]);
+    });
+
+    it("exports the repository's location, and the repository host among the nodes", () => {
+        expect(run.outputs.backupRepository).toBe("backup1:/var/lib/pgbackrest (pgBackRest's TLS server at 10.251.17.41:8432, stanza lab)");
+        const nodes = run.outputs.nodes as Array<{ name: string; roles: string[] }>;
+        expect(nodes.find((n) => n.name === "backup1")).toEqual({ name: "backup1", address: "10.251.17.41", roles: ["backup"] });
+    });
+});
+
+describe("what the hosts get is the plan, with backups", () => {
+    it("every command of stack lab-backup is one plan step: same script, standard input, delete command and waits", async () => {
+        const run = await planStack("lab-backup", {}, [], 0);
+        const secrets: ClusterSecrets = { superuserPassword: "", replicationPassword: "", rewindPassword: "", adminPassword: "", restApiPassword: "", keepalivedPassword: "", userPasswords: {}, scramSalts: {} };
+        const out = (name: string, key = "result") => String(get(run.resources, name).outputs[key]);
+        Object.assign(secrets, {
+            superuserPassword: out("lab-superuser-password"),
+            replicationPassword: out("lab-replication-password"),
+            rewindPassword: out("lab-rewind-password"),
+            adminPassword: out("lab-admin-password"),
+            restApiPassword: out("lab-restapi-password"),
+            keepalivedPassword: out("lab-keepalived-password"),
+            userPasswords: { app: out("lab-user-app-password") },
+        });
+        for (const r of run.resources.filter((x) => x.type === "random:index/randomId:RandomId")) secrets.scramSalts[r.name.replace(/^lab-|-scram-salt$/g, "")] = String(r.outputs.b64Std);
+        // Every host that serves TLS, the repository host among them; a balancer only verifies (no certificate).
+        expect(run.resources.some((r) => r.name === "lab-tls-lb1-cert")).toBe(false);
+        const hosts = ["etcd1", "etcd2", "etcd3", ...PG, "backup1"];
+        secrets.tls = { caCert: out("lab-tls-ca", "certPem"), hosts: Object.fromEntries(hosts.map((h) => [h, { cert: out(`lab-tls-${h}-cert`, "certPem"), key: out(`lab-tls-${h}-key`, "privateKeyPem") }])) };
+        const c = parseStackConfig(loadStackConfig("lab-backup").config as Record<string, string>, "lab", STACK_PROVIDERS).cluster;
+        const plan = clusterPlan(c);
+        const resourceName = (key: string) => {
+            const step = plan.find((s) => s.key === key)!;
+            return step.component === "cluster" ? `lab-${step.name}` : `lab-${step.component}-${step.name}`;
+        };
+        const commands = run.resources.filter((r) => r.type === "command:remote:Command");
+        expect(commands.map((r) => r.name).sort()).toEqual(plan.map((s) => resourceName(s.key)).sort());
+        /** Everything a resource waits for, directly or through what it waits for. */
+        const upstream = (name: string, seen = new Set<string>()): Set<string> => {
+            for (const dep of get(run.resources, name).waitsFor) {
+                if (!seen.has(dep) && run.resources.some((r) => r.name === dep)) {
+                    seen.add(dep);
+                    upstream(dep, seen);
+                }
+            }
+            return seen;
+        };
+        for (const step of plan) {
+            const r = get(run.resources, resourceName(step.key));
+            const create = String(r.inputs.create).replace(/# Checks steps at revision [0-9a-f]{64}: it runs again when any of them does\.\n$/, "");
+            expect(create, `${r.name}: script`).toBe(stepText(step.script, secrets, ""));
+            expect(r.inputs.stdin, `${r.name}: stdin`).toBe(step.stdin === undefined ? undefined : stepText(step.stdin, secrets, ""));
+            expect(r.inputs.delete, `${r.name}: delete`).toBe(step.onDelete);
+            // A step of another component is waited for through what stands for that component (after it).
+            const waits = [...step.dependsOn, ...step.after].map(resourceName);
+            expect([...upstream(r.name)], `${r.name}: waits for`).toEqual(expect.arrayContaining([...new Set(waits)]));
+        }
+    }, 180_000);
+});
+
+describe("an object store's access key", () => {
+    it("reaches the members only on standard input, secret, and no command line", async () => {
+        const { config } = loadStackConfig("lab-backup");
+        const cluster = JSON.parse(JSON.stringify(config["pulumi-patroni:cluster"]));
+        delete cluster.hosts.backup;
+        cluster.backup = { enabled: true, repository: { kind: "s3", s3: { bucket: "lab-backups", region: "us-east-1", endpoint: "10.251.17.60:9000", uriStyle: "path" } } };
+        const keys = { "pulumi-patroni:backupS3AccessKeyId": "Key-Id-Secret-1", "pulumi-patroni:backupS3SecretAccessKey": "Access-Key-Secret-2" };
+        const run = await planStack("lab-backup", { "pulumi-patroni:cluster": cluster, ...keys }, Object.keys(keys), 0);
+        for (const h of PG) {
+            const conf = get(run.resources, `lab-patroni-pgbackrest-conf-${h}`);
+            expect(conf.secretInputPaths.map((p) => p.join("."))).toContain("stdin");
+            expect(String(conf.inputs.stdin)).toContain("repo1-s3-key=Key-Id-Secret-1\nrepo1-s3-key-secret=Access-Key-Secret-2\n");
+        }
+        for (const r of run.resources.filter((x) => x.type === "command:remote:Command")) {
+            const secretPaths = r.secretInputPaths.map((p) => p[0]);
+            for (const [field, value] of Object.entries(r.inputs)) {
+                if (secretPaths.includes(field)) continue;
+                for (const s of Object.values(keys)) expect(JSON.stringify(value).includes(s), `${r.name}.${field} holds the key in the clear`).toBe(false);
+            }
+        }
+        expect(run.resources.some((r) => r.name === "lab-backup")).toBe(false);
+    }, 180_000);
+});
+
+describe("turning backups on for the running lab", () => {
+    it("adds the repository host and pgBackRest on the members, rewrites patroni.yml (reload) and archive_command (DCS), and restarts nothing else", async () => {
+        const stateFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "backup-state-")), "lab.json");
+        await upLab(stateFile);
+        const { config } = loadStackConfig("lab-backup");
+        const changed = await upLab(stateFile, { "pulumi-patroni:cluster": config["pulumi-patroni:cluster"] });
+        const ops = stepReports(changed).filter((s) => s.op !== "same");
+        const names = (op: string) => ops.filter((s) => s.op === op).map((s) => s.name).sort();
+        // Every step of the repository host (its TLS guard too, an etcd step) and of pgBackRest on the members is new.
+        expect(names("create")).toEqual(
+            expect.arrayContaining(["lab-etcd-tls-guard-backup-backup1", "lab-backup-server-backup1", "lab-backup-stanza", "lab-backup-timers-backup1", ...PG.map((h) => `lab-patroni-pgbackrest-server-${h}`)]),
+        );
+        expect(names("create").every((n) => /^lab-(backup|tls-backup1|etcd-tls-guard-backup-backup1$|patroni-pgbackrest-|patroni-restore-script-)/.test(n)), names("create").join(", ")).toBe(true);
+        // Updated: the members' install (pgBackRest), patroni.yml and their reload, the DCS settings (archive_command) and the gates after them.
+        expect(names("update")).toEqual(
+            [
+                ...PG.flatMap((h) => [`lab-patroni-install-${h}`, `lab-patroni-patroni-yml-${h}`, `lab-patroni-reload-${h}`]),
+                "lab-patroni-dcs-config",
+                "lab-patroni-handover",
+                "lab-patroni-replicas",
+                "lab-proxy-vip",
+            ].sort(),
+        );
+        expect(String(get(changed.resources, "lab-patroni-dcs-config").inputs.create)).toContain('"archive_command":"/usr/bin/pgbackrest --stanza=lab archive-push %p"');
+        // No member, etcd member or balancer is started again, nothing is replaced or deleted.
+        expect(names("replace")).toEqual([]);
+        expect(names("delete")).toEqual([]);
+    }, 240_000);
+});

@@ -1,0 +1,28 @@
+#!/bin/bash
+# Starts (or reloads) HAProxy, then Keepalived, on lb1. The balancers' steps run one after
+# the other. HAProxy's reload keeps its server states (server-state-file); Keepalived's keeps its
+# VRRP state, so the VIP does not move.
+# Applies (a change to any of these files re-runs this step):
+#   /etc/haproxy/haproxy.cfg sha256:211add8f53c49046b0fb6336b11a829d6c517fcd5af19632b8f43dc2856680aa
+#   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
+#   /etc/keepalived/check-haproxy.sh sha256:b6848412b10ac4ae7cd1d8bc954afc9f4028cfee324cd4fbf856d2cc0b970fda
+#   /etc/keepalived/notify-master.sh sha256:26298bf67f8c60cfe7ff8f251c92a190de744e2f951afc63bedc1301a1374950
+#   /etc/keepalived/keepalived.conf sha256:0a42922299154c9495e3a97c38c9b91dc32ac83cdc60cc44ac8726e68dce2258
+#   /etc/haproxy/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
+set -euo pipefail
+export LC_ALL=C
+# Print the last lines of a unit's log to stderr, for the deployment's error message.
+log_tail() {
+    echo "--- last lines of $1 on $(hostname) ---" >&2
+    journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
+}
+systemctl enable haproxy keepalived >/dev/null 2>&1
+for unit in haproxy keepalived; do
+    if systemctl is-active --quiet "$unit"; then
+        systemctl reload "$unit"
+        echo "$unit reloaded on lb1"
+    else
+        systemctl restart "$unit" || { log_tail "$unit"; exit 1; }
+        echo "$unit started on lb1"
+    fi
+done

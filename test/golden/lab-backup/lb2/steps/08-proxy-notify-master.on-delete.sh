@@ -1,0 +1,12 @@
+#!/bin/bash
+# Runs when the step that wrote /etc/keepalived/notify-master.sh is deleted (`pulumi destroy`, or the file is no longer part of the
+# deployment): remove it. Safe to run twice.
+set -euo pipefail
+export LC_ALL=C
+# Print the last lines of a unit's log to stderr, for the deployment's error message.
+log_tail() {
+    echo "--- last lines of $1 on $(hostname) ---" >&2
+    journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
+}
+rm -f '/etc/keepalived/notify-master.sh'
+echo "/etc/keepalived/notify-master.sh removed"

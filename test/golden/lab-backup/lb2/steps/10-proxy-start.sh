@@ -1,0 +1,28 @@
+#!/bin/bash
+# Starts (or reloads) HAProxy, then Keepalived, on lb2. The balancers' steps run one after
+# the other. HAProxy's reload keeps its server states (server-state-file); Keepalived's keeps its
+# VRRP state, so the VIP does not move.
+# Applies (a change to any of these files re-runs this step):
+#   /etc/haproxy/haproxy.cfg sha256:56733d0d34d05c41689f1bbfaeb8046182da3ecfb569f9e20e13c2f8b32c828f
+#   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
+#   /etc/keepalived/check-haproxy.sh sha256:c295be0a51bc0900afa5c6e652dd5a55337ac083ca0bb35979c8471d2af47538
+#   /etc/keepalived/notify-master.sh sha256:26298bf67f8c60cfe7ff8f251c92a190de744e2f951afc63bedc1301a1374950
+#   /etc/keepalived/keepalived.conf sha256:356cdb2c2f1c645eecb395ca5f97138e9dac422df32724a3c715b85c5aa0e37c
+#   /etc/haproxy/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
+set -euo pipefail
+export LC_ALL=C
+# Print the last lines of a unit's log to stderr, for the deployment's error message.
+log_tail() {
+    echo "--- last lines of $1 on $(hostname) ---" >&2
+    journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
+}
+systemctl enable haproxy keepalived >/dev/null 2>&1
+for unit in haproxy keepalived; do
+    if systemctl is-active --quiet "$unit"; then
+        systemctl reload "$unit"
+        echo "$unit reloaded on lb2"
+    else
+        systemctl restart "$unit" || { log_tail "$unit"; exit 1; }
+        echo "$unit started on lb2"
+    fi
+done

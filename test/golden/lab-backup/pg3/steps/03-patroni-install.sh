@@ -1,0 +1,50 @@
+#!/bin/bash
+# Installs PostgreSQL 17 and Patroni on pg3, prepares the watchdog.
+set -euo pipefail
+export LC_ALL=C
+# Print the last lines of a unit's log to stderr, for the deployment's error message.
+log_tail() {
+    echo "--- last lines of $1 on $(hostname) ---" >&2
+    journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
+}
+export DEBIAN_FRONTEND=noninteractive
+apt_opts=(-q -y -o Dpkg::Options::=--force-confold -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300)
+install_packages() {
+    local attempt
+    for attempt in 1 2 3; do
+        if apt-get "${apt_opts[@]}" install --no-install-recommends "$@"; then return 0; fi
+        echo "apt-get install failed (attempt ${attempt}); refreshing the package index" >&2
+        apt-get "${apt_opts[@]}" update || true
+    done
+    return 1
+}
+# Refresh the index once a day at most, so that a re-run does not hit the mirror again.
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 -print -quit 2>/dev/null)" ]; then
+    apt-get "${apt_opts[@]}" update
+fi
+install_packages postgresql-17 patroni python3-etcd curl postgresql-client openssl pgbackrest
+# postgresql-common creates and starts a cluster "main"; Patroni must own the data directory.
+if [ ! -f '/etc/patroni/config.yml' ] && pg_lsclusters -h 2>/dev/null | awk '{print $1, $2}' | grep -qx '17 main'; then
+    pg_dropcluster --stop 17 main
+fi
+# The postgres user's home may be a freshly mounted data volume, owned by root.
+chown postgres:postgres '/var/lib/postgresql'
+install -d -o postgres -g postgres -m 0700 "$(dirname '/var/lib/postgresql/17/main')"
+install -d -o postgres -g postgres -m 0750 "$(dirname '/etc/patroni/config.yml')"
+# pgBackRest's queue of WAL waiting for the repository (asynchronous archiving), and its log.
+install -d -o postgres -g postgres -m 0750 '/var/spool/pgbackrest' /var/log/pgbackrest
+
+# Watchdog: Patroni stops a hung primary through /dev/watchdog before another member promotes.
+if [ ! -e /dev/watchdog ]; then
+    if modprobe softdog 2>/dev/null; then
+        echo softdog > /etc/modules-load.d/softdog.conf
+    else
+        echo "softdog could not be loaded (no kernel modules here); watchdog mode is automatic" >&2
+    fi
+fi
+install -d /etc/udev/rules.d
+echo 'KERNEL=="watchdog", OWNER="postgres", GROUP="postgres", MODE="0600"' > /etc/udev/rules.d/61-patroni-watchdog.rules
+if [ -e /dev/watchdog ]; then
+    chown postgres:postgres /dev/watchdog
+fi
+patroni --version
