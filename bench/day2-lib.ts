@@ -14,7 +14,8 @@ import * as YAML from "yaml";
 import { Client } from "pg";
 import { etcdctlCommand, etcdNodes, hostNetns, labOutputs, labPgSsl, labSslEnv, machines, missingAcks, patroniMembers, patroniNodes, proxyNodes, restApiCurl, sleep, vip, vipHolders, Writer } from "./failover-lib";
 import { loadStackConfig, type StepReport } from "../tools/engine";
-import { labCluster, mergeConfig } from "../lab/cli";
+import { labCluster, mergeConfig, runningHosts } from "../lab/cli";
+import { validateCluster } from "../model/validate";
 import type { ResolvedCluster } from "../model/types";
 import { HOST_ROLES } from "../model/resolve";
 import { tlsPaths } from "../render/tls";
@@ -807,4 +808,59 @@ export async function applyChange(stack: string, change: Day2Change): Promise<Da
         verified,
         ...(error ? { error } : {}),
     };
+}
+
+/** The newest backups in the repository, as pgBackRest lists them on `host` (type and WAL start). */
+export function repositoryBackups(host: string): Array<{ label: string; type: string; timeline: number }> {
+    const info = JSON.parse(ssh(host, "runuser -u postgres -- pgbackrest --output=json info")) as Array<{ status: { code: number }; backup?: Array<{ label: string; type: string; archive: { start: string } }> }>;
+    return (info[0]?.backup ?? []).map((b) => ({ label: b.label, type: b.type, timeline: parseInt(b.archive.start.slice(0, 8), 16) }));
+}
+
+/**
+ * Backups turned on for the running cluster and off again, from git: the repository host and the
+ * backup settings of stacks/Pulumi.lab-backup.yaml (one place) added to the stack, then the stack file
+ * again. Where the stack's pgBackRest cannot serve a repository host (Debian 12's 2.45), turning
+ * them on is refused before anything changes.
+ */
+export function backupMatrix(stack: string): Day2Change[] {
+    const withBackups = loadStackConfig("lab-backup").config[`${NS}:cluster`] as { hosts: { backup: HostList }; backup: Record<string, unknown> };
+    const spec = loadStackConfig(stack).config[`${NS}:cluster`] as { hosts: Record<"etcd" | "patroni" | "haproxy", HostList> };
+    const repository = withBackups.hosts.backup[0].name;
+    const on = { [`${NS}:cluster`]: { hosts: { ...spec.hosts, backup: withBackups.hosts.backup }, backup: withBackups.backup } };
+    const c = labCluster();
+    const refused = validateCluster(mergeConfig(loadStackConfig(stack).config[`${NS}:cluster`], on[`${NS}:cluster`]), c.scope).length > 0;
+    if (refused) {
+        return [{ name: `backups on with a repository host (refused: ${c.os}'s pgBackRest)`, kind: "refused", refusedWith: /cluster\.backup\.repository\.kind: .*needs pgBackRest 2\.53 or newer/, config: on, async verify() {} }];
+    }
+    return [
+        {
+            name: `backups on: repository host ${repository} joins, the stanza, a first full backup, WAL archived`,
+            kind: "topology",
+            config: on,
+            async verify(ctx) {
+                await expectPatroniMembers(ctx, spec.hosts.patroni);
+                const backups = await eventually("a first full backup in the repository", () => repositoryBackups(repository), (b) => b.some((x) => x.type === "full"), 120_000);
+                expectEqual("the first backup's type", backups[0].type, "full");
+                const pw = ctx.outputs.superuserPassword;
+                expectEqual("archive_command on the primary", await query(5000, "show archive_command", "postgres", pw), `/usr/bin/pgbackrest --stanza=${c.scope} archive-push %p`);
+                // A segment switched now reaches the repository: archived, none failed.
+                const segment = await query(5000, "select pg_walfile_name(pg_switch_wal())", "postgres", pw);
+                await eventually(`segment ${segment} archived`, () => query(5000, "select last_archived_wal >= $$" + segment + "$$ and failed_count = 0 from pg_stat_archiver", "postgres", pw), (v) => v === "true", 60_000);
+                expectEqual("pgBackRest's server on every member", spec.hosts.patroni.map((m) => ssh(m.name, "systemctl is-active pgbackrest || true").trim()), spec.hosts.patroni.map(() => "active"));
+                expectOneVipHolder();
+            },
+        },
+        {
+            name: `backups off again (the stack file): ${repository} leaves, archive_command a no-op, pgBackRest stopped`,
+            kind: "topology",
+            config: {},
+            async verify(ctx) {
+                await expectPatroniMembers(ctx, spec.hosts.patroni);
+                expectEqual("archive_command on the primary", await query(5000, "show archive_command", "postgres", ctx.outputs.superuserPassword), "/bin/true");
+                expectEqual("pgBackRest's server on the members", spec.hosts.patroni.map((m) => ssh(m.name, "systemctl is-active pgbackrest || true").trim()), spec.hosts.patroni.map(() => "inactive"));
+                expectEqual(`${repository} in the lab`, runningHosts().some((h) => h.name === repository), false);
+                expectOneVipHolder();
+            },
+        },
+    ];
 }

@@ -13,6 +13,7 @@
  *   down           remove everything the lab made
  *   ssh <host> [command...]
  *   psql [--replica] [psql options...]   through VIP:5000 (or VIP:5001)
+ *   restore --to <time|latest>   restore the cluster from its pgBackRest repository (lab/restore.ts)
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -22,6 +23,8 @@ import { RELEASES } from "../model/distro";
 import { DEFAULT_OS, HOST_ROLES } from "../model/resolve";
 import type { ClusterSpec, DistroLayout, ResolvedCluster } from "../model/types";
 import { resolveValidCluster } from "../model/validate";
+import { RESTORE_SCRIPT } from "../render/pgbackrest";
+import { restoreLab } from "./restore";
 import {
     createProgressRenderer,
     destroyInProcess,
@@ -274,6 +277,32 @@ function status(): number {
     return r.status ?? 1;
 }
 
+/** A command on a lab host, its output captured. */
+export function labSsh(host: string, command: string): { status: number; output: string } {
+    const r = spawnSync("bash", [MACHINES, "ssh", host, command], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    return { status: r.status ?? 1, output: `${r.stdout ?? ""}${r.stderr ?? ""}` };
+}
+
+function restore(args: string[]): number {
+    const at = args.indexOf("--to");
+    const target = at >= 0 ? args[at + 1] : undefined;
+    if (!target) {
+        console.error(`lab restore: say where to, e.g. --to latest or --to "2026-11-24 14:00:00+00"`);
+        return 2;
+    }
+    const c = labCluster();
+    const member = runningHosts().find((h) => h.roles.includes("patroni"));
+    if (!member || labSsh(member.name, `test -x ${RESTORE_SCRIPT}`).status !== 0) {
+        console.error(`lab restore: the cluster has no backups (no ${RESTORE_SCRIPT} on its members). Fix: set pulumi-patroni:cluster.backup.enabled, or use --stack lab-backup`);
+        return 2;
+    }
+    const t0 = Date.now();
+    const steps = restoreLab(labSsh, target, runningHosts(), c.scope, labLayout().patroniConfigPath);
+    for (const s of steps) console.error(`  ${s.step.padEnd(10)} ${s.host.padEnd(8)} ${s.sec.toFixed(1)} s`);
+    console.error(`lab restore to ${target}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
     if (process.getuid?.() !== 0) {
         console.error("the lab needs root (it makes containers, namespaces and a bridge)");
@@ -325,8 +354,10 @@ async function main(argv: string[]): Promise<number> {
             return machines(["ssh", ...rest]);
         case "psql":
             return psql(rest);
+        case "restore":
+            return restore(rest);
         default:
-            console.error(`unknown lab command ${JSON.stringify(cmd)}: use up, apply, preview, destroy, status, down, ssh <host> [command], psql [--replica] [psql options]`);
+            console.error(`unknown lab command ${JSON.stringify(cmd)}: use up, apply, preview, destroy, status, down, ssh <host> [command], psql [--replica] [psql options], restore --to <time|latest>`);
             return 2;
     }
 }

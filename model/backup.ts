@@ -18,6 +18,9 @@ export function archiveCommand(scope: string): string {
     return `${PGBACKREST_BIN} --stanza=${scope} archive-push %p`;
 }
 
+/** archive_timeout with backups (a setting of PostgreSQL's own; `patroni.parameters.archive_timeout` overrides it). */
+export const ARCHIVE_TIMEOUT_WITH_BACKUPS = "60s";
+
 /** The restore command a replica fetches archived WAL with, when its primary no longer has it. */
 export function restoreCommand(scope: string): string {
     return `${PGBACKREST_BIN} --stanza=${scope} archive-get %f "%p"`;

@@ -1,7 +1,7 @@
 /**
  * Every default of the model, applied once. Templates and components only ever see the result.
  */
-import { archiveCommand, resolveBackup } from "./backup";
+import { ARCHIVE_TIMEOUT_WITH_BACKUPS, archiveCommand, resolveBackup } from "./backup";
 import { defaultPostgresVersion, distroLayout, patroniMajorVersion } from "./distro";
 import type {
     ClusterSpec,
@@ -90,8 +90,10 @@ function resolvePatroni(spec: ClusterSpec, scope: string): ResolvedPatroni {
             ...DEFAULT_PG_PARAMETERS,
             // pg_rewind needs hint bits WAL-logged (or checksums); set it whenever rewind is on.
             ...(usePgRewind ? { wal_log_hints: "on" } : {}),
-            // With backups, pgBackRest archives every segment (archive_mode is on from the start: a reload).
-            ...(backups ? { archive_command: archiveCommand(scope) } : {}),
+            // With backups, pgBackRest archives every segment (archive_mode is on from the start: a reload),
+            // and a segment in which anything was written is archived within a minute even when the
+            // writes are few (the archive's RPO; PostgreSQL's documentation: a minute is usually reasonable).
+            ...(backups ? { archive_command: archiveCommand(scope), archive_timeout: ARCHIVE_TIMEOUT_WITH_BACKUPS } : {}),
             ...(p.parameters ?? {}),
         },
         pgHba: p.pgHba ?? [],

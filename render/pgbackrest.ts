@@ -6,6 +6,7 @@
 import { PGBACKREST_BIN, PGBACKREST_CONFIG, repositoryLocation } from "../model/backup";
 import type { ClusterSecrets, ResolvedCluster, ResolvedHost } from "../model/types";
 import { GATE_TIMEOUTS_SEC, restApiUrl, stopServicesScript, type AppliedFile, type RenderedFile } from "./files";
+import { dcsConfig } from "./patroni";
 import { renderTemplate } from "./templates";
 import { tlsPaths } from "./tls";
 
@@ -196,6 +197,7 @@ export function restoreScriptFile(c: ResolvedCluster, member: ResolvedHost): Ren
         backupsOnRepositoryHost: onHost,
         repositoryHostName: onHost ? repositoryHost(c).name : null,
         clientTls: c.tls.enabled ? tlsPaths("patroni") : null,
+        dcsSettings: JSON.stringify(dcsConfig(c), null, 2),
     });
     return { id: "restore-script", path: RESTORE_SCRIPT, content, mode: "0750", owner: "root:root", validator: "shell", secret: false, reloadSystemd: false };
 }

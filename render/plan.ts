@@ -337,7 +337,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
     // gate and the timers (the primary acts); with a repository host, that host has them.
     if (c.backup.enabled && pgbackrest.backupsRunOnMembers(c)) {
         for (const m of members) {
-            const stanza = add({ component: "patroni", name: `stanza-${m.member.name}`, host: m.member.name, script: pgbackrest.pgbackrestStanzaScript(c, m.member), dependsOn: m.backup.written, after: [leader, dcsConfig] });
+            const stanza = add({ component: "patroni", name: `stanza-${m.member.name}`, host: m.member.name, script: pgbackrest.pgbackrestStanzaScript(c, m.member), dependsOn: [...m.backup.written, ...m.backup.schedule.written], after: [leader, dcsConfig] });
             backupTimers("patroni", m.member, m.backup.schedule, [stanza]);
         }
     }
@@ -348,7 +348,8 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
             name: "backup-stanza",
             host: repository.host.name,
             script: pgbackrest.pgbackrestStanzaScript(c, repository.host),
-            dependsOn: [repository.server, ...members.flatMap((m) => m.backup.server)],
+            // The schedule's units too: the gate starts the first full backup through them.
+            dependsOn: [repository.server, ...repository.schedule.written, ...members.flatMap((m) => m.backup.server)],
             after: [leader, dcsConfig],
         });
         backupTimers("cluster", repository.host, repository.schedule, [stanza]);

@@ -1,6 +1,10 @@
 // Backups with pgBackRest (issue 16), offline: the `backup` settings (defaults, and every bad input
 // named with its setting, value, rule and fix), what the members and the repository host get, and
 // where the plan puts each step. The real pgBackRest checks the rendered files in realtools-backup.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { archiveCommand, backupKeyIssues, resolveBackup } from "../model/backup";
@@ -10,6 +14,8 @@ import type { ClusterSpec, HostSpec } from "../model/types";
 import { CLUSTER_SCHEMA, formatIssue, resolveValidCluster, validateCluster, type Schema, type ValidationIssue } from "../model/validate";
 import { STACK_PROVIDERS } from "../providers";
 import { placeholderSecrets, renderClusterFiles } from "../render/bundle";
+import { GATE_TIMEOUTS_SEC } from "../render/files";
+import { dcsConfig } from "../render/patroni";
 import { clusterPlan, stepText, type PlanStep } from "../render/plan";
 import { readStackFile, readStackSettings } from "../tools/render";
 
@@ -93,6 +99,10 @@ describe("the backup settings", () => {
         expect(c.patroni.parameters.archive_command).toBe("/usr/bin/pgbackrest --stanza=orders archive-push %p");
         expect(c.patroni.parameters.archive_command).toBe(archiveCommand("orders"));
         expect(c.patroni.parameters.archive_mode).toBe("on");
+        // A segment with writes in it is archived within a minute (the archive's RPO), unless the stack says otherwise.
+        expect(c.patroni.parameters.archive_timeout).toBe("60s");
+        expect(resolveValidCluster(backupSpec((s) => (s.patroni = { parameters: { archive_timeout: "5min" } })), "orders").patroni.parameters.archive_timeout).toBe("5min");
+        expect(resolveValidCluster(backupSpec((s) => { s.backup = undefined; s.hosts.backup = undefined; }), "orders").patroni.parameters.archive_timeout).toBeUndefined();
     });
 
     it("accept the lab-backup stack and a store of one's own", () => {
@@ -240,7 +250,8 @@ describe("the plan with a repository host", () => {
         const stanza = step("cluster/backup-stanza");
         expect(stanza.host).toBe("backup1");
         expect(stanza.after).toEqual(["patroni/leader", "patroni/dcs-config"]);
-        expect(stanza.dependsOn).toEqual(["backup/server-backup1", "patroni/pgbackrest-server-pg1", "patroni/pgbackrest-server-pg2", "patroni/pgbackrest-server-pg3"]);
+        // The schedule's units too: the gate starts the first full backup through them.
+        expect(stanza.dependsOn).toEqual(["backup/server-backup1", "backup/schedule-script-backup1", "backup/schedule-service-backup1", "backup/schedule-timer-full-backup1", "backup/schedule-timer-diff-backup1", "patroni/pgbackrest-server-pg1", "patroni/pgbackrest-server-pg2", "patroni/pgbackrest-server-pg3"]);
         const schedule = step("cluster/backup-timers-backup1");
         expect(schedule.dependsOn).toContain("cluster/backup-stanza");
         expect(schedule.applies).toEqual(["backup/schedule-script-backup1", "backup/schedule-service-backup1", "backup/schedule-timer-full-backup1", "backup/schedule-timer-diff-backup1"]);
@@ -256,6 +267,10 @@ describe("the plan with a repository host", () => {
         for (const s of plan.filter((s) => s.file)) expect(s.onDelete, s.key).toContain(`rm -f '${s.file!.path}'`);
         // The gate changes nothing: nothing to undo.
         expect(step("cluster/backup-stanza").onDelete).toBeUndefined();
+        // The gate starts the first full backup when the repository has none (in the background: a large database's outlasts any gate).
+        const gate = stepText(step("cluster/backup-stanza").script, placeholderSecrets(c), "");
+        expect(gate).toMatch(/retry pgbackrest --log-level-console=info check\necho "stanza orders created and checked"\nfirst_full_backup\n/);
+        expect(gate).toContain("systemctl start --no-block pgha-backup@full.service");
     });
 
     it("a schedule set to off has no timer file, and the schedule step stops its timer", () => {
@@ -360,12 +375,15 @@ describe("the restore procedure (rendered only: running it needs the lab)", () =
 
     it("documents the steps in their order, and each is a subcommand", () => {
         const steps = [...script.matchAll(/^# {3}\d\. pgha-restore (\S+)/gm)].map((m) => m[1]);
-        expect(steps).toEqual(["pause", "stop", "clear-dcs", "restore", "reclone", "backup"]);
+        // The fresh backup before the re-clones: they restore the newest backup, which must be of the new timeline.
+        expect(steps).toEqual(["pause", "stop", "clear-dcs", "restore", "backup", "reclone"]);
         for (const s of steps) expect(() => subcommand(script, s)).not.toThrow();
     });
 
-    it("pauses Patroni, and stops PostgreSQL too (paused, Patroni leaves it running)", () => {
-        expect(subcommand(script, "pause")).toContain('"${patronictl[@]}" pause --wait');
+    it("pauses Patroni once the primary's WAL is archived, and stops PostgreSQL too (paused, Patroni leaves it running)", () => {
+        const pause = subcommand(script, "pause");
+        expect(pause.indexOf("--log-level-console=info check")).toBeLessThan(pause.indexOf('"${patronictl[@]}" pause --wait'));
+        expect(pause).toContain('if [ "$(http_code primary)" = 200 ]; then');
         const stop = subcommand(script, "stop");
         expect(stop).toContain('systemctl stop "$service"');
         expect(stop).toContain('as_postgres "$bin/pg_ctl" -D "$data" stop -m fast -w');
@@ -375,10 +393,36 @@ describe("the restore procedure (rendered only: running it needs the lab)", () =
         const clear = subcommand(script, "clear-dcs");
         expect(clear).toContain(`if [ "\${2:-}" != 'orders' ]; then`);
         expect(clear).toContain("still runs Patroni or PostgreSQL");
-        expect(clear).toContain('test -z "$(running_members)"');
+        expect(clear).toContain("wait_for \"every member leaving the DCS\" $((20 * 2)) no_member_running");
         // patroni/ctl.py remove: the cluster's name, "Yes I am aware", then the leader's name if a leader key remains.
         expect(clear).toContain(`printf '%s\\nYes I am aware\\n%s\\n' 'orders' "$leader" | "\${patronictl[@]}" remove 'orders'`);
     });
+
+    it("waits by asking again: clear-dcs runs once the members have left the DCS, answering patronictl remove's prompts (run with stand-ins for patronictl and systemctl)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pgha-restore-"));
+        try {
+            const bin = path.join(dir, "bin");
+            fs.mkdirSync(bin);
+            // patronictl lists two running members for its first two calls, then none; remove records its input.
+            fs.writeFileSync(path.join(bin, "patronictl"), `#!/bin/bash
+n=$(cat ${dir}/calls 2>/dev/null || echo 0); echo $((n + 1)) > ${dir}/calls
+case "$*" in
+    *"list -f json"*) if [ "$n" -lt 2 ]; then echo '[{"Member": "pg1", "Role": "Leader", "State": "running"}, {"Member": "pg3", "Role": "Replica", "State": "streaming"}]'; else echo '[]'; fi ;;
+    *"remove orders"*) cat > ${dir}/remove.stdin ;;
+esac
+`, { mode: 0o755 });
+            fs.writeFileSync(path.join(bin, "systemctl"), "#!/bin/bash\nexit 3\n", { mode: 0o755 });
+            fs.writeFileSync(path.join(dir, "pgha-restore"), script.replace("data='/var/lib/postgresql/17/main'", `data='${dir}/data'`), { mode: 0o755 });
+            const r = spawnSync("bash", [path.join(dir, "pgha-restore"), "clear-dcs", "orders"], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, timeout: 60_000 });
+            expect(r.stderr + r.stdout).toContain("the keys of cluster orders are gone from the DCS");
+            expect(r.status).toBe(0);
+            // Asked again until the members had left (the old script evaluated "$(...)" once and waited out its whole time).
+            expect(Number(fs.readFileSync(path.join(dir, "calls"), "utf8"))).toBeGreaterThanOrEqual(4);
+            expect(fs.readFileSync(path.join(dir, "remove.stdin"), "utf8")).toBe("orders\nYes I am aware\n\n");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }, 60_000);
 
     it("restores to a time (or the end of the archive), promotes before Patroni starts, and moves data aside rather than deleting it", () => {
         const restore = subcommand(script, "restore");
@@ -387,7 +431,11 @@ describe("the restore procedure (rendered only: running it needs the lab)", () =
         expect(restore).toContain(`as_postgres '/usr/bin/pgbackrest' --stanza='orders' --log-level-console=info "\${recovery[@]}" restore`);
         expect(restore).toContain('rm -f "$data/patroni.dynamic.json"');
         expect(restore.indexOf("select pg_is_in_recovery()")).toBeLessThan(restore.indexOf('systemctl start "$service"'));
-        expect(restore).toContain('test "$(http_code primary)" = 200');
+        expect(restore).toContain(`wait_for "pg2 to lead the restored cluster" ${GATE_TIMEOUTS_SEC.patroniLeader} api_answers primary`);
+        // The stack's DCS settings back (clear-dcs removed them; Patroni initialized the DCS with bootstrap.dcs).
+        const settings = JSON.parse(/<<'DCS_SETTINGS'\n([\s\S]*?)\nDCS_SETTINGS/.exec(restore)![1]);
+        expect(settings).toEqual(dcsConfig(resolveValidCluster(backupSpec(), "orders")));
+        expect(restore.indexOf("edit-config --force --apply -")).toBeGreaterThan(restore.indexOf("api_answers primary"));
         expect(restore).toContain("the DCS still holds members of orders");
         expect(script).not.toMatch(/rm -rf/);
         expect(script).toContain('aside="$data.before-restore-$(date -u +%Y%m%dT%H%M%SZ)"');
@@ -397,14 +445,18 @@ describe("the restore procedure (rendered only: running it needs the lab)", () =
         const reclone = subcommand(script, "reclone");
         expect(reclone).toContain("is the primary: reclone the other members");
         expect(reclone.indexOf("move_data_aside")).toBeLessThan(reclone.indexOf('systemctl start "$service"'));
-        expect(reclone).toContain('test "$(http_code replica)" = 200');
+        expect(reclone).toContain("streams_on_leader_timeline");
+        // Refused while the newest backup is of an older timeline than the leader's.
+        expect(reclone).toContain('if [ -n "$backup_tl" ] && [ "$backup_tl" -lt "$leader_tl" ]; then');
+        expect(reclone.indexOf("take the fresh full backup first")).toBeLessThan(reclone.indexOf("move_data_aside"));
         // Over HTTPS with the cluster's CA.
         expect(script).toContain("api='https://10.0.0.22:8008'");
         expect(script).toContain("REST_API_CA='/etc/patroni/tls/ca.crt'");
     });
 
     it("takes the fresh full backup where backups run: the repository host, or the primary with an object store", () => {
-        expect(subcommand(script, "backup")).toContain("on the repository host backup1, run: systemctl start pgha-backup@full.service");
+        expect(subcommand(script, "backup")).toContain("backups run on the repository host: there, run systemctl start pgha-backup@full.service");
+        expect(subcommand(script, "backup")).toContain("exit 1");
         const s3 = subcommand(onS3.get("pg1/usr/local/sbin/pgha-restore")!, "backup");
         expect(s3).toContain("is not the primary: run this on the primary");
         expect(s3).toContain("systemctl start pgha-backup@full.service");

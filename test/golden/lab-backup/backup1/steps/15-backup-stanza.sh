@@ -25,6 +25,18 @@ retry() {
     done
     echo "$out" | tail -n 3
 }
+# Until a first full backup exists nothing can be restored and no member can be created from the
+# repository: the stanza's creator starts one (in the background through the schedule's unit, as a
+# large database's backup outlasts any gate) when the repository has none.
+first_full_backup() {
+    local count
+    count=$(pgbackrest --output=json info | python3 -c 'import json, sys; print(sum(len(s.get("backup", [])) for s in json.load(sys.stdin)))')
+    if [ "$count" = 0 ]; then
+        systemctl start --no-block pgha-backup@full.service
+        echo "the repository has no backup yet: the first full backup started (pgha-backup@full.service on backup1)"
+    fi
+}
 retry pgbackrest --log-level-console=info stanza-create
 retry pgbackrest --log-level-console=info check
 echo "stanza lab created and checked"
+first_full_backup

@@ -2,7 +2,7 @@
 # Applies a changed patroni.yml on pg1 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/config.yml sha256:d284139ee9023b9b89d7fe2f376f6049a9cd07224d2707556e35d901338286b4
+#   /etc/patroni/config.yml sha256:ef32241f37bee103417eee9c745fb78e5f5d6363eabe2aada5b5d07b97c854a0
 #   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
 #   /etc/patroni/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 #   /etc/patroni/tls/host.crt sha256:b9c4d92644106e80ca8447fba28cbc2efec8bbe1b0b783a279aa34b5dec2e9b0

@@ -2,7 +2,7 @@
 # Applies a changed patroni.yml on pg2 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/config.yml sha256:bfd7fd6784ad15b99d7a7455063a46278fdf0749ee983819dfbc1309a0bb94ca
+#   /etc/patroni/config.yml sha256:e4cd972f7f76d746a6c49ed108e036b5843212e8aa24e27262ebba2b000b99da
 #   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
 #   /etc/patroni/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 #   /etc/patroni/tls/host.crt sha256:4a80d0964403021a27447127261ccd6e34b9fc6e88e6b41c3eca3974f5069c25

@@ -2,7 +2,7 @@
 # Applies a changed patroni.yml on pg3 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/config.yml sha256:1e1be44cae39dd3acb8d2a496498a5816d186e1bef9525b2c8d1d9c28334979d
+#   /etc/patroni/config.yml sha256:68dc91737f94deaf039beabdf7aa91cfc6b2112b0c653b8c4cffda8f361c2a7d
 #   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
 #   /etc/patroni/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 #   /etc/patroni/tls/host.crt sha256:f33af225296d0e26d08e0a2e820da8091ebd8be7b3441a6ef9821d702cc66c91
