@@ -9,8 +9,8 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { applyChange, day2Matrix, topologyMatrix, type Day2Change, type Day2Result } from "./day2-lib";
-import { lab, machines, patroniMembers, sleep } from "./failover-lib";
+import { applyChange, day2Matrix, loadData, topologyMatrix, type Day2Change, type Day2Result } from "./day2-lib";
+import { lab, patroniMembers, sleep } from "./failover-lib";
 import { median } from "./stats";
 import { readStackSettings } from "../tools/render";
 
@@ -90,14 +90,6 @@ async function main(argv: string[]): Promise<void> {
 }
 
 /** Grows the database to about `gb` GB with pgbench on the primary (its local socket, as postgres: no password). */
-function loadData(gb: number): void {
-    const leader = (patroniMembers() ?? []).find((m) => m.role === "leader")?.name;
-    if (!leader) throw new Error("no leader to load data into");
-    // pgbench: about 15 MB per scale unit.
-    const scale = Math.max(1, Math.round((gb * 1024) / 15));
-    console.error(`   loading ~${gb} GB (pgbench scale ${scale}) on ${leader}`);
-    machines("ssh", leader, `cd /tmp && runuser -u postgres -- $(ls -d /usr/lib/postgresql/*/bin | tail -1)/pgbench -i -q -s ${scale} postgres`);
-}
 
 /**
  * Seconds from the moment `member` registers with Patroni (it started and clones) until it is a

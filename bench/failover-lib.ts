@@ -256,6 +256,8 @@ export interface Member {
     role: string;
     state: string;
     lag?: number | string;
+    /** The member's timeline (Patroni's /cluster). */
+    timeline?: number;
 }
 
 /** Patroni's view, asked of any member that answers. */

@@ -13,6 +13,8 @@ const intervalMs = Number(interval);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let stopped = false;
 process.on("SIGTERM", () => (stopped = true));
+// The bench stopped reading (it ended, or failed): nothing left to report to.
+process.stdout.on("error", () => process.exit(0));
 
 async function main(): Promise<void> {
     let client: Client | undefined;

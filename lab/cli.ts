@@ -274,7 +274,22 @@ function status(): number {
     for (const lb of hosts.filter((h) => h.roles.includes("haproxy")).map((h) => h.name)) {
         spawnSync("bash", [MACHINES, "ssh", lb, "printf '%s: ' \"$(hostname)\"; ip -4 -o addr show dev eth0 | awk '{print $4}' | tr '\\n' ' '; echo"], { stdio: "inherit" });
     }
+    if (pg && labSsh(pg.name, `test -x ${RESTORE_SCRIPT}`).status === 0) backupStatus(hosts, pg.name);
     return r.status ?? 1;
+}
+
+/** With backups: the repository's last backups (pgBackRest's info) and the primary's archiver (pg_stat_archiver). */
+function backupStatus(hosts: LabHost[], member: string): void {
+    const layout = labLayout();
+    const repository = hosts.find((h) => h.roles.includes("backup"))?.name ?? member;
+    console.log(`backups (pgbackrest info on ${repository}):`);
+    spawnSync("bash", [MACHINES, "ssh", repository, "runuser -u postgres -- pgbackrest info | sed 's/^/  /'"], { stdio: "inherit" });
+    const primary = labSsh(member, `patronictl -c ${layout.patroniConfigPath} list -f json`).output;
+    const leader = /^\[/m.test(primary) ? (JSON.parse(primary.slice(primary.indexOf("["))) as { Member: string; Role: string }[]).find((m) => m.Role === "Leader")?.Member : undefined;
+    if (!leader) return;
+    console.log(`WAL archiving (pg_stat_archiver on ${leader}, the primary):`);
+    const sql = "select archived_count, last_archived_wal, last_archived_time, failed_count, last_failed_wal, last_failed_time, now() - last_archived_time as since_last_archived from pg_stat_archiver";
+    spawnSync("bash", [MACHINES, "ssh", leader, `runuser -u postgres -- ${layout.pgBinDir}/psql -h ${layout.socketDir} -XAtxc '${sql}' | sed 's/^/  /'`], { stdio: "inherit" });
 }
 
 /** A command on a lab host, its output captured. */

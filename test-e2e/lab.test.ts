@@ -8,7 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { etcdNodes, isFullRoleSet, labOutputs, labSslEnv, patroniMembers, patroniNodes, proxyNodes, runScenario, vip, vipHolders } from "../bench/failover-lib";
-import { applyChange, applyOverlay, ApplyFailed, day2Matrix, etcdctl, eventually, ssh, topologyMatrix } from "../bench/day2-lib";
+import { applyChange, applyOverlay, ApplyFailed, backupMatrix, day2Matrix, etcdctl, eventually, repositoryBackups, ssh, topologyMatrix, type Day2Change } from "../bench/day2-lib";
+import { pointInTimeRestore } from "../bench/backup-lib";
 import { readStackSettings } from "../tools/render";
 import type { StepReport } from "../tools/engine";
 import { labCluster, labLayout, runningHosts, STATE_FILE } from "../lab/cli";
@@ -212,9 +213,8 @@ describe("the lab", () => {
         }, 15 * 60_000);
     }
 
-    // Topology changes from git (bench/day2-lib.ts topologyMatrix): a fourth member and back (removed
-    // while it leads), etcd2 replaced by etcd4 and back; the lab makes and removes the machines.
-    for (const change of topologyMatrix(STACK).filter((c) => !c.benchOnly)) {
+    /** A change of hosts from git, applied with the writer running. */
+    const topologyTest = (change: Day2Change) =>
         it(`topology with writes flowing: ${change.name}; 0 acknowledged writes lost`, async () => {
             const r = await applyChange(STACK, change);
             console.log(`${change.name}: apply ${r.applySec} s, ${r.ran.length} steps, longest write gap ${r.maxGapSec} s, ${r.acknowledged} acknowledged, ${r.writerErrors} writer errors${r.writerErrors ? ` (${r.writerErrorMessages.join("; ")})` : ""}`);
@@ -224,6 +224,46 @@ describe("the lab", () => {
             expect(r.acknowledged).toBeGreaterThan(50);
             expect(r.missing).toEqual([]);
         }, 20 * 60_000);
+
+    // Topology changes from git (bench/day2-lib.ts topologyMatrix): a fourth member and back (removed
+    // while it leads), etcd2 replaced by etcd4 and back; the lab makes and removes the machines.
+    for (const change of topologyMatrix(STACK).filter((c) => !c.benchOnly)) topologyTest(change);
+
+    // Backups from git (bench/day2-lib.ts backupMatrix): on with a repository host, a point-in-time
+    // restore (bench/backup-lib.ts), then off again. Refused where the release's pgBackRest cannot.
+    const [backupsOn, backupsOff] = backupMatrix(STACK);
+    if (backupsOn.kind === "refused") {
+        it(`day-2: ${backupsOn.name}, before anything changes`, async () => {
+            const r = await applyChange(STACK, backupsOn);
+            expect(r.error).toBeUndefined();
+            expect(r.ran).toEqual([]);
+            expect(r.missing).toEqual([]);
+        }, 10 * 60_000);
+    } else {
+        topologyTest(backupsOn);
+        it("restores to a point in time: every row acknowledged before it is back, none begun after it, the dropped table back, the cluster whole again", async () => {
+            const members = () => patroniMembers() ?? [];
+            const timelineBefore = Math.max(...members().map((m) => m.timeline ?? 0));
+            const r = await pointInTimeRestore(String(labState().superuserPassword));
+            console.log(`restore to ${r.target}: ${r.restoreSec} s (${r.steps.map((s) => `${s.step} ${s.host} ${s.sec} s`).join(", ")}); ${r.ackedBeforeTarget} rows acknowledged before it, ${r.ackedAfterTarget} after`);
+            expect(r.ackedBeforeTarget).toBeGreaterThan(20);
+            expect(r.missingBeforeTarget).toEqual([]);
+            expect(r.ackedAfterTarget, "the writer ran past the target").toBeGreaterThan(20);
+            expect(r.presentAfterTarget).toBe(0);
+            expect(r.droppedTableRows).toBe(r.droppedRows);
+            await expectHealthyCluster("after-restore");
+            // No member on the old timeline: every one on the leader's new one.
+            const timelines = members().map((m) => m.timeline);
+            expect(new Set(timelines).size, JSON.stringify(members())).toBe(1);
+            expect(timelines[0]).toBeGreaterThan(timelineBefore);
+            // A fresh initialize key (no stale one from the old cluster): the restored data's system identifier.
+            const scope = labCluster().scope;
+            expect(etcdctl(`get --print-value-only /service/${scope}/initialize`).trim()).toBe(psql(5000, "select system_identifier from pg_control_system()"));
+            // The newest backup is of the new timeline: a member cloned later restores from it.
+            const repository = runningHosts().find((h) => h.roles.includes("backup"))!.name;
+            expect(repositoryBackups(repository).at(-1)!.timeline).toBe(timelines[0]);
+        }, 20 * 60_000);
+        topologyTest(backupsOff);
     }
 
     it("changing cluster.os of the running cluster is refused by the first step on every host, naming the setting and the fix; nothing else runs", async () => {

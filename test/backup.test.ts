@@ -430,7 +430,8 @@ esac
         expect(restore).toContain("recovery=(--type=default)");
         expect(restore).toContain(`as_postgres '/usr/bin/pgbackrest' --stanza='orders' --log-level-console=info "\${recovery[@]}" restore`);
         expect(restore).toContain('rm -f "$data/patroni.dynamic.json"');
-        expect(restore.indexOf("select pg_is_in_recovery()")).toBeLessThan(restore.indexOf('systemctl start "$service"'));
+        expect(restore.indexOf(" 3600 promoted")).toBeGreaterThan(0);
+        expect(restore.indexOf(" 3600 promoted")).toBeLessThan(restore.indexOf("start_patroni\n"));
         expect(restore).toContain(`wait_for "pg2 to lead the restored cluster" ${GATE_TIMEOUTS_SEC.patroniLeader} api_answers primary`);
         // The stack's DCS settings back (clear-dcs removed them; Patroni initialized the DCS with bootstrap.dcs).
         const settings = JSON.parse(/<<'DCS_SETTINGS'\n([\s\S]*?)\nDCS_SETTINGS/.exec(restore)![1]);
@@ -444,7 +445,7 @@ esac
     it("re-clones a member (never the primary) so none stays on the old timeline, then waits until it streams", () => {
         const reclone = subcommand(script, "reclone");
         expect(reclone).toContain("is the primary: reclone the other members");
-        expect(reclone.indexOf("move_data_aside")).toBeLessThan(reclone.indexOf('systemctl start "$service"'));
+        expect(reclone.indexOf("move_data_aside")).toBeLessThan(reclone.indexOf("start_patroni"));
         expect(reclone).toContain("streams_on_leader_timeline");
         // Refused while the newest backup is of an older timeline than the leader's.
         expect(reclone).toContain('if [ -n "$backup_tl" ] && [ "$backup_tl" -lt "$leader_tl" ]; then');
