@@ -8,7 +8,7 @@
  *    member that leads, the fresh full backup, the re-clones, and in all;
  *  - a steady write load for --minutes (pgbench at --rate transactions/s on the primary): the archive's
  *    lag (from the moment a WAL segment is complete to the moment pg_stat_archiver says it is archived,
- *    sampled every second on the primary: the archive's RPO) and the WAL rate; then the repository's
+ *    sampled every 0.2 s on the primary: the archive's RPO) and the WAL rate; then the repository's
  *    size (backups and archive) against the database's, after the scheduled backups of that time.
  * Writes bench/results/<out>.{json,md}.
  */
@@ -91,8 +91,9 @@ async function main(argv: string[]): Promise<void> {
     const du = () => Number(ssh(repository, `du -sb ${labCluster().backup.repository.path} | cut -f1`).trim());
     const repoBefore = du();
     const l = layout;
-    const sampler = `while sleep 1; do runuser -u postgres -- ${l.pgBinDir}/psql -h ${l.socketDir} -XAtF' ' -c "select extract(epoch from clock_timestamp()), pg_walfile_name(pg_current_wal_lsn()), coalesce(last_archived_wal, '') from pg_stat_archiver"; done\n`;
-    ssh(writer, `echo ${Buffer.from(sampler).toString("base64")} | base64 -d > /tmp/pgha-archive-lag.sh; rm -f /tmp/pgha-archive-lag.log; nohup bash /tmp/pgha-archive-lag.sh > /tmp/pgha-archive-lag.log 2>/dev/null & echo $! > /tmp/pgha-archive-lag.pid`);
+    // One psql session on the primary, asking every 0.2 s (\watch), its lines written to a file.
+    const sampler = `echo "select extract(epoch from clock_timestamp()), pg_walfile_name(pg_current_wal_lsn()), coalesce(last_archived_wal, '') from pg_stat_archiver \\\\watch 0.2" | runuser -u postgres -- ${l.pgBinDir}/psql -h ${l.socketDir} -XAtF' '\n`;
+    ssh(writer, `echo ${Buffer.from(sampler).toString("base64")} | base64 -d > /tmp/pgha-archive-lag.sh; rm -f /tmp/pgha-archive-lag.log; setsid nohup bash /tmp/pgha-archive-lag.sh > /tmp/pgha-archive-lag.log 2>/dev/null & echo $! > /tmp/pgha-archive-lag.pid`);
     const lsnStart = sql(writer, "select pg_current_wal_lsn()");
     console.error(`steady writes for ${minutes} min at ${rate} tps (pgbench -R) on ${writer}`);
     const t0 = Date.now();
@@ -100,7 +101,8 @@ async function main(argv: string[]): Promise<void> {
     const loadSec = (Date.now() - t0) / 1000;
     const walBytes = Number(sql(writer, `select pg_wal_lsn_diff(pg_current_wal_lsn(), '${lsnStart}')`));
     await sleep(5000);
-    ssh(writer, "kill $(cat /tmp/pgha-archive-lag.pid) 2>/dev/null; rm -f /tmp/pgha-archive-lag.sh /tmp/pgha-archive-lag.pid; true");
+    // The sampler's process group (its own session): the shell and its psql.
+    ssh(writer, "kill -- -$(cat /tmp/pgha-archive-lag.pid) 2>/dev/null; rm -f /tmp/pgha-archive-lag.sh /tmp/pgha-archive-lag.pid; true");
     const lags = archiveLags(ssh(writer, "cat /tmp/pgha-archive-lag.log").split("\n"));
     const databaseAfter = Number(sql(writer, "select sum(pg_database_size(datname)) from pg_database"));
     const repoAfter = du();
