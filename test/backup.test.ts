@@ -424,6 +424,33 @@ esac
         }
     }, 60_000);
 
+    it("refuses a restore target pgBackRest cannot read, or one without a zone, before anything changes (found in the lab: an ISO time refused after the data had moved aside)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pgha-restore-"));
+        try {
+            fs.mkdirSync(path.join(dir, "data"));
+            fs.writeFileSync(path.join(dir, "data", "PG_VERSION"), "17\n");
+            fs.writeFileSync(path.join(dir, "pgha-restore"), script.replace("data='/var/lib/postgresql/17/main'", `data='${dir}/data'`), { mode: 0o755 });
+            for (const target of ["2026-11-24T14:00:00Z", "2026-11-24 14:00:00", "yesterday", "2026-11-24 14:00+00"]) {
+                const r = spawnSync("bash", [path.join(dir, "pgha-restore"), "restore", target], { encoding: "utf8" });
+                expect(r.status, target).toBe(2);
+                expect(r.stderr).toContain(`restore target '${target}': write it as YYYY-MM-DD HH:MM:SS[.fraction] with a zone, e.g. '2026-11-24 14:00:00+00' (UTC), or latest`);
+                expect(fs.readdirSync(path.join(dir, "data")), "nothing moved aside").toEqual(["PG_VERSION"]);
+            }
+            // pgBackRest's own forms pass the check and meet the next one: Patroni still runs (a stand-in systemctl says so).
+            fs.mkdirSync(path.join(dir, "bin"));
+            fs.writeFileSync(path.join(dir, "bin", "systemctl"), "#!/bin/bash\nexit 0\n", { mode: 0o755 });
+            for (const target of ["2026-11-24 14:00:00+00", "2026-11-24 14:00:00.123456+01:00", "2026-11-24 14:00:00-0500", "latest"]) {
+                const r = spawnSync("bash", [path.join(dir, "pgha-restore"), "restore", target], { encoding: "utf8", env: { ...process.env, PATH: `${dir}/bin:${process.env.PATH}` } });
+                expect(r.stderr, target).not.toContain("restore target");
+                expect(r.stderr, target).toContain("still runs Patroni or PostgreSQL: run");
+                expect(r.status, target).toBe(1);
+                expect(fs.readdirSync(path.join(dir, "data")), "nothing moved aside").toEqual(["PG_VERSION"]);
+            }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("restores to a time (or the end of the archive), promotes before Patroni starts, and moves data aside rather than deleting it", () => {
         const restore = subcommand(script, "restore");
         expect(restore).toContain('recovery=(--type=time "--target=$target" --target-action=promote)');
