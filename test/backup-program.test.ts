@@ -11,34 +11,12 @@ import { parseStackConfig } from "../model/config";
 import type { ClusterSecrets } from "../model/types";
 import { STACK_PROVIDERS } from "../providers";
 import { clusterPlan, stepText } from "../render/plan";
-import { loadStackConfig, runProgram, stepReports, type RecordedResource, type RunResult } from "../tools/engine";
-import { upLab } from "./helpers/stack";
+import { loadStackConfig, stepReports, type RunResult } from "../tools/engine";
+import { planStack, resourceNamed, upLab } from "./helpers/stack";
 
-const PROGRAM = path.resolve(__dirname, "..", "index.ts");
-const SLOW_HANDLERS = path.join(__dirname, "fixtures", "slow-handlers.ts");
 const PG = ["pg1", "pg2", "pg3"];
 
-function planStack(stack: string, extraConfig: Record<string, unknown>, secretKeys: string[], delayMs: number, stateFile?: string): Promise<RunResult> {
-    const { config, secretKeys: stackSecretKeys } = loadStackConfig(stack);
-    return runProgram({
-        programPath: PROGRAM,
-        stack,
-        config: { ...config, ...extraConfig },
-        secretKeys: [...stackSecretKeys, ...secretKeys],
-        mode: "plan",
-        ...(stateFile ? { stateFile } : {}),
-        timeoutMs: 120_000,
-        handlersModule: SLOW_HANDLERS,
-        handlerOptions: { delayMs },
-        onProgramOutput: () => undefined,
-    });
-}
-
-function get(resources: RecordedResource[], name: string): RecordedResource {
-    const found = resources.find((r) => r.name === name);
-    if (!found) throw new Error(`no resource ${name}; have ${resources.map((r) => r.name).join(", ")}`);
-    return found;
-}
+const get = resourceNamed;
 
 describe("stack lab-backup under a slow mock", () => {
     let run: RunResult;
