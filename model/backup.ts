@@ -88,6 +88,11 @@ export function isRestoreTarget(to: string): boolean {
     return to === "latest" || new RegExp(RESTORE_TARGET_FORM).test(to);
 }
 
+/** A target in RESTORE_TARGET_FORM as epoch milliseconds (its zone as +HH:MM, which Date.parse reads). */
+export function restoreTargetMs(to: string): number {
+    return Date.parse(to.replace(" ", "T").replace(/([+-][0-9]{2}):?([0-9]{2})?$/, (_, h: string, m?: string) => `${h}:${m ?? "00"}`));
+}
+
 /** A restore's id: what a person would write in a change log. */
 const RESTORE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
@@ -213,10 +218,13 @@ export function checkBackup(c: ResolvedCluster, spec: ClusterSpec, root: string)
 }
 
 /** `backup.restore`: a target pgBackRest reads, an id, a member of the cluster. */
-function checkRestore(c: ResolvedCluster, r: NonNullable<ResolvedBackup["restore"]>, at: string): ValidationIssue[] {
+function checkRestore(c: ResolvedCluster, r: NonNullable<ResolvedBackup["restore"]>, at: string, now = Date.now()): ValidationIssue[] {
     const issues: ValidationIssue[] = [];
     if (!isRestoreTarget(r.to)) {
         issues.push({ setting: `${at}.to`, value: r.to, rule: "is not a time pgBackRest reads with its zone, nor latest", fix: `write it as YYYY-MM-DD HH:MM:SS[.fraction] with a zone, e.g. "2026-11-24 14:00:00+00" (UTC), or latest` });
+    } else if (r.to !== "latest" && restoreTargetMs(r.to) > now) {
+        // PostgreSQL would end recovery before reaching it and refuse to start (after the data moved aside).
+        issues.push({ setting: `${at}.to`, value: r.to, rule: `is later than now (${new Date(now).toISOString()}): no WAL reaches it, and PostgreSQL refuses to end a recovery short of its target`, fix: "give a time in the past, or latest" });
     }
     if (!RESTORE_ID.test(r.id)) {
         issues.push({ setting: `${at}.id`, value: r.id, rule: "must be 1–63 letters, digits, '.', '_' or '-', starting with a letter or digit", fix: `name the restore, e.g. "2026-11-24-orders-drop"` });

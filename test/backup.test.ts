@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { archiveCommand, backupKeyIssues, resolveBackup } from "../model/backup";
+import { archiveCommand, backupKeyIssues, resolveBackup, restoreTargetMs } from "../model/backup";
 import { parseStackConfig } from "../model/config";
 import { resolveCluster } from "../model/resolve";
 import type { ClusterSpec, HostSpec } from "../model/types";
@@ -153,6 +153,7 @@ describe("bad backup settings are refused before anything is created, naming the
         ["an archive command of one's own", backupSpec((s) => (s.patroni = { parameters: { archive_command: "cp %p /mnt/%f" } })), "cluster.patroni.parameters.archive_command", { value: "cp %p /mnt/%f", rule: /set by cluster\.backup\.enabled/, fix: /remove it/ }],
         ["a restore without backups", backupSpec((s) => { delete s.hosts.backup; s.backup = { restore: { to: "latest", id: "drill-1" } }; }), "cluster.backup.restore", { value: { to: "latest", id: "drill-1", member: "pg1" }, rule: /needs cluster\.backup\.enabled/, fix: /set cluster\.backup\.enabled: true, or remove cluster\.backup\.restore/ }],
         ["a restore target in ISO 8601 (pgBackRest refuses it)", backupSpec((s) => (s.backup!.restore = { to: "2026-11-24T14:00:00Z", id: "drill-1" })), "cluster.backup.restore.to", { value: "2026-11-24T14:00:00Z", rule: /not a time pgBackRest reads with its zone, nor latest/, fix: /"2026-11-24 14:00:00\+00" \(UTC\), or latest/ }],
+        ["a restore target later than now", backupSpec((s) => (s.backup!.restore = { to: "2999-01-01 00:00:00+00", id: "drill-1" })), "cluster.backup.restore.to", { value: "2999-01-01 00:00:00+00", rule: /later than now .*PostgreSQL refuses to end a recovery short of its target/, fix: /a time in the past, or latest/ }],
         ["a restore target without a zone", backupSpec((s) => (s.backup!.restore = { to: "2026-11-24 14:00:00", id: "drill-1" })), "cluster.backup.restore.to", { value: "2026-11-24 14:00:00", rule: /with its zone/, fix: /with a zone/ }],
         ["a restore id with a space", backupSpec((s) => (s.backup!.restore = { to: "latest", id: "orders drop" })), "cluster.backup.restore.id", { value: "orders drop", rule: /letters, digits/, fix: /"2026-11-24-orders-drop"/ }],
         ["a restore of a host that is no member", backupSpec((s) => (s.backup!.restore = { to: "latest", id: "drill-1", member: "backup1" })), "cluster.backup.restore.member", { value: "backup1", rule: /names no Patroni host/, fix: /name one of pg1, pg2, pg3/ }],
@@ -365,6 +366,12 @@ describe("backup.restore: the restore procedure once, from pulumi up", () => {
     const withRestore = (restore: NonNullable<NonNullable<ClusterSpec["backup"]>["restore"]>, base = backupSpec) => base((s) => (s.backup!.restore = restore));
     /** The steps without the run's prefix (restore-<hash>-). */
     const named = (steps: PlanStep[]) => steps.map((s) => s.name.replace(/^restore-[0-9a-f]{8}-/, ""));
+
+    it("reads a target's zone as pgBackRest does", () => {
+        expect(restoreTargetMs("2026-11-24 14:00:00+00")).toBe(Date.UTC(2026, 10, 24, 14));
+        expect(restoreTargetMs("2026-11-24 14:00:00.5+01:00")).toBe(Date.UTC(2026, 10, 24, 13, 0, 0, 500));
+        expect(restoreTargetMs("2026-11-24 14:00:00-0530")).toBe(Date.UTC(2026, 10, 24, 19, 30));
+    });
 
     it("has no step without the setting", () => {
         expect(restorePlan(backupSpec())).toEqual([]);
