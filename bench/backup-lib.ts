@@ -1,7 +1,7 @@
 /**
  * A point-in-time restore of the lab's cluster, as a user would need one: rows written with the writer
- * running, a point in time noted, more rows, a table dropped; then `lab restore --to` that point
- * (lab/restore.ts). Shared by the e2e test and `npm run bench:backup`.
+ * running, a point in time noted, more rows, a table dropped; then a restore to that point — `lab
+ * restore --to` (lab/restore.ts), or whatever `restore` does (the e2e: the stack setting backup.restore).
  */
 import { labCluster, labLayout, labSsh, runningHosts } from "../lab/cli";
 import { restoreLab, type RestoreStep } from "../lab/restore";
@@ -24,7 +24,16 @@ export interface PointInTimeRestore {
     droppedTableRows: number;
 }
 
-export async function pointInTimeRestore(password: string, echo = true): Promise<PointInTimeRestore> {
+/** Restores the lab's cluster to a target; returns each step's time. */
+export type Restore = (target: string) => Promise<RestoreStep[]>;
+
+/** `lab restore --to <target>`: the procedure run over SSH, step by step (lab/restore.ts). */
+export const labRestore =
+    (echo = true): Restore =>
+    async (target) =>
+        restoreLab(labSsh, target, runningHosts(), labCluster().scope, labLayout().patroniConfigPath, echo);
+
+export async function pointInTimeRestore(password: string, restore: Restore = labRestore()): Promise<PointInTimeRestore> {
     const droppedRows = 1000;
     await Writer.prepare(password);
     const writer = new Writer();
@@ -45,7 +54,7 @@ export async function pointInTimeRestore(password: string, echo = true): Promise
     }
 
     const started = Date.now();
-    const steps = restoreLab(labSsh, target, runningHosts(), labCluster().scope, labLayout().patroniConfigPath, echo);
+    const steps = await restore(target);
     const restoreSec = (Date.now() - started) / 1000;
 
     const targetMs = Date.parse(target.replace(" ", "T").replace("+00", "Z"));

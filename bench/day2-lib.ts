@@ -704,7 +704,7 @@ export class ApplyFailed extends Error {
 }
 
 /** `lab apply --overlay` with `config`, as JSON (asynchronous: the VIP sampler runs meanwhile). */
-export async function applyOverlay(stack: string, config: Record<string, unknown>): Promise<{ steps: StepReport[]; summary: string }> {
+export async function applyOverlay(stack: string, config: Record<string, unknown>): Promise<{ steps: StepReport[]; summary: string; output: string }> {
     const overlay = path.join(os.tmpdir(), `pgha-day2-${process.pid}.yaml`);
     fs.writeFileSync(overlay, YAML.stringify({ config }), { mode: 0o600 });
     try {
@@ -718,7 +718,7 @@ export async function applyOverlay(stack: string, config: Record<string, unknown
         });
         const status = await new Promise<number | null>((resolve) => child.on("exit", resolve));
         if (status !== 0) throw new ApplyFailed(`lab apply failed (exit ${status}): see its output above`, stderr);
-        return JSON.parse(stdout) as { steps: StepReport[]; summary: string };
+        return { ...(JSON.parse(stdout) as { steps: StepReport[]; summary: string }), output: stderr };
     } finally {
         fs.rmSync(overlay, { force: true });
     }

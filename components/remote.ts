@@ -73,7 +73,20 @@ export interface RemoteScriptArgs {
     after?: command.remote.Command[];
     /** @default "20m" */
     timeout?: string;
+    /**
+     * Run when created only: changes to the script or the connection are ignored (`ignoreChanges`),
+     * so nothing runs it again. Another run is another resource.
+     * @default false
+     */
+    runOnce?: boolean;
 }
+
+/**
+ * What a run-once step ignores. The engine diffs the old values of these paths in place of the new ones
+ * (pulumi/pkg/resource/deploy/step_generator.go, processIgnoreChanges); a replacement would take
+ * them too, which is why a run-once step has no `triggers`.
+ */
+export const RUN_ONCE_IGNORED = ["connection", "create", "update"];
 
 /** Run a script on a host; run it again (an update, never a replacement) when the script or its stdin change. */
 export function remoteScript(name: string, args: RemoteScriptArgs, parent: pulumi.Resource): command.remote.Command {
@@ -99,6 +112,7 @@ export function remoteScript(name: string, args: RemoteScriptArgs, parent: pulum
             parent,
             dependsOn: [...(args.host.dependsOn ?? []), ...(args.dependsOn ?? []), ...after],
             customTimeouts: { create: args.timeout ?? "20m", update: args.timeout ?? "20m", delete: "10m" },
+            ...(args.runOnce ? { ignoreChanges: RUN_ONCE_IGNORED } : {}),
         },
     );
     stepContent.set(step, pulumi.all([script, args.stdin ?? ""]).apply((values) => sha256(JSON.stringify(values))));

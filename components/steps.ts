@@ -68,6 +68,7 @@ export function createSteps(prefix: string, args: CreateStepsArgs, parent: pulum
                 dependsOn: step.dependsOn.flatMap(resolve),
                 after: step.after.flatMap(resolve).filter((r): r is command.remote.Command => pulumi.Resource.isInstance(r)),
                 timeout: step.timeout,
+                runOnce: step.runOnce,
             },
             parent,
         );

@@ -72,8 +72,29 @@ export function resolveBackup(spec: ClusterSpec): ResolvedBackup {
         compressType: b.compressType ?? "zst",
         processMax: b.processMax ?? 2,
         fromStandby: b.fromStandby ?? false,
+        restore: b.restore && { to: b.restore.to, id: b.restore.id, member: b.restore.member ?? spec.hosts.patroni?.[0]?.name ?? "" },
     };
 }
+
+/**
+ * A restore target pgBackRest reads as a time (`YYYY-MM-DD HH:MM:SS[.fraction]` and a zone; it
+ * refused an ISO 8601 time in the lab), with the zone required here: without one pgBackRest assumes
+ * the host's local time. Written for JavaScript and bash's `=~` alike.
+ */
+export const RESTORE_TARGET_FORM = "^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?[+-][0-9]{2}(:?[0-9]{2})?$";
+
+/** `latest`, or a time in RESTORE_TARGET_FORM. */
+export function isRestoreTarget(to: string): boolean {
+    return to === "latest" || new RegExp(RESTORE_TARGET_FORM).test(to);
+}
+
+/** A target in RESTORE_TARGET_FORM as epoch milliseconds (its zone as +HH:MM, which Date.parse reads). */
+export function restoreTargetMs(to: string): number {
+    return Date.parse(to.replace(" ", "T").replace(/([+-][0-9]{2}):?([0-9]{2})?$/, (_, h: string, m?: string) => `${h}:${m ?? "00"}`));
+}
+
+/** A restore's id: what a person would write in a change log. */
+const RESTORE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 /**
  * The oldest pgBackRest whose TLS client verifies a server by an IP address in its certificate
@@ -111,7 +132,11 @@ export function checkBackup(c: ResolvedCluster, spec: ClusterSpec, root: string)
             });
         }
     }
-    if (!b.enabled) return issues;
+    if (!b.enabled) {
+        if (b.restore) issues.push({ setting: `${at}.restore`, value: b.restore, rule: `needs ${at}.enabled: a restore reads the repository`, fix: `set ${at}.enabled: true, or remove ${at}.restore` });
+        return issues;
+    }
+    if (b.restore) issues.push(...checkRestore(c, b.restore, `${at}.restore`));
     const written = spec.backup?.repository ?? {};
     if (repo.kind === "host") {
         if (hosts.length !== 1) {
@@ -188,6 +213,24 @@ export function checkBackup(c: ResolvedCluster, spec: ClusterSpec, root: string)
         const value = spec.patroni?.parameters?.[name];
         if (value === undefined) continue;
         issues.push({ setting: `${root}.patroni.parameters.${name}`, value, rule: `is set by ${at}.enabled (pgBackRest archives every segment; archive_mode stays on)`, fix: `remove it` });
+    }
+    return issues;
+}
+
+/** `backup.restore`: a target pgBackRest reads, an id, a member of the cluster. */
+function checkRestore(c: ResolvedCluster, r: NonNullable<ResolvedBackup["restore"]>, at: string, now = Date.now()): ValidationIssue[] {
+    const issues: ValidationIssue[] = [];
+    if (!isRestoreTarget(r.to)) {
+        issues.push({ setting: `${at}.to`, value: r.to, rule: "is not a time pgBackRest reads with its zone, nor latest", fix: `write it as YYYY-MM-DD HH:MM:SS[.fraction] with a zone, e.g. "2026-11-24 14:00:00+00" (UTC), or latest` });
+    } else if (r.to !== "latest" && restoreTargetMs(r.to) > now) {
+        // PostgreSQL would end recovery before reaching it and refuse to start (after the data moved aside).
+        issues.push({ setting: `${at}.to`, value: r.to, rule: `is later than now (${new Date(now).toISOString()}): no WAL reaches it, and PostgreSQL refuses to end a recovery short of its target`, fix: "give a time in the past, or latest" });
+    }
+    if (!RESTORE_ID.test(r.id)) {
+        issues.push({ setting: `${at}.id`, value: r.id, rule: "must be 1–63 letters, digits, '.', '_' or '-', starting with a letter or digit", fix: `name the restore, e.g. "2026-11-24-orders-drop"` });
+    }
+    if (!c.hosts.patroni.some((m) => m.name === r.member)) {
+        issues.push({ setting: `${at}.member`, value: r.member, rule: "names no Patroni host of the cluster", fix: `name one of ${c.hosts.patroni.map((m) => m.name).join(", ")}, or remove it (the first Patroni host)` });
     }
     return issues;
 }

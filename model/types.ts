@@ -420,6 +420,24 @@ export interface BackupSpec {
      * the primary only starts and stops the backup. @default false
      */
     fromStandby?: boolean;
+    /**
+     * Restore the cluster from the repository, once: the next `pulumi up` runs the restore procedure
+     * (/usr/local/sbin/pgha-restore on every member: archive, pause, stop, clear the DCS, restore one
+     * member to `to`, a fresh full backup, re-clone the others) after every other step. Left in the
+     * stack file it runs nothing more; to restore again, change `id`.
+     * @default - none
+     */
+    restore?: BackupRestoreSpec;
+}
+
+/** One restore of the cluster (see BackupSpec.restore). */
+export interface BackupRestoreSpec {
+    /** `latest` (the end of the archive), or a time with its zone as pgBackRest reads it, e.g. `2026-11-24 14:00:00+00`. */
+    to: string;
+    /** Names this restore (e.g. `2026-11-24-orders-drop`): the restore runs once per id, `to` and `member`. */
+    id: string;
+    /** The member restored, which leads the cluster after it. @default - the first Patroni host */
+    member?: string;
 }
 
 /** Backup retention, as pgBackRest counts it. */
@@ -532,6 +550,8 @@ export interface ResolvedBackup {
     compressType: NonNullable<BackupSpec["compressType"]>;
     processMax: number;
     fromStandby: boolean;
+    /** The restore to run once; undefined for none. */
+    restore: Required<BackupRestoreSpec> | undefined;
 }
 
 /** A host with everything a template needs. */

@@ -188,6 +188,7 @@ export const CLUSTER_SCHEMA: Schema = {
         "compressType?": { enum: ["zst", "lz4", "gz", "bz2", "none"] },
         "processMax?": "integer",
         "fromStandby?": "boolean",
+        "restore?": { to: "string", id: "string", "member?": "string" },
     },
     "clientCidrs?": ["string"],
     "allowClientsFromAnywhere?": "boolean",

@@ -3,11 +3,11 @@
  * TLS servers (repository kind `host`), the backup schedule (systemd timers) and the stanza gate.
  * Pure, like render/files.ts; the plan (render/plan.ts) places them.
  */
-import { PGBACKREST_BIN, PGBACKREST_CONFIG, repositoryLocation } from "../model/backup";
+import { PGBACKREST_BIN, PGBACKREST_CONFIG, RESTORE_TARGET_FORM, repositoryLocation } from "../model/backup";
 import type { ClusterSecrets, ResolvedCluster, ResolvedHost } from "../model/types";
-import { GATE_TIMEOUTS_SEC, restApiUrl, stopServicesScript, type AppliedFile, type RenderedFile } from "./files";
+import { GATE_TIMEOUTS_SEC, restApiUrl, sha256, stopServicesScript, type AppliedFile, type RenderedFile } from "./files";
 import { dcsConfig } from "./patroni";
-import { renderTemplate } from "./templates";
+import { renderTemplate, shellQuote } from "./templates";
 import { tlsPaths } from "./tls";
 
 /** The script a backup timer runs (as postgres), and the systemd units around it. */
@@ -198,6 +198,52 @@ export function restoreScriptFile(c: ResolvedCluster, member: ResolvedHost): Ren
         repositoryHostName: onHost ? repositoryHost(c).name : null,
         clientTls: c.tls.enabled ? tlsPaths("patroni") : null,
         dcsSettings: JSON.stringify(dcsConfig(c), null, 2),
+        restoreTargetForm: RESTORE_TARGET_FORM,
     });
     return { id: "restore-script", path: RESTORE_SCRIPT, content, mode: "0750", owner: "root:root", validator: "shell", secret: false, reloadSystemd: false };
+}
+
+/** One step of `backup.restore` (see restoreSteps). */
+export interface RestoreStep {
+    name: string;
+    host: string;
+    script: string;
+    /** Names of the restore steps it waits for. */
+    waitsFor: string[];
+    timeout: string;
+}
+
+/**
+ * `backup.restore` as steps, in the procedure's order (templates/pgha-restore.sh.hbs): every member
+ * but the one restored archives if it is the primary; that one pauses the cluster (archiving first if
+ * it is the primary); every member stops; it clears the DCS and restores; a fresh full backup; every
+ * other member is re-cloned. Their names carry a hash of the restore (id, target, member): another
+ * restore is other steps, which run; the same one, left in the stack, runs nothing (the plan marks
+ * them run-once: a later program's script or a host's new address does not run them again). A member
+ * added later gets steps that find nothing to do: it is not the primary, the cluster is not paused,
+ * it streams on the leader's timeline.
+ */
+export function restoreSteps(c: ResolvedCluster): RestoreStep[] {
+    const r = c.backup.restore;
+    if (!c.backup.enabled || !r) return [];
+    const run = `restore-${sha256(JSON.stringify([r.id, r.to, r.member])).slice(0, 8)}`;
+    const others = c.hosts.patroni.filter((m) => m.name !== r.member).map((m) => m.name);
+    const members = [...others, r.member];
+    const script = (...args: string[]) => `${RESTORE_SCRIPT} ${args.join(" ")}\n`;
+    const backupHost = c.backup.repository.kind === "host" ? repositoryHost(c).name : r.member;
+    const archive = others.map((m): RestoreStep => ({ name: `${run}-archive-${m}`, host: m, script: script("archive"), waitsFor: [], timeout: "20m" }));
+    const pause: RestoreStep = { name: `${run}-pause`, host: r.member, script: script("pause"), waitsFor: archive.map((s) => s.name), timeout: "20m" };
+    const stop = members.map((m): RestoreStep => ({ name: `${run}-stop-${m}`, host: m, script: script("stop", "--if-paused"), waitsFor: [pause.name], timeout: "20m" }));
+    const clear: RestoreStep = { name: `${run}-clear-dcs`, host: r.member, script: script("clear-dcs", shellQuote(c.scope)), waitsFor: stop.map((s) => s.name), timeout: "20m" };
+    const restore: RestoreStep = { name: `${run}-restore`, host: r.member, script: script("restore", shellQuote(r.to)), waitsFor: [clear.name], timeout: "120m" };
+    const backup: RestoreStep = {
+        name: `${run}-backup`,
+        host: backupHost,
+        // pgBackRest takes backups on the repository host; with an object store the member restored, now the primary, takes it.
+        script: c.backup.repository.kind === "host" ? "systemctl start pgha-backup@full.service\n" : script("backup"),
+        waitsFor: [restore.name],
+        timeout: "120m",
+    };
+    const reclone = others.map((m): RestoreStep => ({ name: `${run}-reclone-${m}`, host: m, script: script("reclone"), waitsFor: [backup.name], timeout: "120m" }));
+    return [...archive, pause, ...stop, clear, restore, backup, ...reclone];
 }

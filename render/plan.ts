@@ -46,6 +46,11 @@ export interface PlanStep {
     applies: string[];
     /** Pulumi's custom timeout for create and update, e.g. "20m". */
     timeout: string;
+    /**
+     * Runs when created, never on an update: a later program's script or the host's new address leaves
+     * it as it ran (the `backup.restore` steps; what is run again is another step, under another name).
+     */
+    runOnce?: boolean;
 }
 
 /**
@@ -406,5 +411,19 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
         stdin: { secret: (s) => `${s.superuserPassword}\n${renderRolesSql(c, s)}` },
         dependsOn: [frontDoor],
     });
+
+    // backup.restore: the restore procedure, once, after every other step of the cluster.
+    const last = steps.filter((s) => s.component === "cluster").map((s) => s.key);
+    for (const step of pgbackrest.restoreSteps(c)) {
+        add({
+            component: "cluster",
+            name: step.name,
+            host: step.host,
+            script: step.script,
+            dependsOn: step.waitsFor.length > 0 ? step.waitsFor.map((name) => `cluster/${name}`) : last,
+            timeout: step.timeout,
+            runOnce: true,
+        });
+    }
     return steps;
 }

@@ -241,10 +241,24 @@ describe("the lab", () => {
         }, 10 * 60_000);
     } else {
         topologyTest(backupsOn);
-        it("restores to a point in time: every row acknowledged before it is back, none begun after it, the dropped table back, the cluster whole again", async () => {
+        it("restores to a point in time from the stack (backup.restore, run once): every row acknowledged before it is back, none begun after it, the dropped table back, the cluster whole again; the same setting again runs nothing", async () => {
             const members = () => patroniMembers() ?? [];
             const timelineBefore = Math.max(...members().map((m) => m.timeline ?? 0));
-            const r = await pointInTimeRestore(String(labState().superuserPassword));
+            // The settings in force (backups on) with a restore to the target: one `pulumi up`.
+            const cluster = backupsOn.config["pulumi-patroni:cluster"] as { backup: Record<string, unknown> };
+            const withRestore = (target: string) => ({ "pulumi-patroni:cluster": { ...cluster, backup: { ...cluster.backup, restore: { to: target, id: "e2e-pitr" } } } });
+            let applied: { steps: StepReport[]; target: string } | undefined;
+            const r = await pointInTimeRestore(String(labState().superuserPassword), async (target) => {
+                const run = await applyOverlay(STACK, withRestore(target));
+                applied = { steps: run.steps, target };
+                // The stand-in's progress lines: "done   <name> (<type>) in <seconds>s".
+                return [...run.output.matchAll(/^done {3}lab-restore-[0-9a-f]{8}-(\S+) \(command:remote:Command\) in ([\d.]+)s$/gm)].map((m) => ({ step: m[1], host: "", sec: Number(m[2]) }));
+            });
+            // Only the restore's steps ran, each once (created), in the procedure's order.
+            const ran = applied!.steps.filter((s) => s.op !== "same");
+            expect(ran.length).toBe(labCluster().hosts.patroni.length * 3 + 2);
+            expect(ran.every((s) => s.op === "create" && /^lab-restore-[0-9a-f]{8}-/.test(s.name)), ran.map((s) => `${s.op} ${s.name}`).join(", ")).toBe(true);
+            expect(r.steps.map((s) => s.step.replace(/-(pg\d+)$/, "")).filter((s, i, all) => all.indexOf(s) === i)).toEqual(["archive", "pause", "stop", "clear-dcs", "restore", "backup", "reclone"]);
             console.log(`restore to ${r.target}: ${r.restoreSec} s (${r.steps.map((s) => `${s.step} ${s.host} ${s.sec} s`).join(", ")}); ${r.ackedBeforeTarget} rows acknowledged before it, ${r.ackedAfterTarget} after`);
             expect(r.ackedBeforeTarget).toBeGreaterThan(20);
             expect(r.missingBeforeTarget).toEqual([]);
@@ -262,6 +276,10 @@ describe("the lab", () => {
             // The newest backup is of the new timeline: a member cloned later restores from it.
             const repository = runningHosts().find((h) => h.roles.includes("backup"))!.name;
             expect(repositoryBackups(repository).at(-1)!.timeline).toBe(timelines[0]);
+            // Left in the stack, the restore runs nothing more.
+            const again = await applyOverlay(STACK, withRestore(applied!.target));
+            expect(again.steps.filter((s) => s.op !== "same")).toEqual([]);
+            expect(members().map((m) => m.timeline)).toEqual(timelines);
         }, 20 * 60_000);
         topologyTest(backupsOff);
     }

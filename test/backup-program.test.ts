@@ -11,34 +11,12 @@ import { parseStackConfig } from "../model/config";
 import type { ClusterSecrets } from "../model/types";
 import { STACK_PROVIDERS } from "../providers";
 import { clusterPlan, stepText } from "../render/plan";
-import { loadStackConfig, runProgram, stepReports, type RecordedResource, type RunResult } from "../tools/engine";
-import { upLab } from "./helpers/stack";
+import { loadStackConfig, stepReports, type RunResult } from "../tools/engine";
+import { planStack, resourceNamed, upLab } from "./helpers/stack";
 
-const PROGRAM = path.resolve(__dirname, "..", "index.ts");
-const SLOW_HANDLERS = path.join(__dirname, "fixtures", "slow-handlers.ts");
 const PG = ["pg1", "pg2", "pg3"];
 
-function planStack(stack: string, extraConfig: Record<string, unknown>, secretKeys: string[], delayMs: number, stateFile?: string): Promise<RunResult> {
-    const { config, secretKeys: stackSecretKeys } = loadStackConfig(stack);
-    return runProgram({
-        programPath: PROGRAM,
-        stack,
-        config: { ...config, ...extraConfig },
-        secretKeys: [...stackSecretKeys, ...secretKeys],
-        mode: "plan",
-        ...(stateFile ? { stateFile } : {}),
-        timeoutMs: 120_000,
-        handlersModule: SLOW_HANDLERS,
-        handlerOptions: { delayMs },
-        onProgramOutput: () => undefined,
-    });
-}
-
-function get(resources: RecordedResource[], name: string): RecordedResource {
-    const found = resources.find((r) => r.name === name);
-    if (!found) throw new Error(`no resource ${name}; have ${resources.map((r) => r.name).join(", ")}`);
-    return found;
-}
+const get = resourceNamed;
 
 describe("stack lab-backup under a slow mock", () => {
     let run: RunResult;
@@ -183,4 +161,55 @@ describe("turning backups on for the running lab", () => {
         expect(names("replace")).toEqual([]);
         expect(names("delete")).toEqual([]);
     }, 240_000);
+});
+
+describe("backup.restore from the stack, as later `pulumi up`s", () => {
+    it("runs the restore once, after everything else; left in the stack it runs nothing, not even when a host's connection changes; another id runs it again; removed, nothing runs", async () => {
+        const stateFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "restore-state-")), "lab.json");
+        const { config } = loadStackConfig("lab-backup");
+        const cluster = config["pulumi-patroni:cluster"] as Record<string, unknown>;
+        const withRestore = (restore: Record<string, string> | undefined) => {
+            const copy = JSON.parse(JSON.stringify(cluster));
+            if (restore) copy.backup.restore = restore;
+            return { "pulumi-patroni:cluster": copy };
+        };
+        await upLab(stateFile, withRestore(undefined));
+        const restoreSteps = (run: RunResult) => stepReports(run).filter((s) => /^lab-restore-[0-9a-f]{8}-/.test(s.name));
+        const opsOf = (run: RunResult) => stepReports(run).filter((s) => s.op !== "same");
+
+        const first = await upLab(stateFile, withRestore({ to: "2026-11-24 14:00:00+00", id: "drill-1" }), 5);
+        const created = restoreSteps(first).map((s) => s.name);
+        const run1 = /^lab-restore-[0-9a-f]{8}-/.exec(created[0])![0];
+        expect(created.map((n) => n.slice(run1.length)).sort()).toEqual(["archive-pg2", "archive-pg3", "pause", "stop-pg1", "stop-pg2", "stop-pg3", "clear-dcs", "restore", "backup", "reclone-pg2", "reclone-pg3"].sort());
+        // Only the restore's steps run, each created.
+        expect(opsOf(first).map((s) => `${s.op} ${s.name}`).sort()).toEqual(created.map((n) => `create ${n}`).sort());
+        // After every other step, in the procedure's order.
+        const at = (name: string) => get(first.resources, name);
+        for (const n of created) for (const o of ["lab-roles", "lab-backup-timers-backup1"]) expect(at(n).startedAt, `${n} after ${o}`).toBeGreaterThanOrEqual(at(o).finishedAt!);
+        const order = ["archive-pg2", "pause", "stop-pg1", "clear-dcs", "restore", "backup", "reclone-pg3"];
+        for (let i = 1; i < order.length; i++) expect(at(run1 + order[i]).startedAt, order[i]).toBeGreaterThanOrEqual(at(run1 + order[i - 1]).finishedAt!);
+        expect(String(at(`${run1}restore`).inputs.create)).toBe("/usr/local/sbin/pgha-restore restore '2026-11-24 14:00:00+00'\n");
+
+        // Left in the stack file: nothing runs.
+        const again = await upLab(stateFile, withRestore({ to: "2026-11-24 14:00:00+00", id: "drill-1" }));
+        expect(opsOf(again)).toEqual([]);
+
+        // Every host reached another way (another SSH user): every other step runs again, no restore step does.
+        const ssh = config["pulumi-patroni:ssh"] as Record<string, unknown>;
+        const moved = await upLab(stateFile, { ...withRestore({ to: "2026-11-24 14:00:00+00", id: "drill-1" }), "pulumi-patroni:ssh": { ...ssh, user: "admin" } });
+        expect(restoreSteps(moved).map((s) => s.op)).toEqual(created.map(() => "same"));
+        expect(opsOf(moved).filter((s) => s.op === "update").length).toBeGreaterThan(50);
+
+        // Another id: another run, whose steps are created; the old ones leave the state (they have no delete command).
+        const second = await upLab(stateFile, withRestore({ to: "latest", id: "drill-2" }));
+        const run2 = /^lab-restore-[0-9a-f]{8}-/.exec(restoreSteps(second).find((s) => s.op === "create")!.name)![0];
+        expect(run2).not.toBe(run1);
+        expect(restoreSteps(second).filter((s) => s.op === "create").map((s) => s.name.slice(run2.length)).sort()).toEqual(created.map((n) => n.slice(run1.length)).sort());
+        expect(restoreSteps(second).filter((s) => s.op === "delete").map((s) => s.name).sort()).toEqual([...created].sort());
+        for (const n of created) expect(get(second.deleted, n).inputs.delete, n).toBeUndefined();
+
+        // Removed from the stack: its steps leave the state, nothing runs.
+        const removed = await upLab(stateFile, withRestore(undefined));
+        expect(opsOf(removed).every((s) => s.op === "delete" && s.name.startsWith(run2)), opsOf(removed).map((s) => `${s.op} ${s.name}`).join(", ")).toBe(true);
+    }, 300_000);
 });

@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { archiveCommand, backupKeyIssues, resolveBackup } from "../model/backup";
+import { archiveCommand, backupKeyIssues, resolveBackup, restoreTargetMs } from "../model/backup";
 import { parseStackConfig } from "../model/config";
 import { resolveCluster } from "../model/resolve";
 import type { ClusterSpec, HostSpec } from "../model/types";
@@ -151,6 +151,12 @@ describe("bad backup settings are refused before anything is created, naming the
         ["a schedule that would end the unit's line", backupSpec((s) => (s.backup!.schedule = { diff: "daily\nExecStart=/bin/sh" })), "cluster.backup.schedule.diff", { value: "daily\nExecStart=/bin/sh", rule: /not a systemd OnCalendar expression/, fix: /"off" for none/ }],
         ["another superuser name", backupSpec((s) => (s.patroni = { superuserName: "dba" })), "cluster.patroni.superuserName", { value: "dba", rule: /peer authentication/, fix: /remove cluster\.patroni\.superuserName/ }],
         ["an archive command of one's own", backupSpec((s) => (s.patroni = { parameters: { archive_command: "cp %p /mnt/%f" } })), "cluster.patroni.parameters.archive_command", { value: "cp %p /mnt/%f", rule: /set by cluster\.backup\.enabled/, fix: /remove it/ }],
+        ["a restore without backups", backupSpec((s) => { delete s.hosts.backup; s.backup = { restore: { to: "latest", id: "drill-1" } }; }), "cluster.backup.restore", { value: { to: "latest", id: "drill-1", member: "pg1" }, rule: /needs cluster\.backup\.enabled/, fix: /set cluster\.backup\.enabled: true, or remove cluster\.backup\.restore/ }],
+        ["a restore target in ISO 8601 (pgBackRest refuses it)", backupSpec((s) => (s.backup!.restore = { to: "2026-11-24T14:00:00Z", id: "drill-1" })), "cluster.backup.restore.to", { value: "2026-11-24T14:00:00Z", rule: /not a time pgBackRest reads with its zone, nor latest/, fix: /"2026-11-24 14:00:00\+00" \(UTC\), or latest/ }],
+        ["a restore target later than now", backupSpec((s) => (s.backup!.restore = { to: "2999-01-01 00:00:00+00", id: "drill-1" })), "cluster.backup.restore.to", { value: "2999-01-01 00:00:00+00", rule: /later than now .*PostgreSQL refuses to end a recovery short of its target/, fix: /a time in the past, or latest/ }],
+        ["a restore target without a zone", backupSpec((s) => (s.backup!.restore = { to: "2026-11-24 14:00:00", id: "drill-1" })), "cluster.backup.restore.to", { value: "2026-11-24 14:00:00", rule: /with its zone/, fix: /with a zone/ }],
+        ["a restore id with a space", backupSpec((s) => (s.backup!.restore = { to: "latest", id: "orders drop" })), "cluster.backup.restore.id", { value: "orders drop", rule: /letters, digits/, fix: /"2026-11-24-orders-drop"/ }],
+        ["a restore of a host that is no member", backupSpec((s) => (s.backup!.restore = { to: "latest", id: "drill-1", member: "backup1" })), "cluster.backup.restore.member", { value: "backup1", rule: /names no Patroni host/, fix: /name one of pg1, pg2, pg3/ }],
         ["a standby copy with one member", backupSpec((s) => { s.hosts.patroni = s.hosts.patroni.slice(0, 1); s.patroni = { synchronousMode: false }; s.backup!.fromStandby = true; }), "cluster.backup.fromStandby", { value: true, rule: /needs a standby/, fix: /add Patroni hosts/ }],
     ])("%s", (_, spec, setting, expected) => expectIssue(spec, setting, expected));
 
@@ -354,6 +360,79 @@ describe("rendered files", () => {
     });
 });
 
+describe("backup.restore: the restore procedure once, from pulumi up", () => {
+    const at = "2026-11-24 14:00:00+00";
+    const restorePlan = (spec: ClusterSpec) => clusterPlan(resolveValidCluster(spec, "orders")).filter((s) => /^restore-[0-9a-f]{8}-/.test(s.name));
+    const withRestore = (restore: NonNullable<NonNullable<ClusterSpec["backup"]>["restore"]>, base = backupSpec) => base((s) => (s.backup!.restore = restore));
+    /** The steps without the run's prefix (restore-<hash>-). */
+    const named = (steps: PlanStep[]) => steps.map((s) => s.name.replace(/^restore-[0-9a-f]{8}-/, ""));
+
+    it("reads a target's zone as pgBackRest does", () => {
+        expect(restoreTargetMs("2026-11-24 14:00:00+00")).toBe(Date.UTC(2026, 10, 24, 14));
+        expect(restoreTargetMs("2026-11-24 14:00:00.5+01:00")).toBe(Date.UTC(2026, 10, 24, 13, 0, 0, 500));
+        expect(restoreTargetMs("2026-11-24 14:00:00-0530")).toBe(Date.UTC(2026, 10, 24, 19, 30));
+    });
+
+    it("has no step without the setting", () => {
+        expect(restorePlan(backupSpec())).toEqual([]);
+        expect(resolveBackup(withRestore({ to: "latest", id: "drill-1" })).restore).toEqual({ to: "latest", id: "drill-1", member: "pg1" });
+    });
+
+    it("runs the procedure's steps in its order, on the hosts it names, each wave after the last, all of it after every other step of the cluster", () => {
+        const plan = clusterPlan(resolveValidCluster(withRestore({ to: at, id: "orders-drop", member: "pg2" }), "orders"));
+        const steps = plan.filter((s) => /^restore-[0-9a-f]{8}-/.test(s.name));
+        expect(named(steps)).toEqual(["archive-pg1", "archive-pg3", "pause", "stop-pg1", "stop-pg3", "stop-pg2", "clear-dcs", "restore", "backup", "reclone-pg1", "reclone-pg3"]);
+        const step = (n: string) => steps[named(steps).indexOf(n)];
+        expect(steps.map((s) => s.host)).toEqual(["pg1", "pg3", "pg2", "pg1", "pg3", "pg2", "pg2", "pg2", "backup1", "pg1", "pg3"]);
+        expect(step("archive-pg1").script).toBe("/usr/local/sbin/pgha-restore archive\n");
+        expect(step("pause").script).toBe("/usr/local/sbin/pgha-restore pause\n");
+        // A member added later gets a stop step too: with the cluster not paused it finds nothing to do.
+        expect(step("stop-pg1").script).toBe("/usr/local/sbin/pgha-restore stop --if-paused\n");
+        expect(step("clear-dcs").script).toBe("/usr/local/sbin/pgha-restore clear-dcs 'orders'\n");
+        expect(step("restore").script).toBe(`/usr/local/sbin/pgha-restore restore '${at}'\n`);
+        // pgBackRest takes backups on the repository host only.
+        expect(step("backup").script).toBe("systemctl start pgha-backup@full.service\n");
+        expect(step("reclone-pg3").script).toBe("/usr/local/sbin/pgha-restore reclone\n");
+        const keys = (...names: string[]) => names.map((n) => step(n).key).sort();
+        expect([...step("pause").dependsOn].sort()).toEqual(keys("archive-pg1", "archive-pg3"));
+        for (const m of ["pg1", "pg2", "pg3"]) expect(step(`stop-${m}`).dependsOn).toEqual(keys("pause"));
+        expect([...step("clear-dcs").dependsOn].sort()).toEqual(keys("stop-pg1", "stop-pg2", "stop-pg3"));
+        expect(step("restore").dependsOn).toEqual(keys("clear-dcs"));
+        expect(step("backup").dependsOn).toEqual(keys("restore"));
+        for (const m of ["pg1", "pg3"]) expect(step(`reclone-${m}`).dependsOn).toEqual(keys("backup"));
+        // The first wave waits for the cluster's own last steps: the roles, the stanza gate and the schedule (each after everything else).
+        expect([...step("archive-pg1").dependsOn].sort()).toEqual(["cluster/backup-stanza", "cluster/backup-timers-backup1", "cluster/roles"]);
+        for (const s of steps) {
+            expect(s.runOnce, s.name).toBe(true);
+            expect(s.component, s.name).toBe("cluster");
+            expect(s.onDelete, s.name).toBeUndefined();
+        }
+        // Nothing else in the plan changes with it.
+        const shape = (steps: PlanStep[]) => steps.map((s) => ({ key: s.key, host: s.host, script: typeof s.script === "string" ? s.script : "(rendered)", dependsOn: s.dependsOn, after: s.after }));
+        expect(shape(plan.filter((s) => !/^restore-[0-9a-f]{8}-/.test(s.name)))).toEqual(shape(clusterPlan(resolveValidCluster(backupSpec(), "orders"))));
+    });
+
+    it("names a run by its id, target and member: the same setting is the same steps, another is other steps", () => {
+        const prefix = (steps: PlanStep[]) => [...new Set(steps.map((s) => /^restore-[0-9a-f]{8}-/.exec(s.name)![0]))];
+        const base = restorePlan(withRestore({ to: at, id: "drill-1" }));
+        expect(prefix(base)).toHaveLength(1);
+        expect(restorePlan(withRestore({ to: at, id: "drill-1" })).map((s) => s.name)).toEqual(base.map((s) => s.name));
+        for (const other of [{ to: at, id: "drill-2" }, { to: "latest", id: "drill-1" }, { to: at, id: "drill-1", member: "pg3" }]) {
+            expect(prefix(restorePlan(withRestore(other))), JSON.stringify(other)).not.toEqual(prefix(base));
+        }
+        // The member restored defaults to the first Patroni host.
+        expect(restorePlan(withRestore({ to: at, id: "drill-1", member: "pg1" })).map((s) => s.name)).toEqual(base.map((s) => s.name));
+    });
+
+    it("with an object store, the member restored (then the primary) takes the fresh backup", () => {
+        const steps = restorePlan(withRestore({ to: "latest", id: "drill-1" }, s3Spec));
+        const backup = steps.find((s) => s.name.endsWith("-backup"))!;
+        expect(backup.host).toBe("pg1");
+        expect(backup.script).toBe("/usr/local/sbin/pgha-restore backup\n");
+        expect([...steps[0].dependsOn].sort()).toEqual(["cluster/roles"]);
+    });
+});
+
 describe("the restore procedure (rendered only: running it needs the lab)", () => {
     const onHost = renderClusterFiles(resolveValidCluster(backupSpec(), "orders"));
     const onS3 = renderClusterFiles(resolveValidCluster(s3Spec(), "orders"));
@@ -383,7 +462,8 @@ describe("the restore procedure (rendered only: running it needs the lab)", () =
     it("pauses Patroni once the primary's WAL is archived, and stops PostgreSQL too (paused, Patroni leaves it running)", () => {
         const pause = subcommand(script, "pause");
         expect(pause.indexOf("--log-level-console=info check")).toBeLessThan(pause.indexOf('"${patronictl[@]}" pause --wait'));
-        expect(pause).toContain('if [ "$(http_code primary)" = 200 ]; then');
+        expect(pause.indexOf("archive_if_primary")).toBeLessThan(pause.indexOf('"${patronictl[@]}" pause --wait'));
+        expect(script).toContain('    if [ "$(http_code primary)" = 200 ]; then\n        as_postgres');
         const stop = subcommand(script, "stop");
         expect(stop).toContain('systemctl stop "$service"');
         expect(stop).toContain('as_postgres "$bin/pg_ctl" -D "$data" stop -m fast -w');
@@ -423,6 +503,62 @@ esac
             fs.rmSync(dir, { recursive: true, force: true });
         }
     }, 60_000);
+
+    /**
+     * Runs a subcommand of pg2's script with stand-ins (bash bodies, by command name) first on PATH;
+     * every stand-in records its arguments in <dir>/calls.
+     */
+    const runWith = (args: string[], standIns: Record<string, string>) => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pgha-restore-"));
+        try {
+            const bin = path.join(dir, "bin");
+            fs.mkdirSync(bin);
+            fs.mkdirSync(path.join(dir, "data"));
+            for (const [name, body] of Object.entries(standIns)) fs.writeFileSync(path.join(bin, name), `#!/bin/bash\necho "${name} $*" >> ${dir}/calls\n${body}\n`, { mode: 0o755 });
+            fs.writeFileSync(path.join(dir, "pgha-restore"), script.replace("data='/var/lib/postgresql/17/main'", `data='${dir}/data'`), { mode: 0o755 });
+            const r = spawnSync("bash", [path.join(dir, "pgha-restore"), ...args], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, timeout: 30_000 });
+            const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") : [];
+            return { status: r.status, output: r.stdout + r.stderr, calls };
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    };
+    const notPrimary = { curl: "echo -n 503" };
+    const patroniRuns = { systemctl: 'case "$1" in is-active) exit 0 ;; *) exit 0 ;; esac' };
+
+    it("stops a member only while the cluster is paused: refused otherwise, or with --if-paused (the stack's steps, which a member added later also gets) nothing to do (run with stand-ins)", () => {
+        const unpaused = { ...patroniRuns, patronictl: 'case "$*" in *show-config*) echo "ttl: 20" ;; esac' };
+        const refused = runWith(["stop"], unpaused);
+        expect(refused.status).toBe(1);
+        expect(refused.output).toContain("cluster orders is not paused: run");
+        expect(refused.calls.filter((c) => c.startsWith("systemctl stop"))).toEqual([]);
+        const skipped = runWith(["stop", "--if-paused"], unpaused);
+        expect(skipped.status).toBe(0);
+        expect(skipped.output).toContain("cluster orders is not paused: no restore is under way, pg2 keeps running");
+        expect(skipped.calls.filter((c) => c.startsWith("systemctl stop"))).toEqual([]);
+        const stopped = runWith(["stop", "--if-paused"], { ...patroniRuns, patronictl: 'case "$*" in *show-config*) printf "pause: true\\nttl: 20\\n" ;; esac' });
+        expect(stopped.status).toBe(0);
+        expect(stopped.calls, stopped.output).toContain("systemctl stop patroni");
+    });
+
+    it("pauses a cluster that is not paused yet, archiving first only on the primary (run with stand-ins)", () => {
+        const paused = runWith(["pause"], { ...notPrimary, patronictl: 'case "$*" in *show-config*) echo "pause: true" ;; esac' });
+        expect(paused.status).toBe(0);
+        expect(paused.output).toContain("pg2 is not the primary: nothing to archive here");
+        expect(paused.output).toContain("cluster orders is paused already");
+        expect(paused.calls.some((c) => / pause --wait/.test(c))).toBe(false);
+        const pausing = runWith(["pause"], { ...notPrimary, patronictl: "true" });
+        expect(pausing.status).toBe(0);
+        expect(pausing.calls.some((c) => / pause --wait$/.test(c))).toBe(true);
+    });
+
+    it("leaves a member that already streams on the leader's timeline as it is (a member added after the restore; run with stand-ins)", () => {
+        const list = `[{"Member": "pg1", "Role": "Leader", "State": "running", "TL": 3}, {"Member": "pg2", "Role": "Replica", "State": "streaming", "TL": 3}]`;
+        const r = runWith(["reclone"], { ...notPrimary, ...patroniRuns, runuser: "exit 1", patronictl: `case "$*" in *"list -f json"*) echo '${list}' ;; esac` });
+        expect(r.output).toContain("pg2 already streams from the leader on its timeline 3: nothing to re-clone");
+        expect(r.status).toBe(0);
+        expect(r.calls.filter((c) => c.startsWith("systemctl stop"))).toEqual([]);
+    });
 
     it("refuses a restore target pgBackRest cannot read, or one without a zone, before anything changes (found in the lab: an ISO time refused after the data had moved aside)", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pgha-restore-"));

@@ -4,12 +4,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadStackConfig, RecordedResource, runProgram, RunResult, stepReports } from "../tools/engine";
+import { loadStackConfig, runProgram, RunResult, stepReports } from "../tools/engine";
 import { parseStackConfig } from "../model/config";
 import { STACK_PROVIDERS } from "../providers";
 import type { ClusterSecrets } from "../model/types";
 import { clusterPlan, stepText } from "../render/plan";
-import { upLab } from "./helpers/stack";
+import { planStack, resourceNamed, upLab } from "./helpers/stack";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const PROGRAM = path.join(REPO_ROOT, "index.ts");
@@ -22,25 +22,10 @@ const SUPPLIED = {
 };
 
 function planLab(extraConfig: Record<string, unknown>, secretKeys: string[], delayMs: number): Promise<RunResult> {
-    const { config, secretKeys: stackSecretKeys } = loadStackConfig("lab");
-    return runProgram({
-        programPath: PROGRAM,
-        stack: "lab",
-        config: { ...config, ...extraConfig },
-        secretKeys: [...stackSecretKeys, ...secretKeys],
-        mode: "plan",
-        timeoutMs: 120_000,
-        handlersModule: SLOW_HANDLERS,
-        handlerOptions: { delayMs },
-        onProgramOutput: () => undefined,
-    });
+    return planStack("lab", extraConfig, secretKeys, delayMs);
 }
 
-function get(resources: RecordedResource[], name: string): RecordedResource {
-    const found = resources.find((r) => r.name === name);
-    if (!found) throw new Error(`no resource ${name}; have ${resources.map((r) => r.name).join(", ")}`);
-    return found;
-}
+const get = resourceNamed;
 
 const ETCD = ["etcd1", "etcd2", "etcd3"];
 const PG = ["pg1", "pg2", "pg3"];

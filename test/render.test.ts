@@ -2,13 +2,16 @@
 // a reviewer relies on (pg_hba, patroni.yml, HAProxy, Keepalived, etcd, secrets, RHEL layout, SCRAM).
 // UPDATE_GOLDEN=1 npx vitest run test/render.test.ts rewrites the golden files; review the diff.
 import { createHash, createHmac } from "crypto";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { ClusterSecrets, ClusterSpec, ResolvedCluster } from "../model/types";
 import { resolveValidCluster } from "../model/validate";
 import { placeholderSecrets, renderClusterFiles } from "../render/bundle";
+import { installScript } from "../render/files";
 import { renderPgHba } from "../render/patroni";
 import { scramSha256Verifier } from "../render/roles";
 import { readStackFile, readStackSettings, renderStackFiles } from "../tools/render";
@@ -377,4 +380,48 @@ describe("scramSha256Verifier", () => {
   it("refuses a salt shorter than 16 bytes", () => {
     expect(() => scramSha256Verifier("pw", Buffer.alloc(8).toString("base64"))).toThrow(/at least 16 bytes/);
   });
+});
+
+describe("the watchdog, as the install step prepares it (its block run with a stand-in modprobe, under a scratch root)", () => {
+    const block = (mode: "automatic" | "required") => {
+        const lab = readStackSettings("lab").cluster;
+        const c: ResolvedCluster = { ...lab, patroni: { ...lab.patroni, watchdog: mode } };
+        const script = installScript(c, "patroni", c.hosts.patroni[0]);
+        const m = /\n(# Watchdog:[\s\S]*?\nfi\n)patroni --version/.exec(script);
+        if (!m) throw new Error("no watchdog block in the install step");
+        return m[1];
+    };
+    const runBlock = (mode: "automatic" | "required", modprobe: "loads" | "fails") => {
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "watchdog-"));
+        try {
+            fs.mkdirSync(path.join(root, "bin"));
+            fs.mkdirSync(path.join(root, "dev"));
+            // The stand-in modprobe makes the device when it "loads" softdog; chown of it is the stand-in's too.
+            fs.writeFileSync(path.join(root, "bin", "modprobe"), modprobe === "loads" ? `#!/bin/bash\ntouch ${root}/dev/watchdog\n` : "#!/bin/bash\nexit 1\n", { mode: 0o755 });
+            fs.writeFileSync(path.join(root, "bin", "chown"), "#!/bin/bash\nexit 0\n", { mode: 0o755 });
+            const text = block(mode).replaceAll("/etc/", `${root}/etc/`).replaceAll("/dev/watchdog", `${root}/dev/watchdog`);
+            const r = spawnSync("bash", ["-euo", "pipefail", "-c", text], { encoding: "utf8", env: { ...process.env, PATH: `${root}/bin:${process.env.PATH}` } });
+            const conf = path.join(root, "etc", "modules-load.d", "softdog.conf");
+            return { status: r.status, stderr: r.stderr, bootConf: fs.existsSync(conf) ? fs.readFileSync(conf, "utf8") : undefined };
+        } finally {
+            fs.rmSync(root, { recursive: true, force: true });
+        }
+    };
+
+    it("configures softdog to load at every boot, also where it cannot be loaded now, and says so", () => {
+        const loaded = runBlock("automatic", "loads");
+        expect(loaded).toEqual({ status: 0, stderr: "", bootConf: "softdog\n" });
+        const notNow = runBlock("automatic", "fails");
+        expect(notNow.status).toBe(0);
+        expect(notNow.bootConf).toBe("softdog\n");
+        expect(notNow.stderr).toContain("softdog could not be loaded (no kernel modules here); watchdog mode is automatic");
+    });
+
+    it("fails the install where the watchdog is required and there is none", () => {
+        const r = runBlock("required", "fails");
+        expect(r.status).toBe(1);
+        expect(r.bootConf).toBe("softdog\n");
+        expect(r.stderr).toMatch(/watchdog mode is required but pg1 has no \S*\/dev\/watchdog: load softdog/);
+        expect(runBlock("required", "loads").status).toBe(0);
+    });
 });

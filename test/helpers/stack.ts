@@ -1,25 +1,39 @@
 /**
- * The program (index.ts) of the lab stack as a later `pulumi up` against a stack state kept in
- * `stateFile`, under the engine stand-in with the slow plan-mode mock (test/fixtures/slow-handlers.ts).
+ * The program (index.ts) of a stack under the engine stand-in with the slow plan-mode mock
+ * (test/fixtures/slow-handlers.ts): once, or as a later `pulumi up` against a stack state kept in
+ * `stateFile`.
  */
 import * as path from "path";
-import { loadStackConfig, runProgram, type RunResult } from "../../tools/engine";
+import { loadStackConfig, runProgram, type RecordedResource, type RunResult } from "../../tools/engine";
 
 const PROGRAM = path.resolve(__dirname, "..", "..", "index.ts");
 const SLOW_HANDLERS = path.resolve(__dirname, "..", "fixtures", "slow-handlers.ts");
 
-export function upLab(stateFile: string, extraConfig: Record<string, unknown> = {}, delayMs = 0): Promise<RunResult> {
-    const { config, secretKeys } = loadStackConfig("lab");
+/** The stack's program with `extraConfig` over its stack file (`secretKeys`: more config keys that are secret). */
+export function planStack(stack: string, extraConfig: Record<string, unknown>, secretKeys: string[], delayMs: number, stateFile?: string): Promise<RunResult> {
+    const { config, secretKeys: stackSecretKeys } = loadStackConfig(stack);
     return runProgram({
         programPath: PROGRAM,
-        stack: "lab",
+        stack,
         config: { ...config, ...extraConfig },
-        secretKeys,
+        secretKeys: [...stackSecretKeys, ...secretKeys],
         mode: "plan",
-        stateFile,
+        ...(stateFile ? { stateFile } : {}),
         timeoutMs: 120_000,
         handlersModule: SLOW_HANDLERS,
         handlerOptions: { delayMs },
         onProgramOutput: () => undefined,
     });
+}
+
+/** Stack `lab` as a later `pulumi up` against the state in `stateFile`. */
+export function upLab(stateFile: string, extraConfig: Record<string, unknown> = {}, delayMs = 0): Promise<RunResult> {
+    return planStack("lab", extraConfig, [], delayMs, stateFile);
+}
+
+/** The resource of that name; a missing one fails the test, listing those there are. */
+export function resourceNamed(resources: RecordedResource[], name: string): RecordedResource {
+    const found = resources.find((r) => r.name === name);
+    if (!found) throw new Error(`no resource ${name}; have ${resources.map((r) => r.name).join(", ")}`);
+    return found;
 }

@@ -33,12 +33,11 @@ install -d -o postgres -g postgres -m 0700 "$(dirname '/var/lib/postgresql/17/ma
 install -d -o postgres -g postgres -m 0750 "$(dirname '/etc/patroni/config.yml')"
 
 # Watchdog: Patroni stops a hung primary through /dev/watchdog before another member promotes.
-if [ ! -e /dev/watchdog ]; then
-    if modprobe softdog 2>/dev/null; then
-        echo softdog > /etc/modules-load.d/softdog.conf
-    else
-        echo "softdog could not be loaded (no kernel modules here); watchdog mode is automatic" >&2
-    fi
+# softdog loads at every boot, also where it cannot be loaded now (a kernel updated but not yet booted).
+install -d /etc/modules-load.d
+echo softdog > /etc/modules-load.d/softdog.conf
+if [ ! -e /dev/watchdog ] && ! modprobe softdog 2>/dev/null; then
+    echo "softdog could not be loaded (no kernel modules here); watchdog mode is automatic" >&2
 fi
 install -d /etc/udev/rules.d
 echo 'KERNEL=="watchdog", OWNER="postgres", GROUP="postgres", MODE="0600"' > /etc/udev/rules.d/61-patroni-watchdog.rules
