@@ -12,7 +12,7 @@ import type { ClusterSecrets } from "../model/types";
 import { STACK_PROVIDERS } from "../providers";
 import { clusterPlan, stepText } from "../render/plan";
 import { loadStackConfig, stepReports, type RunResult } from "../tools/engine";
-import { planStack, resourceNamed, upLab } from "./helpers/stack";
+import { expectStepOrder, planStack, resourceNamed, upLab } from "./helpers/stack";
 
 const PG = ["pg1", "pg2", "pg3"];
 
@@ -23,11 +23,7 @@ describe("stack lab-backup under a slow mock", () => {
     beforeAll(async () => {
         run = await planStack("lab-backup", {}, [], 40);
     }, 180_000);
-    const finished = (name: string) => get(run.resources, name).finishedAt!;
-    const started = (name: string) => get(run.resources, name).startedAt;
-    const expectOrder = (before: string[], after: string[]) => {
-        for (const b of before) for (const a of after) expect(started(a), `${a} must start after ${b} finished`).toBeGreaterThanOrEqual(finished(b));
-    };
+    const expectOrder = (before: string[], after: string[]) => expectStepOrder(run.resources, before, after);
 
     it("names the repository's component and children as the others', and the gate and schedule are the cluster's own steps", () => {
         const parentOf = (n: string) => get(run.resources, n).parent;

@@ -9,7 +9,7 @@ import { parseStackConfig } from "../model/config";
 import { STACK_PROVIDERS } from "../providers";
 import type { ClusterSecrets } from "../model/types";
 import { clusterPlan, stepText } from "../render/plan";
-import { planStack, resourceNamed, upLab } from "./helpers/stack";
+import { expectStepOrder, planStack, resourceNamed, upLab } from "./helpers/stack";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const PROGRAM = path.join(REPO_ROOT, "index.ts");
@@ -37,12 +37,7 @@ describe("the lab stack under a slow mock", () => {
         run = await planLab(SUPPLIED, Object.keys(SUPPLIED), 40);
     }, 180_000);
 
-    const finished = (name: string) => get(run.resources, name).finishedAt!;
-    const started = (name: string) => get(run.resources, name).startedAt;
-    /** Every `before` finished before every `after` started. */
-    const expectOrder = (before: string[], after: string[]) => {
-        for (const b of before) for (const a of after) expect(started(a), `${a} must start after ${b} finished`).toBeGreaterThanOrEqual(finished(b));
-    };
+    const expectOrder = (before: string[], after: string[]) => expectStepOrder(run.resources, before, after);
 
     it("names children <component>-<role>[-<host>] and parents them to their component", () => {
         const parentOf = (n: string) => get(run.resources, n).parent;

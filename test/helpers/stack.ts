@@ -4,6 +4,7 @@
  * `stateFile`.
  */
 import * as path from "path";
+import { expect } from "vitest";
 import { loadStackConfig, runProgram, type RecordedResource, type RunResult } from "../../tools/engine";
 
 const PROGRAM = path.resolve(__dirname, "..", "..", "index.ts");
@@ -36,4 +37,11 @@ export function resourceNamed(resources: RecordedResource[], name: string): Reco
     const found = resources.find((r) => r.name === name);
     if (!found) throw new Error(`no resource ${name}; have ${resources.map((r) => r.name).join(", ")}`);
     return found;
+}
+
+/** Every step of `before` finished before any of `after` started. */
+export function expectStepOrder(resources: RecordedResource[], before: string[], after: string[]): void {
+    for (const b of before) {
+        for (const a of after) expect(resourceNamed(resources, a).startedAt, `${a} must start after ${b} finished`).toBeGreaterThanOrEqual(resourceNamed(resources, b).finishedAt!);
+    }
 }
