@@ -12,7 +12,7 @@ import type { ClusterSecrets } from "../model/types";
 import { STACK_PROVIDERS } from "../providers";
 import { clusterPlan, stepText } from "../render/plan";
 import { loadStackConfig, stepReports, type RunResult } from "../tools/engine";
-import { expectStepOrder, planStack, resourceNamed, upLab } from "./helpers/stack";
+import { expectStepOrder, planStack, resourceNamed, upLab, upstreamOf } from "./helpers/stack";
 
 const PG = ["pg1", "pg2", "pg3"];
 
@@ -82,16 +82,7 @@ describe("what the hosts get is the plan, with backups", () => {
         };
         const commands = run.resources.filter((r) => r.type === "command:remote:Command");
         expect(commands.map((r) => r.name).sort()).toEqual(plan.map((s) => resourceName(s.key)).sort());
-        /** Everything a resource waits for, directly or through what it waits for. */
-        const upstream = (name: string, seen = new Set<string>()): Set<string> => {
-            for (const dep of get(run.resources, name).waitsFor) {
-                if (!seen.has(dep) && run.resources.some((r) => r.name === dep)) {
-                    seen.add(dep);
-                    upstream(dep, seen);
-                }
-            }
-            return seen;
-        };
+        const upstream = (name: string) => upstreamOf(run.resources, name);
         for (const step of plan) {
             const r = get(run.resources, resourceName(step.key));
             const create = String(r.inputs.create).replace(/# Checks steps at revision [0-9a-f]{64}: it runs again when any of them does\.\n$/, "");

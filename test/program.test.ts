@@ -9,7 +9,7 @@ import { parseStackConfig } from "../model/config";
 import { STACK_PROVIDERS } from "../providers";
 import type { ClusterSecrets } from "../model/types";
 import { clusterPlan, stepText } from "../render/plan";
-import { expectStepOrder, planStack, resourceNamed, upLab } from "./helpers/stack";
+import { expectStepOrder, planStack, resourceNamed, upLab, upstreamOf } from "./helpers/stack";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const PROGRAM = path.join(REPO_ROOT, "index.ts");
@@ -66,15 +66,7 @@ describe("the lab stack under a slow mock", () => {
         // A property of the graph, not of timings (a loaded 2-core machine blurs those); that the
         // engine runs independent resources in parallel is test/engine/plan.test.ts's.
         const installs = [...ETCD.map((h) => `lab-etcd-install-${h}`), ...PG.map((h) => `lab-patroni-install-${h}`), ...LB.map((h) => `lab-proxy-install-${h}`)];
-        const upstream = (name: string, seen = new Set<string>()): Set<string> => {
-            for (const dep of get(run.resources, name).waitsFor) {
-                if (!seen.has(dep) && run.resources.some((r) => r.name === dep)) {
-                    seen.add(dep);
-                    upstream(dep, seen);
-                }
-            }
-            return seen;
-        };
+        const upstream = (name: string) => upstreamOf(run.resources, name);
         for (const install of installs) expect([...upstream(install)].filter((n) => installs.includes(n)), install).toEqual([]);
     });
 

@@ -45,3 +45,14 @@ export function expectStepOrder(resources: RecordedResource[], before: string[],
         for (const a of after) expect(resourceNamed(resources, a).startedAt, `${a} must start after ${b} finished`).toBeGreaterThanOrEqual(resourceNamed(resources, b).finishedAt!);
     }
 }
+
+/** Everything a resource waits for, directly or through what it waits for (resources of the run only). */
+export function upstreamOf(resources: RecordedResource[], name: string, seen = new Set<string>()): Set<string> {
+    for (const dep of resourceNamed(resources, name).waitsFor) {
+        if (!seen.has(dep) && resources.some((r) => r.name === dep)) {
+            seen.add(dep);
+            upstreamOf(resources, dep, seen);
+        }
+    }
+    return seen;
+}
