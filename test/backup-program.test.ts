@@ -12,7 +12,7 @@ import type { ClusterSecrets } from "../model/types";
 import { STACK_PROVIDERS } from "../providers";
 import { clusterPlan, stepText } from "../render/plan";
 import { loadStackConfig, stepReports, type RunResult } from "../tools/engine";
-import { expectStepOrder, planStack, resourceNamed, upLab, upstreamOf } from "./helpers/stack";
+import { expectStepOrder, planStack, resourceNamed, stepResourceName, upLab, upstreamOf } from "./helpers/stack";
 
 const PG = ["pg1", "pg2", "pg3"];
 
@@ -76,10 +76,7 @@ describe("what the hosts get is the plan, with backups", () => {
         secrets.tls = { caCert: out("lab-tls-ca", "certPem"), hosts: Object.fromEntries(hosts.map((h) => [h, { cert: out(`lab-tls-${h}-cert`, "certPem"), key: out(`lab-tls-${h}-key`, "privateKeyPem") }])) };
         const c = parseStackConfig(loadStackConfig("lab-backup").config as Record<string, string>, "lab", STACK_PROVIDERS).cluster;
         const plan = clusterPlan(c);
-        const resourceName = (key: string) => {
-            const step = plan.find((s) => s.key === key)!;
-            return step.component === "cluster" ? `lab-${step.name}` : `lab-${step.component}-${step.name}`;
-        };
+        const resourceName = stepResourceName(plan, "lab");
         const commands = run.resources.filter((r) => r.type === "command:remote:Command");
         expect(commands.map((r) => r.name).sort()).toEqual(plan.map((s) => resourceName(s.key)).sort());
         const upstream = (name: string) => upstreamOf(run.resources, name);

@@ -9,7 +9,7 @@ import { parseStackConfig } from "../model/config";
 import { STACK_PROVIDERS } from "../providers";
 import type { ClusterSecrets } from "../model/types";
 import { clusterPlan, stepText } from "../render/plan";
-import { expectStepOrder, planStack, resourceNamed, upLab, upstreamOf } from "./helpers/stack";
+import { expectStepOrder, planStack, resourceNamed, stepResourceName, upLab, upstreamOf } from "./helpers/stack";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const PROGRAM = path.join(REPO_ROOT, "index.ts");
@@ -219,10 +219,7 @@ describe("what the hosts get is the plan `npm run render` writes", () => {
         const { config } = loadStackConfig("lab");
         const c = parseStackConfig({ ...config, ...supplied } as Record<string, string>, "lab", STACK_PROVIDERS).cluster;
         const plan = clusterPlan(c);
-        const resourceName = (key: string) => {
-            const step = plan.find((s) => s.key === key)!;
-            return step.component === "cluster" ? `lab-${step.name}` : `lab-${step.component}-${step.name}`;
-        };
+        const resourceName = stepResourceName(plan, "lab");
         const commands = run.resources.filter((r) => r.type === "command:remote:Command");
         expect(commands.map((r) => r.name).sort()).toEqual(plan.map((s) => resourceName(s.key)).sort());
         for (const step of plan) {

@@ -5,6 +5,7 @@
  */
 import * as path from "path";
 import { expect } from "vitest";
+import type { PlanStep } from "../../render/plan";
 import { loadStackConfig, runProgram, type RecordedResource, type RunResult } from "../../tools/engine";
 
 const PROGRAM = path.resolve(__dirname, "..", "..", "index.ts");
@@ -55,4 +56,13 @@ export function upstreamOf(resources: RecordedResource[], name: string, seen = n
         }
     }
     return seen;
+}
+
+/** A plan step's resource name, by its key: `<cluster>-<name>` for the cluster's own steps, `<cluster>-<component>-<name>` for the others. */
+export function stepResourceName(plan: PlanStep[], cluster: string): (key: string) => string {
+    return (key) => {
+        const step = plan.find((s) => s.key === key);
+        if (!step) throw new Error(`no plan step ${key}`);
+        return step.component === "cluster" ? `${cluster}-${step.name}` : `${cluster}-${step.component}-${step.name}`;
+    };
 }
