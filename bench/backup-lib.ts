@@ -4,6 +4,7 @@
  * restore --to` (lab/restore.ts), or whatever `restore` does (the e2e: the stack setting backup.restore).
  */
 import { labCluster, labLayout, labSsh, runningHosts } from "../lab/cli";
+import { restoreTargetMs } from "../model/backup";
 import { restoreLab, type RestoreStep } from "../lab/restore";
 import { query } from "./day2-lib";
 import { sleep, Writer } from "./failover-lib";
@@ -57,7 +58,7 @@ export async function pointInTimeRestore(password: string, restore: Restore = la
     const steps = await restore(target);
     const restoreSec = (Date.now() - started) / 1000;
 
-    const targetMs = Date.parse(target.replace(" ", "T").replace("+00", "Z"));
+    const targetMs = restoreTargetMs(target);
     const rows = (await query(5000, `select id from failover_writes_v2 where run = '${run}'`, "postgres", password)).split("\n").filter(Boolean).map(Number);
     const present = new Set(rows);
     const before = writer.acks.filter((a) => a.at < targetMs);
