@@ -23,8 +23,9 @@ if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 -p
     apt-get "${apt_opts[@]}" update
 fi
 install_packages postgresql-17 patroni python3-etcd curl postgresql-client openssl
-# postgresql-common creates and starts a cluster "main"; Patroni must own the data directory.
-if [ ! -f '/etc/patroni/config.yml' ] && pg_lsclusters -h 2>/dev/null | awk '{print $1, $2}' | grep -qx '17 main'; then
+# postgresql-common creates and starts a cluster "main"; Patroni must own the data directory. (grep
+# without -q reads all: stopping at the first match could fail the pipeline with SIGPIPE under pipefail.)
+if [ ! -f '/etc/patroni/config.yml' ] && pg_lsclusters -h 2>/dev/null | awk '{print $1, $2}' | grep -x '17 main' >/dev/null; then
     pg_dropcluster --stop 17 main
 fi
 # The postgres user's home may be a freshly mounted data volume, owned by root.
