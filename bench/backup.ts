@@ -16,6 +16,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { labCluster, labLayout, labSsh, runningHosts } from "../lab/cli";
 import { restoreLab, type RestoreStep } from "../lab/restore";
+import { FULL_BACKUP_SERVICE } from "../render/pgbackrest";
 import { loadData, repositoryBackups } from "./day2-lib";
 import { lab, patroniMembers, sleep } from "./failover-lib";
 import { archiveLags, round, spread, type Spread } from "./stats";
@@ -71,7 +72,7 @@ async function main(argv: string[]): Promise<void> {
     const baselineSec: number[] = [];
     for (let i = 1; i <= runs; i++) {
         baselineSec.push(timed(() => ssh(primary, `tar -C ${layout.pgDataDir} -cf - . 2>/dev/null | gzip -1 | wc -c`)));
-        backupSec.push(timed(() => ssh(repository, "systemctl start pgha-backup@full.service")));
+        backupSec.push(timed(() => ssh(repository, `systemctl start ${FULL_BACKUP_SERVICE}`)));
         console.error(`full backup ${i}/${runs}: ${backupSec.at(-1)!.toFixed(1)} s (baseline tar | gzip -1: ${baselineSec.at(-1)!.toFixed(1)} s)`);
     }
     const fullBackup = repositoryBackups(repository).filter((b) => b.type === "full").length;

@@ -5,7 +5,7 @@
  * primary last), clear the cluster's keys in etcd, restore on the member that led, a fresh full backup
  * of the new timeline, then every other member cloned anew from it.
  */
-import { RESTORE_SCRIPT } from "../render/pgbackrest";
+import { FULL_BACKUP_SERVICE, RESTORE_SCRIPT } from "../render/pgbackrest";
 import type { LabHost } from "./cli";
 
 export interface RestoreStep {
@@ -54,7 +54,7 @@ export function restoreLab(ssh: LabSsh, target: string, hosts: LabHost[], scope:
     run("clear-dcs", leader, `${RESTORE_SCRIPT} clear-dcs ${shq(scope)}`);
     run("restore", leader, `${RESTORE_SCRIPT} restore ${shq(target)}`);
     // Backups run on the repository host when there is one, else on the primary.
-    if (repositoryHost) run("backup", repositoryHost, "systemctl start pgha-backup@full.service");
+    if (repositoryHost) run("backup", repositoryHost, `systemctl start ${FULL_BACKUP_SERVICE}`);
     else run("backup", leader, `${RESTORE_SCRIPT} backup`);
     for (const host of others) run("reclone", host, `${RESTORE_SCRIPT} reclone`);
     return steps;

@@ -15,6 +15,14 @@ const BACKUP_SCRIPT = "/usr/local/sbin/pgha-backup";
 const BACKUP_TYPES = ["full", "diff", "incr"] as const;
 type BackupType = (typeof BACKUP_TYPES)[number];
 
+/** The unit that takes one full backup (the schedule's service, instance `full`): what a restore and the first backup start. */
+export const FULL_BACKUP_SERVICE = "pgha-backup@full.service";
+
+/** Whether a host is a Patroni member (else the repository host). */
+function isMember(c: ResolvedCluster, host: ResolvedHost): boolean {
+    return c.hosts.patroni.some((m) => m.name === host.name);
+}
+
 /** The repository host (repository kind `host`); a programming error otherwise. */
 export function repositoryHost(c: ResolvedCluster): ResolvedHost {
     const host = c.hosts.backup[0];
@@ -106,7 +114,7 @@ function schedule(c: ResolvedCluster): { on: Array<{ type: BackupType; onCalenda
  * timer per scheduled type. On a member (object store) the script backs up only where it is the primary.
  */
 export function backupScheduleFiles(c: ResolvedCluster, host: ResolvedHost): RenderedFile[] {
-    const member = c.hosts.patroni.some((m) => m.name === host.name);
+    const member = isMember(c, host);
     const script = renderTemplate("pgha-backup.sh", {
         scope: c.scope,
         pgbackrest: PGBACKREST_BIN,
@@ -134,7 +142,7 @@ export function backupTimersStopScript(host: ResolvedHost): string {
 
 /** Starts (or, when its files changed, restarts) pgBackRest's TLS server on a host, then waits for it. */
 export function pgbackrestServerScript(c: ResolvedCluster, host: ResolvedHost, applies: AppliedFile[]): string {
-    const member = c.hosts.patroni.some((m) => m.name === host.name);
+    const member = isMember(c, host);
     return renderTemplate("pgbackrest-server.sh", {
         hostName: host.name,
         why: member ? "The repository host takes this member's backups through it." : "The members archive WAL, and restore, through it.",
@@ -156,7 +164,7 @@ export function pgbackrestServerStopScript(host: ResolvedHost): string {
  * the primary creates and checks the stanza.
  */
 export function pgbackrestStanzaScript(c: ResolvedCluster, host: ResolvedHost): string {
-    const member = c.hosts.patroni.some((m) => m.name === host.name);
+    const member = isMember(c, host);
     return renderTemplate("pgbackrest-stanza.sh", {
         scope: c.scope,
         hostName: host.name,
@@ -165,6 +173,7 @@ export function pgbackrestStanzaScript(c: ResolvedCluster, host: ResolvedHost): 
         restApiUrl: member ? restApiUrl(c, host) : null,
         clientTls: member && c.tls.enabled ? tlsPaths("patroni") : null,
         timeoutSec: GATE_TIMEOUTS_SEC.pgbackrestStanza,
+        fullBackupService: FULL_BACKUP_SERVICE,
     });
 }
 
@@ -177,7 +186,7 @@ export const RESTORE_SCRIPT = "/usr/local/sbin/pgha-restore";
  * fresh full backup. An operator runs it one subcommand at a time, on the hosts it names.
  */
 export function restoreScriptFile(c: ResolvedCluster, member: ResolvedHost): RenderedFile {
-    const onHost = c.backup.repository.kind === "host";
+    const onHost = !backupsRunOnMembers(c);
     const content = renderTemplate("pgha-restore.sh", {
         scope: c.scope,
         hostName: member.name,
@@ -199,6 +208,7 @@ export function restoreScriptFile(c: ResolvedCluster, member: ResolvedHost): Ren
         clientTls: c.tls.enabled ? tlsPaths("patroni") : null,
         dcsSettings: JSON.stringify(dcsConfig(c), null, 2),
         restoreTargetForm: RESTORE_TARGET_FORM,
+        fullBackupService: FULL_BACKUP_SERVICE,
     });
     return { id: "restore-script", path: RESTORE_SCRIPT, content, mode: "0750", owner: "root:root", validator: "shell", secret: false, reloadSystemd: false };
 }
@@ -230,17 +240,17 @@ export function restoreSteps(c: ResolvedCluster): RestoreStep[] {
     const others = c.hosts.patroni.filter((m) => m.name !== r.member).map((m) => m.name);
     const members = [...others, r.member];
     const script = (...args: string[]) => `${RESTORE_SCRIPT} ${args.join(" ")}\n`;
-    const backupHost = c.backup.repository.kind === "host" ? repositoryHost(c).name : r.member;
     const archive = others.map((m): RestoreStep => ({ name: `${run}-archive-${m}`, host: m, script: script("archive"), waitsFor: [], timeout: "20m" }));
     const pause: RestoreStep = { name: `${run}-pause`, host: r.member, script: script("pause"), waitsFor: archive.map((s) => s.name), timeout: "20m" };
     const stop = members.map((m): RestoreStep => ({ name: `${run}-stop-${m}`, host: m, script: script("stop", "--if-paused"), waitsFor: [pause.name], timeout: "20m" }));
     const clear: RestoreStep = { name: `${run}-clear-dcs`, host: r.member, script: script("clear-dcs", shellQuote(c.scope)), waitsFor: stop.map((s) => s.name), timeout: "20m" };
     const restore: RestoreStep = { name: `${run}-restore`, host: r.member, script: script("restore", shellQuote(r.to)), waitsFor: [clear.name], timeout: "120m" };
+    // pgBackRest takes backups on the repository host; with an object store the member restored, now the primary, takes it.
+    const onMembers = backupsRunOnMembers(c);
     const backup: RestoreStep = {
         name: `${run}-backup`,
-        host: backupHost,
-        // pgBackRest takes backups on the repository host; with an object store the member restored, now the primary, takes it.
-        script: c.backup.repository.kind === "host" ? "systemctl start pgha-backup@full.service\n" : script("backup"),
+        host: onMembers ? r.member : repositoryHost(c).name,
+        script: onMembers ? script("backup") : `systemctl start ${FULL_BACKUP_SERVICE}\n`,
         waitsFor: [restore.name],
         timeout: "120m",
     };
