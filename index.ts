@@ -73,6 +73,7 @@ const machines = onAws && awsMachines(settings, onAws);
 const secretOf = (key: string) => config.getSecret(key);
 const cluster = new PostgresHaCluster(settings.cluster.scope, {
     cluster: settings.clusterSpec as unknown as ClusterSpec,
+    clusterSetting: `${CONFIG_NAMESPACE}:cluster`,
     ...(machines ? machines.args : { connections: existingHostsConnections(settings) }),
     vipMovers: settings.vipMovers,
     secrets: {

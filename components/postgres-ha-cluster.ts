@@ -12,7 +12,7 @@ import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import type { CertificateAuthorityArgs, ClusterSecrets, ClusterSpec, HostRole, ResolvedCluster, VipMover } from "../model/types";
 import { BACKUP_S3_KEY_SECRETS, backupKeyIssues, repositoryLocation } from "../model/backup";
-import { ClusterConfigError, checkSuppliedCa, checkSuppliedCaNames, checkSuppliedSecret, pemCertificates, resolveValidCluster, type ValidationIssue } from "../model/validate";
+import { ClusterConfigError, checkSuppliedCa, checkSuppliedCaNames, checkSuppliedSecret, clusterWarnings, formatIssue, pemCertificates, resolveValidCluster, type ValidationIssue } from "../model/validate";
 import { isIpv4 } from "../model/net";
 import { DEFAULT_CA, HOST_ROLES, certificateHosts, clusterMachines, rolesOf, trustedCaNames } from "../model/resolve";
 import { sha256 } from "../render/files";
@@ -49,6 +49,12 @@ export interface ClusterSecretArgs {
 export interface PostgresHaClusterArgs {
     /** The cluster: hosts per role, Patroni, HAProxy, Keepalived and etcd settings. Validated before anything is created. */
     cluster: ClusterSpec;
+    /**
+     * Where `cluster` was set, as its warnings name it (the program passes its stack setting,
+     * `pulumi-patroni:cluster`).
+     * @default "args.cluster"
+     */
+    clusterSetting?: string;
     /**
      * How to reach each host over SSH, by host name; every host of `cluster.hosts` needs one.
      * Use `sshConnections` to build them from one set of SSH settings.
@@ -150,6 +156,8 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
     constructor(name: string, args: PostgresHaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validation first: a bad argument throws here, before this component or any child is registered.
         const c = validateArgs(name, args);
+        // What a valid configuration still risks, said before anything is created.
+        for (const warning of clusterWarnings(c, args.clusterSetting ?? "args.cluster")) void pulumi.log.warn(formatIssue(warning));
         super("pulumi-patroni:index:PostgresHaCluster", name, {}, opts);
         this.resolved = c;
         const hosts = clusterHosts(c, args);

@@ -12,8 +12,12 @@ interface ReleaseFacts {
     codename?: string;
     /** PostgreSQL major versions the release's own repositories ship. */
     distroPostgresVersions: number[];
-    /** Major version of the Patroni the release's own repositories ship (none on RHEL: PGDG's). */
-    distroPatroniMajor?: number;
+    /**
+     * Version ("major.minor[.patch]") of the Patroni the release's own repositories ship (none on
+     * RHEL: PGDG's). Debian's are measured (3.0.2 on Debian 12, 4.0.7 in the lab's Debian 13);
+     * Ubuntu's are the series its archive lists, not checked from here.
+     */
+    distroPatroniVersion?: string;
     /**
      * Version of the pgBackRest the release's own repositories ship (none on RHEL: PGDG's). Debian's
      * are checked (2.45 on this Debian 12 machine, 2.55.1 in the lab's Debian 13); Ubuntu's are as
@@ -23,10 +27,10 @@ interface ReleaseFacts {
 }
 
 export const RELEASES: Record<OsRelease, ReleaseFacts> = {
-    debian12: { family: "debian", osRelease: { id: "debian", versionId: "12" }, codename: "bookworm", distroPostgresVersions: [15], distroPatroniMajor: 3, distroPgbackrestVersion: "2.45" },
-    debian13: { family: "debian", osRelease: { id: "debian", versionId: "13" }, codename: "trixie", distroPostgresVersions: [17], distroPatroniMajor: 4, distroPgbackrestVersion: "2.55.1" },
-    "ubuntu22.04": { family: "debian", osRelease: { id: "ubuntu", versionId: "22.04" }, codename: "jammy", distroPostgresVersions: [14], distroPatroniMajor: 2, distroPgbackrestVersion: "2.38" },
-    "ubuntu24.04": { family: "debian", osRelease: { id: "ubuntu", versionId: "24.04" }, codename: "noble", distroPostgresVersions: [16], distroPatroniMajor: 3, distroPgbackrestVersion: "2.50" },
+    debian12: { family: "debian", osRelease: { id: "debian", versionId: "12" }, codename: "bookworm", distroPostgresVersions: [15], distroPatroniVersion: "3.0.2", distroPgbackrestVersion: "2.45" },
+    debian13: { family: "debian", osRelease: { id: "debian", versionId: "13" }, codename: "trixie", distroPostgresVersions: [17], distroPatroniVersion: "4.0.7", distroPgbackrestVersion: "2.55.1" },
+    "ubuntu22.04": { family: "debian", osRelease: { id: "ubuntu", versionId: "22.04" }, codename: "jammy", distroPostgresVersions: [14], distroPatroniVersion: "2.1", distroPgbackrestVersion: "2.38" },
+    "ubuntu24.04": { family: "debian", osRelease: { id: "ubuntu", versionId: "24.04" }, codename: "noble", distroPostgresVersions: [16], distroPatroniVersion: "3.2", distroPgbackrestVersion: "2.50" },
     // Rocky/Alma ship PostgreSQL in AppStream but neither Patroni nor etcd: those come from PGDG.
     rocky9: { family: "rhel", osRelease: { id: "rocky", versionId: "9" }, distroPostgresVersions: [] },
     alma9: { family: "rhel", osRelease: { id: "almalinux", versionId: "9" }, distroPostgresVersions: [] },
@@ -41,12 +45,26 @@ export function availablePostgresVersions(release: OsRelease, source: PackageSou
 }
 
 /** PGDG's repositories carry Patroni 4. */
-const PGDG_PATRONI_MAJOR = 4;
+const PGDG_PATRONI_VERSION = "4.0";
+
+/** The Patroni a release installs from a package source, as "major.minor[.patch]". */
+export function patroniVersion(release: OsRelease, source: PackageSource): string {
+    return source === "pgdg" ? PGDG_PATRONI_VERSION : (RELEASES[release].distroPatroniVersion ?? PGDG_PATRONI_VERSION);
+}
 
 /** The major version of Patroni a release installs from a package source. */
 export function patroniMajorVersion(release: OsRelease, source: PackageSource): number {
-    return source === "pgdg" ? PGDG_PATRONI_MAJOR : (RELEASES[release].distroPatroniMajor ?? PGDG_PATRONI_MAJOR);
+    return Number(patroniVersion(release, source).split(".")[0]);
 }
+
+/**
+ * The first Patroni whose etcd3 leader update is conditional (patroni/patroni#2689 and #2693):
+ * before it, a primary whose Patroni was frozen (SIGSTOP, a stalled VM) for longer than the ttl
+ * writes the leader key back from its stale view when it resumes, over the member promoted in the
+ * meantime, and the new primary is demoted and rewound (measured in the lab on Debian 12's 3.0.2:
+ * 268 acknowledged writes lost in 1 of 3 runs).
+ */
+export const PATRONI_FROZEN_LEADER_FIX = "3.0.3";
 
 /** PGDG's repositories carry a current pgBackRest (2.55 or newer). */
 const PGDG_PGBACKREST_VERSION = "2.55";

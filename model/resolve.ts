@@ -50,6 +50,11 @@ export const DEFAULT_PG_PARAMETERS: Readonly<Record<string, string | number | bo
     log_checkpoints: "on",
     log_connections: "off",
     track_io_timing: "on",
+    // A walsender whose standby stopped answering (a host powered off, a cut network) ends after
+    // this long instead of PostgreSQL's 60 s. Until it ends, Patroni keeps that standby as the
+    // synchronous one and every commit waits; once it has, Patroni names a streaming replica
+    // instead. Live standbys answer the walsender's keepalive at half this interval at once.
+    wal_sender_timeout: "5s",
 };
 
 /** Resolve a host: tags default to all false. */
@@ -74,7 +79,7 @@ function resolvePatroni(spec: ClusterSpec, scope: string): ResolvedPatroni {
     const backups = spec.backup?.enabled ?? false;
     return {
         ttlSec: p.ttlSec ?? 20,
-        loopWaitSec: p.loopWaitSec ?? 5,
+        loopWaitSec: p.loopWaitSec ?? 2,
         retryTimeoutSec: p.retryTimeoutSec ?? 7,
         maximumLagOnFailoverBytes: p.maximumLagOnFailoverBytes ?? 1048576,
         // Quorum where Patroni can (measured: losing a standby cost 0.09 s of writes instead of 24.7 s;
@@ -99,7 +104,7 @@ function resolvePatroni(spec: ClusterSpec, scope: string): ResolvedPatroni {
         pgHba: p.pgHba ?? [],
         restApiPort: p.restApiPort ?? 8008,
         postgresPort: p.postgresPort ?? 5432,
-        watchdog: p.watchdog ?? "automatic",
+        watchdog: p.watchdog ?? "required",
         removedMemberData: p.removedMemberData ?? "keep",
         dataChecksums: p.dataChecksums ?? true,
         superuserName: p.superuserName ?? "postgres",
@@ -186,9 +191,10 @@ export function resolveCluster(spec: ClusterSpec, defaultScope: string, vipMover
             replicaPort: ha.replicaPort ?? 5001,
             statsPort: ha.statsPort ?? 7000,
             checkIntervalMs: ha.checkIntervalMs ?? 1000,
-            checkFastIntervalMs: ha.checkFastIntervalMs ?? 250,
-            checkFall: ha.checkFall ?? 2,
-            checkRise: ha.checkRise ?? 2,
+            checkFastIntervalMs: ha.checkFastIntervalMs ?? 1000,
+            checkDownIntervalMs: ha.checkDownIntervalMs ?? 250,
+            checkFall: ha.checkFall ?? 3,
+            checkRise: ha.checkRise ?? 1,
             checkTimeoutMs: ha.checkTimeoutMs ?? 2000,
             clientTimeoutSec: ha.clientTimeoutSec ?? 1800,
             maxConnections: ha.maxConnections ?? 2000,

@@ -4,7 +4,7 @@
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from "crypto";
 import { RunError } from "@pulumi/pulumi/errors";
-import { PGDG_POSTGRES_VERSIONS, RELEASES, availablePostgresVersions, patroniMajorVersion } from "./distro";
+import { PATRONI_FROZEN_LEADER_FIX, PGDG_POSTGRES_VERSIONS, RELEASES, availablePostgresVersions, patroniMajorVersion, patroniVersion, versionAtLeast } from "./distro";
 import { inSubnet, isIpv4, isIpv4Cidr } from "./net";
 import { catalogsFor, checkParameterValue, lookupParameter, unitNames, type PostgresParameter } from "./postgres-catalog";
 import { checkBackup } from "./backup";
@@ -140,6 +140,7 @@ export const CLUSTER_SCHEMA: Schema = {
         "statsPort?": "integer",
         "checkIntervalMs?": "integer",
         "checkFastIntervalMs?": "integer",
+        "checkDownIntervalMs?": "integer",
         "checkFall?": "integer",
         "checkRise?": "integer",
         "checkTimeoutMs?": "integer",
@@ -718,7 +719,7 @@ function atLeastOne<T extends object>(at: string, values: T, names: ReadonlyArra
 }
 
 export function checkHaproxy(c: ResolvedCluster, root: string): ValidationIssue[] {
-    return atLeastOne(`${root}.haproxy`, c.haproxy, ["checkIntervalMs", "checkFastIntervalMs", "checkFall", "checkRise", "checkTimeoutMs", "clientTimeoutSec", "maxConnections", "serverMaxConnections"]);
+    return atLeastOne(`${root}.haproxy`, c.haproxy, ["checkIntervalMs", "checkFastIntervalMs", "checkDownIntervalMs", "checkFall", "checkRise", "checkTimeoutMs", "clientTimeoutSec", "maxConnections", "serverMaxConnections"]);
 }
 
 /** A certificate lives at least a day, is renewed before it expires, and never outlives its CA. */
@@ -807,6 +808,26 @@ export function validateCluster(spec: unknown, defaultScope: string, root = "clu
 }
 
 /** Validate and resolve in one step; throws `ClusterConfigError` listing every issue. */
+/**
+ * What a valid configuration still risks, said before anything is created (the program logs each
+ * as a warning): each names the setting, the value, the risk and the fix, as an issue does.
+ */
+export function clusterWarnings(c: ResolvedCluster, root = "cluster"): ValidationIssue[] {
+    const warnings: ValidationIssue[] = [];
+    const patroni = patroniVersion(c.os, c.packageSource);
+    if (c.patroni.watchdog !== "required" && !versionAtLeast(patroni, PATRONI_FROZEN_LEADER_FIX)) {
+        warnings.push({
+            setting: `${root}.patroni.watchdog`,
+            value: c.patroni.watchdog,
+            rule:
+                `${c.os}'s Patroni (${patroni}) predates ${PATRONI_FROZEN_LEADER_FIX}: a primary whose Patroni is frozen (SIGSTOP, a stalled VM) for longer than ` +
+                `ttlSec takes the leader key back when it resumes, and acknowledged writes of the member promoted meanwhile are lost; only a required watchdog fences it first`,
+            fix: `set ${root}.patroni.watchdog: required on hosts that can load softdog (the default), or install Patroni ${PATRONI_FROZEN_LEADER_FIX} or newer (os: debian13, or packageSource: pgdg)`,
+        });
+    }
+    return warnings;
+}
+
 export function resolveValidCluster(spec: unknown, defaultScope: string, root = "cluster", vipMovers: readonly VipMover[] = []): ResolvedCluster {
     const issues = validateCluster(spec, defaultScope, root, vipMovers);
     if (issues.length > 0) throw new ClusterConfigError(issues);

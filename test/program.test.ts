@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadStackConfig, runProgram, RunResult, stepReports } from "../tools/engine";
+import { loadStackConfig, runProgram, RunResult, stepReports, type EngineEvent } from "../tools/engine";
 import { parseStackConfig } from "../model/config";
 import { STACK_PROVIDERS } from "../providers";
 import type { ClusterSecrets } from "../model/types";
@@ -184,6 +184,38 @@ describe("SSH key files", () => {
         } finally {
             process.env.HOME = saved;
         }
+    }, 120_000);
+});
+
+describe("warnings before anything is created", () => {
+    it("the Debian 12 lab (Patroni 3.0.2, no watchdog in containers) is warned about a frozen primary, before the first resource, as the CLI shows diagnostics", async () => {
+        const { config, secretKeys } = loadStackConfig("lab-debian12");
+        const events: EngineEvent[] = [];
+        const run = await runProgram({
+            programPath: PROGRAM,
+            stack: "lab-debian12",
+            config,
+            secretKeys,
+            mode: "plan",
+            timeoutMs: 120_000,
+            handlersModule: SLOW_HANDLERS,
+            handlerOptions: { delayMs: 0 },
+            onEvent: (e) => events.push(e),
+            onProgramOutput: () => undefined,
+        });
+        expect(run.diagnostics).toHaveLength(1);
+        expect(run.diagnostics[0].severity).toBe("warning");
+        expect(run.diagnostics[0].message).toMatch(/^pulumi-patroni:cluster\.patroni\.watchdog: debian12's Patroni \(3\.0\.2\) predates 3\.0\.3.* \(got "automatic"\)\. Fix: set pulumi-patroni:cluster\.patroni\.watchdog: required/);
+        const first = events.findIndex((e) => e.kind === "start");
+        const warned = events.findIndex((e) => e.kind === "diagnostic");
+        expect(warned).toBeGreaterThanOrEqual(0);
+        expect(warned).toBeLessThan(first);
+        expect(run.resources.length).toBeGreaterThan(10);
+    }, 120_000);
+
+    it("the Debian 13 lab (Patroni 4.0.7, with the fix) is not", async () => {
+        const run = await planStack("lab", {}, [], 0);
+        expect(run.diagnostics).toEqual([]);
     }, 120_000);
 });
 

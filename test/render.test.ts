@@ -421,7 +421,8 @@ describe("the watchdog, as the install step prepares it (its block run with a st
         const r = runBlock("required", "fails");
         expect(r.status).toBe(1);
         expect(r.bootConf).toBe("softdog\n");
-        expect(r.stderr).toMatch(/watchdog mode is required but pg1 has no \S*\/dev\/watchdog: load softdog/);
+        expect(r.stderr).toMatch(/patroni\.watchdog is required \(the default\) but pg1 has no \S*\/dev\/watchdog/);
+        expect(r.stderr).toMatch(/Fix: .*softdog.*set patroni\.watchdog: automatic/);
         expect(runBlock("required", "loads").status).toBe(0);
     });
 });

@@ -8,6 +8,7 @@ import type { ClusterSpec, HostSpec } from "../model/types";
 import {
   CLUSTER_SCHEMA,
   ClusterConfigError,
+  clusterWarnings,
   formatIssue,
   resolveValidCluster,
   validateCluster,
@@ -254,6 +255,35 @@ describe("Patroni timings and synchronous mode", () => {
       s.patroni = { synchronousMode: false };
     });
     expect(issuesOf(spec)).toEqual([]);
+  });
+});
+
+describe("the watchdog, and a Patroni that can take the leader key back after a freeze", () => {
+  const resolved = (mutate: (spec: ClusterSpec) => void) => resolveValidCluster(specWith(mutate), "test", ROOT);
+
+  it("is required by default: a frozen Patroni is fenced where the host can load softdog", () => {
+    expect(resolved(() => undefined).patroni.watchdog).toBe("required");
+    expect(clusterWarnings(resolved(() => undefined), ROOT)).toEqual([]);
+  });
+
+  it("warns, naming the setting, the value and the fix, where Debian 12's Patroni 3.0.2 runs without a required watchdog", () => {
+    for (const mode of ["automatic", "off"] as const) {
+      const c = resolved((s) => {
+        s.os = "debian12";
+        s.patroni = { watchdog: mode, synchronousMode: true };
+      });
+      expectIssue(clusterWarnings(c, ROOT), `${ROOT}.patroni.watchdog`, {
+        value: mode,
+        rule: /debian12's Patroni \(3\.0\.2\) predates 3\.0\.3: .*takes the leader key back/,
+        fix: /Fix: set cluster\.patroni\.watchdog: required .*Patroni 3\.0\.3 or newer \(os: debian13, or packageSource: pgdg\)/,
+      });
+    }
+  });
+
+  it("says nothing where Patroni has the fix (Debian 13's 4.0.7, PGDG's) or the watchdog is required", () => {
+    expect(clusterWarnings(resolved((s) => (s.patroni = { watchdog: "automatic" })), ROOT)).toEqual([]);
+    expect(clusterWarnings(resolved((s) => ((s.os = "debian12"), (s.packageSource = "pgdg"), (s.patroni = { watchdog: "automatic" }))), ROOT)).toEqual([]);
+    expect(clusterWarnings(resolved((s) => ((s.os = "debian12"), (s.patroni = { watchdog: "required", synchronousMode: true }))), ROOT)).toEqual([]);
   });
 });
 

@@ -72,6 +72,9 @@ export function createProgressRenderer(options: ProgressRendererOptions = {}): P
         case "log":
           if (options.verbose) println(`       ${event.name}: ${event.message}`);
           break;
+        case "diagnostic":
+          println(`${event.severity}: ${event.message}`);
+          break;
       }
     },
     stop() {

@@ -15,6 +15,7 @@ import { createLabHandlers } from "./labHandlers";
 import { findProjectDir, readProjectName, toRuntimeConfig } from "./stackConfig";
 import {
   EngineError,
+  Diagnostic,
   EngineEvent,
   HandlerContext,
   HandlerFailure,
@@ -74,6 +75,7 @@ export async function runProgramInProcess(request: RunRequest, options: InProces
 
   const onUnhandled = (reason: unknown) => run.failProgram(reason);
   process.on("unhandledRejection", onUnhandled);
+  const diagnostics = captureDiagnostics((d) => (options.onEvent ?? (() => undefined))({ kind: "diagnostic", at: Date.now(), ...d }));
   const deadline = setTimeout(() => run.failTimeout(request.timeoutMs), request.timeoutMs);
   try {
     const program = (async () => {
@@ -92,7 +94,7 @@ export async function runProgramInProcess(request: RunRequest, options: InProces
     if (request.stateFile && !preview) {
       saveState(request.stateFile, run.deployment.finalState(request.stack, exported.outputs, exported.secretOutputs));
     }
-    return { resources: run.resources, deleted: run.deleted, ...exported };
+    return { resources: run.resources, deleted: run.deleted, ...exported, diagnostics: diagnostics.seen };
   } catch (err) {
     // What finished before the failure is kept, as the engine's checkpoints keep it.
     if (request.stateFile && !preview) saveState(request.stateFile, run.deployment.finalState(request.stack, previous.outputs, previous.secretOutputs));
@@ -102,10 +104,39 @@ export async function runProgramInProcess(request: RunRequest, options: InProces
     throw err;
   } finally {
     clearTimeout(deadline);
+    diagnostics.stop();
     process.off("unhandledRejection", onUnhandled);
     abort.abort();
     await handlers.dispose?.();
   }
+}
+
+/**
+ * The program's pulumi.log.warn/info. Without an engine connection the SDK prints them to the
+ * console as `warning: [runtime] <message>` (@pulumi/pulumi log/index.ts, warn and info); the CLI
+ * shows the same messages as diagnostics of the update. They are taken off the console here and
+ * reported as diagnostics; anything else written to the console passes through.
+ */
+function captureDiagnostics(report: (d: Diagnostic) => void): { seen: Diagnostic[]; stop(): void } {
+  const seen: Diagnostic[] = [];
+  const original = { warn: console.warn, log: console.log };
+  const take = (severity: Diagnostic["severity"], prefix: string, passOn: (...args: unknown[]) => void) =>
+    (...args: unknown[]) => {
+      if (args.length === 1 && typeof args[0] === "string" && args[0].startsWith(prefix)) {
+        const d = { severity, message: args[0].slice(prefix.length) };
+        seen.push(d);
+        report(d);
+      } else passOn(...args);
+    };
+  console.warn = take("warning", "warning: [runtime] ", original.warn);
+  console.log = take("info", "info: [runtime] ", original.log);
+  return {
+    seen,
+    stop() {
+      console.warn = original.warn;
+      console.log = original.log;
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------

@@ -54,6 +54,14 @@ export interface RunResult {
   outputs: Record<string, unknown>;
   /** Names of the exports that are secret. */
   secretOutputs: string[];
+  /** What the program logged with pulumi.log.warn/info, in order: the CLI prints these as diagnostics. */
+  diagnostics: Diagnostic[];
+}
+
+/** A message the program logged (pulumi.log), as the engine shows it. */
+export interface Diagnostic {
+  severity: "info" | "warning";
+  message: string;
 }
 
 /** Progress of a run; components (custom=false) produce no events. */
@@ -71,7 +79,9 @@ export type EngineEvent =
       outputTail?: string;
     }
   /** Free-form progress from a handler (e.g. "dialing 10.0.0.5:22, attempt 3"). */
-  | { kind: "log"; name: string; message: string; at: number };
+  | { kind: "log"; name: string; message: string; at: number }
+  /** The program's own pulumi.log.warn/info: always shown, as the CLI shows diagnostics. */
+  | ({ kind: "diagnostic"; at: number } & Diagnostic);
 
 /** What a resource handler is given. */
 export interface ResourceRequest {

@@ -2,8 +2,8 @@
 # Applies a changed patroni.yml on pg1 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/config.yml sha256:8aaf2f2edeb80a615598c3dd365f43e19acd9d0b8c4dfe056adcf762fd22718f
-#   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
+#   /etc/patroni/config.yml sha256:5b644f91230661b5c7ab22bf19331361dbf5809a625ac1f484e5a48259894afa
+#   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:d0f1dbb8a776fdffa679b761453a203a92c4934569900e6bb2dba5ebacd6c6c9
 #   /etc/patroni/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 #   /etc/patroni/tls/host.crt sha256:b9c4d92644106e80ca8447fba28cbc2efec8bbe1b0b783a279aa34b5dec2e9b0
 #   /etc/patroni/tls/host.key sha256:b8ce81f991306cbffac008e28e49fa2fec055332764f01e19439249011294479

@@ -2,8 +2,8 @@
 # Applies a changed patroni.yml on pg1 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/config.yml sha256:8681d4a1d9c0c654c34f6cd2ec7e84d7b73df995cbc3746fb747ddd1aa16e574
-#   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
+#   /etc/patroni/config.yml sha256:846e5dede7ffaf4867ac909f49a0e56ecb565a4b398af009083563bd971c1680
+#   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:d0f1dbb8a776fdffa679b761453a203a92c4934569900e6bb2dba5ebacd6c6c9
 #   /etc/patroni/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 #   /etc/patroni/tls/host.crt sha256:b9c4d92644106e80ca8447fba28cbc2efec8bbe1b0b783a279aa34b5dec2e9b0
 #   /etc/patroni/tls/host.key sha256:b8ce81f991306cbffac008e28e49fa2fec055332764f01e19439249011294479

@@ -2,8 +2,8 @@
 # Applies a changed patroni.yml on pg2 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/config.yml sha256:cca2967d59d93445af9602dd2d4ccb1bd6fc595189749993f0b73609d4b914e9
-#   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
+#   /etc/patroni/config.yml sha256:80fadc9dc00ed4d6d6e300e0d30f457bf57510b0bfcd8f93458edb84d1edfb95
+#   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:d0f1dbb8a776fdffa679b761453a203a92c4934569900e6bb2dba5ebacd6c6c9
 #   /etc/patroni/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 #   /etc/patroni/tls/host.crt sha256:4a80d0964403021a27447127261ccd6e34b9fc6e88e6b41c3eca3974f5069c25
 #   /etc/patroni/tls/host.key sha256:fbe75220a1652f4a0dbda805a10f8a89945f593e606050e6c33aec9d59472777

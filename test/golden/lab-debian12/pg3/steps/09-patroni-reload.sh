@@ -2,8 +2,8 @@
 # Applies a changed patroni.yml on pg3 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/config.yml sha256:7f607a9a4e61d47a03008689a597d3c8091f38e4b8d6aea01268270185c8a6c2
-#   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
+#   /etc/patroni/config.yml sha256:3a82980a3fe25eba43a20eb9b3a18cead135b5713ad9694e573bc2edd148b7bd
+#   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:d0f1dbb8a776fdffa679b761453a203a92c4934569900e6bb2dba5ebacd6c6c9
 #   /etc/patroni/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 #   /etc/patroni/tls/host.crt sha256:f33af225296d0e26d08e0a2e820da8091ebd8be7b3441a6ef9821d702cc66c91
 #   /etc/patroni/tls/host.key sha256:4be3884a37dcf9e6db0052ce118fd47aa07f7f0b711adc3ba09cc9ea27913e5b

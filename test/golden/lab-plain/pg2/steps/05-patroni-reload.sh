@@ -2,8 +2,8 @@
 # Applies a changed patroni.yml on pg2 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/config.yml sha256:7909d90da1396389eb42c0e548109354d2bb259abee71af1ef3f6dd8ea947ad6
-#   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
+#   /etc/patroni/config.yml sha256:2cbbf42c653b32d22b3518e94088c7420845a965ad38617d9bd7cf0c318c1947
+#   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:d0f1dbb8a776fdffa679b761453a203a92c4934569900e6bb2dba5ebacd6c6c9
 set -euo pipefail
 export LC_ALL=C
 # Print the last lines of a unit's log to stderr, for the deployment's error message.

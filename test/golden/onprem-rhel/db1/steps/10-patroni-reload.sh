@@ -2,8 +2,8 @@
 # Applies a changed patroni.yml on db1 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/patroni.yml sha256:4e5a2ed37aeecceab9b214c906c32aee4fb03a4aca5ed6a5020f3eab41a96ab4
-#   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
+#   /etc/patroni/patroni.yml sha256:3cf1b28961ba9690b955469050f703ef0e51d6bd3f77bda871e009797d44af36
+#   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:d0f1dbb8a776fdffa679b761453a203a92c4934569900e6bb2dba5ebacd6c6c9
 #   /etc/patroni/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 #   /etc/patroni/tls/host.crt sha256:5c0806e8baf79b38045a95aba2b28ef350ac8ecb57230be5178402d1ac19e527
 #   /etc/patroni/tls/host.key sha256:dccd386d2a764fa50a4974c235395d0c48297b51827bbd7f3e1261fee64b8c09

@@ -26,11 +26,15 @@ install -d -o postgres -g postgres -m 0750 "$(dirname '/etc/patroni/patroni.yml'
 install -d /etc/modules-load.d
 echo softdog > /etc/modules-load.d/softdog.conf
 if [ ! -e /dev/watchdog ] && ! modprobe softdog 2>/dev/null; then
-    echo "softdog could not be loaded (no kernel modules here); watchdog mode is automatic" >&2
+    echo "softdog could not be loaded (no kernel modules here); watchdog mode is required" >&2
 fi
 install -d /etc/udev/rules.d
 echo 'KERNEL=="watchdog", OWNER="postgres", GROUP="postgres", MODE="0600"' > /etc/udev/rules.d/61-patroni-watchdog.rules
 if [ -e /dev/watchdog ]; then
     chown postgres:postgres /dev/watchdog
+else
+    echo "patroni.watchdog is required (the default) but db2 has no /dev/watchdog (softdog did not load)." >&2
+    echo "Fix: give the host a kernel that can load softdog, or set patroni.watchdog: automatic to run Patroni unfenced (a frozen primary is then not reset)." >&2
+    exit 1
 fi
 patroni --version

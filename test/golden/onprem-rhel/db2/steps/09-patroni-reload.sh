@@ -2,8 +2,8 @@
 # Applies a changed patroni.yml on db2 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/patroni.yml sha256:dc5de3e262035cc694861c15713c1beb257090f0d11295a663ad5c7e4639e62e
-#   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
+#   /etc/patroni/patroni.yml sha256:793547064e6f9731bab4772fe4e91a70d57ed56ea1bd188a759272488d0095a8
+#   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:d0f1dbb8a776fdffa679b761453a203a92c4934569900e6bb2dba5ebacd6c6c9
 #   /etc/patroni/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 #   /etc/patroni/tls/host.crt sha256:d1a677043b21b526547eb992456c7f1e70390b41f7b3ad772bf457f43456def5
 #   /etc/patroni/tls/host.key sha256:4e7c089e095c43dde629d80820906881ec8f3943d51d57d981419c34b926ce84

@@ -2,8 +2,8 @@
 # Applies a changed patroni.yml on db3 with a reload: Patroni applies what it can live (pg_hba
 # too). A member not running yet is started by its start step, after every member has reloaded.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/patroni/patroni.yml sha256:008279be219d81c6bf0c712426e4320b31cf2c25e3fb2940b00af402d7ffab6b
-#   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:66ed62abba499458e11894b1826210a563648b7c7acc8984f7931fc8525f6034
+#   /etc/patroni/patroni.yml sha256:4951b29dfb5d67a7f6d644522557e10afed42453df59a94a966cf4a9c0b7ab28
+#   /etc/systemd/system/patroni.service.d/pulumi-patroni.conf sha256:d0f1dbb8a776fdffa679b761453a203a92c4934569900e6bb2dba5ebacd6c6c9
 #   /etc/patroni/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 #   /etc/patroni/tls/host.crt sha256:691fe5515e2d18e48838e35ebe7ac1c593f788bf73e15ddb3f77243bc4debb2f
 #   /etc/patroni/tls/host.key sha256:155712b492bf8ac60398667cb6acf7b509ff156b3913cb23e9e595f52e919f02
