@@ -119,7 +119,14 @@ export class Writer {
 
     private stoppedAt: number | undefined;
 
-    constructor(private readonly intervalMs = 50) {}
+    /**
+     * `client`: `vip`, node-postgres through VIP:5000 (bench/writer.ts); `libpq`, psql straight to
+     * the members with a multi-host connection string (bench/libpq-writer.ts).
+     */
+    constructor(
+        private readonly client: "vip" | "libpq" = "vip",
+        private readonly intervalMs = 50,
+    ) {}
 
     /**
      * The table, and the writer's own role: an application's login that no deployment changes, so
@@ -152,7 +159,11 @@ export class Writer {
 
     start(run: string): void {
         this.stoppedAt = undefined;
-        const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "writer.ts"), run, String(this.intervalMs)], {
+        const args =
+            this.client === "vip"
+                ? [path.join(__dirname, "writer.ts"), run, String(this.intervalMs)]
+                : [path.join(__dirname, "libpq-writer.ts"), run, Object.values(patroniNodes()).join(","), String(this.intervalMs)];
+        const child = spawn(process.execPath, ["--import", "tsx", ...args], {
             env: { ...process.env, PGHOST: vip(), PGUSER: WRITER_ROLE, PGPASSWORD: WRITER_PASSWORD, ...labSslEnv() },
             stdio: ["ignore", "pipe", "inherit"],
             cwd: REPO_ROOT,
@@ -200,7 +211,10 @@ export async function missingAcks(password: string, run: string, acks: Ack[]): P
 export interface ProbeSample {
     node: string;
     at: number;
+    /** Not in recovery: a primary by role. */
     writable: boolean;
+    /** A primary that could acknowledge a synchronous commit (bench/probe.ts). */
+    acks: boolean;
 }
 
 /**
@@ -222,8 +236,8 @@ export class SplitBrainProbes {
             });
             readline.createInterface({ input: child.stdout! }).on("line", (line) => {
                 try {
-                    const s = JSON.parse(line) as { at: number; writable: boolean };
-                    this.samples.push({ node, at: s.at, writable: s.writable });
+                    const s = JSON.parse(line) as { at: number; writable: boolean; acks: boolean };
+                    this.samples.push({ node, at: s.at, writable: s.writable, acks: s.acks });
                 } catch {
                     // not a sample
                 }
@@ -236,9 +250,12 @@ export class SplitBrainProbes {
         for (const child of this.children) child.kill("SIGTERM");
     }
 
-    /** Moments when two nodes each said "not in recovery" within `windowMs` of each other. */
-    twoWritablePrimaries(windowMs = 300): Array<{ at: number; nodes: string[] }> {
-        const writable = this.samples.filter((s) => s.writable).sort((a, b) => a.at - b.at);
+    /**
+     * Moments when two nodes each said they could acknowledge writes (`acks`) — or, with `by:
+     * "role"`, each said "not in recovery" — within `windowMs` of each other.
+     */
+    twoWritablePrimaries(windowMs = 300, by: "acks" | "role" = "acks"): Array<{ at: number; nodes: string[] }> {
+        const writable = this.samples.filter((s) => (by === "acks" ? s.acks : s.writable)).sort((a, b) => a.at - b.at);
         const found: Array<{ at: number; nodes: string[] }> = [];
         for (let i = 0; i < writable.length; i++) {
             for (let j = i + 1; j < writable.length && writable[j].at - writable[i].at <= windowMs; j++) {
@@ -396,6 +413,33 @@ export const SCENARIOS: Record<string, Scenario> = {
         },
     },
     "keepalived-master-poweroff": { name: "power-off of the Keepalived MASTER", inject: async () => poweroff(vipHolder()!)() },
+    "haproxy-kill": {
+        name: "kill -9 of HAProxy on the VIP holder",
+        // Master and workers: systemd restarts the service (Restart=always); Keepalived's track script
+        // sees it inactive meanwhile and may move the VIP.
+        inject: async () => void machines("ssh", vipHolder()!, "systemctl kill -s SIGKILL haproxy"),
+    },
+    "patroni-freeze": {
+        name: "Patroni frozen on the primary (SIGSTOP past the ttl, then SIGCONT)",
+        ttlBound: true,
+        // Held until writes resume on a new primary (the leader key expired), then holdSec more: the
+        // frozen Patroni wakes with a stale view of a cluster that has moved on.
+        inject: async () => {
+            const leader = leaderName()!;
+            machines("ssh", leader, "systemctl kill --kill-whom=main -s SIGSTOP patroni");
+            return async () => void machines("ssh", leader, "systemctl kill --kill-whom=main -s SIGCONT patroni");
+        },
+    },
+    "postmaster-freeze": {
+        name: "postmaster frozen on the primary (SIGSTOP for 20 s, then SIGCONT)",
+        // Existing sessions go on (their backends run); new connections wait for the postmaster.
+        holdSec: 20,
+        inject: async () => {
+            const leader = leaderName()!;
+            machines("ssh", leader, `kill -STOP "$(${pgDataPidCommand()})"`);
+            return async () => void machines("ssh", leader, `kill -CONT "$(${pgDataPidCommand()})"`);
+        },
+    },
     "etcd-leader-poweroff": { name: "power-off of the etcd leader", inject: async () => poweroff(etcdLeader()!)() },
     "etcd-quorum-loss": {
         name: "loss of etcd quorum (two of three powered off)",
@@ -420,8 +464,20 @@ export interface RunResult {
     writeOutageSec: number;
     acknowledged: number;
     ackedButMissing: number;
+    /** Two nodes could acknowledge synchronous commits at once (bench/probe.ts's `acks`). */
     twoWritablePrimaries: boolean;
+    /**
+     * Two nodes were out of recovery at once, whether or not both could acknowledge (a primary left
+     * running by a frozen Patroni, with no standby). Runs measured before this field lack it.
+     */
+    twoPrimariesByRole?: boolean;
     backToFullHealthSec: number;
+    /**
+     * The same writes from a libpq client straight to the members (multi-host connection string,
+     * `target_session_attrs=read-write`; bench/libpq-writer.ts), beside the VIP client. Runs measured
+     * before this field lack it.
+     */
+    libpq?: { writeOutageSec: number; acknowledged: number; ackedButMissing: number };
     /**
      * Acknowledged writes per TIMELINE_BUCKET_SEC bucket, as [bucket start in seconds since the
      * fault, count]; only buckets with at least one write are listed, so a missing bucket is zero.
@@ -442,9 +498,11 @@ export async function runScenario(key: string, profile: string, run: number, log
     await Writer.prepare(password);
     const tag = `${profile}/${key}/${run}/${Date.now()}`;
     const writer = new Writer();
+    const libpq = new Writer("libpq");
     const probes = new SplitBrainProbes(password);
     probes.start();
     writer.start(tag);
+    libpq.start(`${tag}/libpq`);
     await sleep(3000);
     const faultAt = Date.now();
     log(`${tag}: ${scenario.name}`);
@@ -463,9 +521,10 @@ export async function runScenario(key: string, profile: string, run: number, log
     await waitFullyHealthy(300);
     const backToFullHealthSec = Math.round((Date.now() - faultAt) / 100) / 10;
     await sleep(2000);
-    await writer.stop();
+    await Promise.all([writer.stop(), libpq.stop()]);
     probes.stop();
     const missing = await missingAcks(password, tag, writer.acks);
+    const libpqMissing = await missingAcks(password, `${tag}/libpq`, libpq.acks);
     const bucket = TIMELINE_BUCKET_SEC * 1000;
     const counts = new Map<number, number>();
     for (const a of writer.acks) {
@@ -480,7 +539,9 @@ export async function runScenario(key: string, profile: string, run: number, log
         acknowledged: writer.acks.length,
         ackedButMissing: missing.length,
         twoWritablePrimaries: probes.twoWritablePrimaries().length > 0,
+        twoPrimariesByRole: probes.twoWritablePrimaries(300, "role").length > 0,
         backToFullHealthSec,
+        libpq: { writeOutageSec: libpq.maxGapSec(faultAt), acknowledged: libpq.acks.length, ackedButMissing: libpqMissing.length },
         timeline: [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([t, n]) => [t / 1000, n]),
         errors: distinctErrors(writer.errors.filter((e) => e.at >= faultAt - 1000), faultAt),
     };

@@ -43,6 +43,8 @@ export interface ProfileSummary {
     n: number;
     outageSec: Spread;
     backToFullHealthSec: Spread;
+    /** The libpq multi-host client's outage (runs that have it; RunResult.libpq). */
+    libpqOutageSec?: Spread;
 }
 
 /** One scenario under the two profiles compared: the first profile named is the baseline. */
@@ -55,8 +57,12 @@ export interface ScenarioSummary {
     ratioOfMedians: number | undefined;
     /** Acknowledged rows missing afterwards, summed over every run of both profiles. */
     ackedButMissing: number;
-    /** Whether two nodes accepted writes at once in any run of either profile. */
+    /** Whether two nodes could acknowledge writes at once in any run of either profile. */
     twoWritablePrimaries: boolean;
+    /** Whether two nodes were out of recovery at once in any run (undefined: no run recorded it). */
+    twoPrimariesByRole: boolean | undefined;
+    /** Rows the libpq client had acknowledged and were missing afterwards, summed over the runs that have it. */
+    libpqAckedButMissing: number;
 }
 
 /**
@@ -79,7 +85,8 @@ function profileSummary(runs: RunResult[], profile: string): ProfileSummary | un
     const mine = runs.filter((r) => r.profile === profile);
     const outageSec = spread(mine.map((r) => r.writeOutageSec));
     const backToFullHealthSec = spread(mine.map((r) => r.backToFullHealthSec), 1);
-    return outageSec && backToFullHealthSec ? { profile, n: mine.length, outageSec, backToFullHealthSec } : undefined;
+    const libpqOutageSec = spread(mine.flatMap((r) => (r.libpq ? [r.libpq.writeOutageSec] : [])));
+    return outageSec && backToFullHealthSec ? { profile, n: mine.length, outageSec, backToFullHealthSec, ...(libpqOutageSec ? { libpqOutageSec } : {}) } : undefined;
 }
 
 /** Every scenario that has runs, in the scenario table's order. */
@@ -100,6 +107,8 @@ export function summarize(runs: RunResult[], [baseline, candidate]: string[], sc
                 ratioOfMedians: ratioOf(base?.outageSec.median, cand?.outageSec.median),
                 ackedButMissing: mine.reduce((n, r) => n + r.ackedButMissing, 0),
                 twoWritablePrimaries: mine.some((r) => r.twoWritablePrimaries),
+                twoPrimariesByRole: mine.some((r) => r.twoPrimariesByRole !== undefined) ? mine.some((r) => r.twoPrimariesByRole) : undefined,
+                libpqAckedButMissing: mine.reduce((n, r) => n + (r.libpq?.ackedButMissing ?? 0), 0),
             };
         });
 }
@@ -137,7 +146,8 @@ export function markdown(results: ResultsFile, [baseline, candidate]: string[], 
         "# Failover bench",
         "",
         `Measured with \`${results.command}\`${machine} (${results.measuredAt.slice(0, 10)}): ${runs} runs, ${counts.join(" or ")} per scenario and profile.`,
-        "Write outage: the longest gap between two acknowledged synchronous-commit writes through VIP:5000 (one row every ~50 ms, reconnecting after errors); min / **median** / max over the runs, and the candidate's median over the baseline's.",
+        "Write outage: the longest gap between two acknowledged synchronous-commit writes through VIP:5000 (one row every ~50 ms, reconnecting after errors); min / **median** / max over the runs, and the candidate's median over the baseline's. Beside it, the same writes from libpq (psql) straight to the members with a multi-host connection string and `target_session_attrs=read-write`, reconnecting after errors.",
+        "Two writable primaries: two nodes that could acknowledge a synchronous commit at once (out of recovery, with a synchronous standby streaming to them or none asked for), probed every 200 ms from inside each node's network namespace. Two primaries by role: two nodes out of recovery at once, whether or not both could acknowledge (a primary left running by a frozen Patroni, its standbys gone to the new one, waits on every commit).",
         "",
         `- ${baseline} (baseline): ${results.profiles[baseline].label}`,
         `- ${candidate} (candidate): ${results.profiles[candidate].label}`,
@@ -148,8 +158,8 @@ export function markdown(results: ResultsFile, [baseline, candidate]: string[], 
                   "",
               ]
             : []),
-        `| scenario | runs ${baseline} / ${candidate} | outage ${baseline} (s) min / median / max | outage ${candidate} (s) min / median / max | ${candidate}/${baseline} (medians) | acked but missing | two writable primaries | back to full health ${baseline} / ${candidate} (s, medians) |`,
-        "|---|---|---|---|---|---|---|---|",
+        `| scenario | runs ${baseline} / ${candidate} | outage ${baseline} (s) min / median / max | outage ${candidate} (s) min / median / max | ${candidate}/${baseline} (medians) | libpq multi-host outage ${baseline} / ${candidate} (s, medians) | acked but missing (VIP + libpq) | two writable primaries | two primaries by role | back to full health ${baseline} / ${candidate} (s, medians) |`,
+        "|---|---|---|---|---|---|---|---|---|---|",
         ...summary.map((s) =>
             [
                 s.name,
@@ -157,8 +167,10 @@ export function markdown(results: ResultsFile, [baseline, candidate]: string[], 
                 spreadCell(s.baseline),
                 spreadCell(s.candidate),
                 s.ratioOfMedians ?? dash,
-                s.ackedButMissing,
+                `${s.baseline?.libpqOutageSec?.median ?? dash} / ${s.candidate?.libpqOutageSec?.median ?? dash}`,
+                s.ackedButMissing + s.libpqAckedButMissing,
                 s.twoWritablePrimaries ? "**yes**" : "no",
+                s.twoPrimariesByRole === undefined ? dash : s.twoPrimariesByRole ? "yes" : "no",
                 `${s.baseline?.backToFullHealthSec.median ?? dash} / ${s.candidate?.backToFullHealthSec.median ?? dash}`,
             ].join(" | "),
         ).map((row) => `| ${row} |`),

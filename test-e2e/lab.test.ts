@@ -311,6 +311,9 @@ describe("the lab", () => {
             expect(r.acknowledged).toBeGreaterThan(100);
             expect(r.ackedButMissing).toBe(0);
             expect(r.twoWritablePrimaries).toBe(false);
+            expect(r.twoPrimariesByRole).toBe(false);
+            expect(r.libpq?.acknowledged).toBeGreaterThan(100);
+            expect(r.libpq?.ackedButMissing).toBe(0);
         }, 10 * 60_000);
     }
 

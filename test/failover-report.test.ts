@@ -73,7 +73,7 @@ describe("run counts", () => {
 
     it("marks exactly the scenarios whose outage waits for the ttl", () => {
         const ttlBound = Object.entries(SCENARIOS).filter(([, s]) => s.ttlBound).map(([key]) => key);
-        expect(ttlBound).toEqual(["primary-poweroff", "primary-network-cut", "sync-standby-poweroff"]);
+        expect(ttlBound).toEqual(["primary-poweroff", "primary-network-cut", "sync-standby-poweroff", "patroni-freeze"]);
     });
 });
 
@@ -123,9 +123,24 @@ describe("markdown", () => {
 
     it("shows each profile's runs, min / median / max, the ratio, lost rows and two primaries", () => {
         const md = markdown(file([runOf("kill", "base", 1), runOf("kill", "base", 3), runOf("kill", "base", 2), runOf("kill", "cand", 1)]), ["base", "cand"], scenarios, "x");
-        expect(md).toContain("| kill & <restart> | 3 / 1 | 1 / **2** / 3 | 1 / **1** / 1 | 0.5 | 0 | no | 12 / 11 |");
+        expect(md).toContain("| kill & <restart> | 3 / 1 | 1 / **2** / 3 | 1 / **1** / 1 | 0.5 | – / – | 0 | no | – | 12 / 11 |");
         expect(md).toContain("on 2 cores (2026-11-21): 4 runs, 1 or 3 per scenario and profile");
         expect(md).toContain("![");
+    });
+
+    it("shows the libpq client's median outage beside the VIP client's, its lost rows with the VIP client's, and two primaries by role", () => {
+        const libpq = (outage: number, missing = 0) => ({ libpq: { writeOutageSec: outage, acknowledged: 100, ackedButMissing: missing } });
+        const md = markdown(
+            file([
+                runOf("kill", "base", 1, { ...libpq(4), twoPrimariesByRole: false }),
+                runOf("kill", "base", 3, { ...libpq(6), twoPrimariesByRole: true }),
+                runOf("kill", "cand", 1, { ...libpq(2, 2), twoPrimariesByRole: false, ackedButMissing: 1 }),
+            ]),
+            ["base", "cand"],
+            scenarios,
+            "x",
+        );
+        expect(md).toContain("| kill & <restart> | 2 / 1 | 1 / **2** / 3 | 1 / **1** / 1 | 0.5 | 5 / 2 | 3 | no | yes | 12 / 11 |");
     });
 
     it("says which scenarios have fewer runs than the default, and nothing when none has", () => {
