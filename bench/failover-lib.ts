@@ -413,6 +413,18 @@ export const SCENARIOS: Record<string, Scenario> = {
         },
     },
     "keepalived-master-poweroff": { name: "power-off of the Keepalived MASTER", inject: async () => poweroff(vipHolder()!)() },
+    "primary-etcd-cut": {
+        name: "primary cut off from etcd only (replicas and balancers still reach it)",
+        // Held past the ttl: with failsafeMode the primary keeps serving as long as every member
+        // answers its POST /failsafe (and no replica promotes); without, it steps down and a
+        // replica takes over once the leader key has expired.
+        holdSec: 30,
+        inject: async () => {
+            const leader = leaderName()!;
+            machines("cut-from", leader, ...Object.keys(etcdNodes()));
+            return async () => void machines("heal-from", leader);
+        },
+    },
     "haproxy-kill": {
         name: "kill -9 of HAProxy on the VIP holder",
         // Master and workers: systemd restarts the service (Restart=always); Keepalived's track script

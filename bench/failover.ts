@@ -1,15 +1,16 @@
 /**
  * `npm run bench:failover -- [--runs N] [--scenarios a,b] [--profiles seeds,ours] [--out failover] [--report-only]`
  *
- * Every fault scenario under two profiles in the same run: the seed guides' settings (stack
- * `lab-seeds`: Patroni ttl 30 / loop_wait 10 / retry_timeout 10, HAProxy inter 3s fall 3 rise 2)
- * and this project's defaults (stack `lab`). Each profile bootstraps a fresh lab (Patroni's
+ * Every fault scenario under two profiles in the same run: by default the seed guides' settings
+ * (stack `lab-seeds`: Patroni ttl 30 / loop_wait 10 / retry_timeout 10, HAProxy inter 3s fall 3
+ * rise 2) and this project's defaults (stack `lab`); PROFILES below lists the others. Each profile bootstraps a fresh lab (Patroni's
  * timings are bootstrap settings). Writes bench/results/<out>.json (every run), <out>.md and
  * <out>.svg. Needs root and the lab to itself.
  *
  * Runs per scenario and profile: 10 where the outage is under 10 s, 3 where it is ttl-bound (the
  * scenario table's `ttlBound`; bench/failover-report.ts's runsFor); `--runs N` gives every
- * scenario N. The default counts make 138 runs, roughly two and a half hours; `--runs 3` about one.
+ * scenario N. The default counts make 204 runs over the two profiles (9 short scenarios × 10 and 4
+ * ttl-bound ones × 3, each), roughly four hours; `--runs 3` about one and a half.
  *
  * `--report-only` touches no lab: it reads bench/results/<out>.json and writes its summary, <out>.md
  * and <out>.svg again from the runs in it (`--profiles` to choose the two compared, else the order
@@ -27,6 +28,9 @@ const PROFILES: Record<string, Profile> = {
     seeds: { stack: "lab-seeds", label: "seed guides (ttl 30, loop_wait 10, retry_timeout 10; inter 3s fall 3 rise 2; wal_sender_timeout 60s)" },
     ours: { stack: "lab", label: "pulumi-patroni default (ttl 20, loop_wait 2, retry_timeout 7; inter 1s fastinter 1s downinter 250ms fall 3 rise 1; wal_sender_timeout 5s; on Debian 13 synchronousMode quorum; TLS on every hop)" },
     plain: { stack: "lab-plain", label: "pulumi-patroni default with tls.enabled: false (plain text on every hop; HAProxy checks the REST API over HTTP)" },
+    nofailsafe: { stack: "lab-nofailsafe", label: "pulumi-patroni default with failsafeMode: false (a primary that loses etcd steps down)" },
+    debian12: { stack: "lab-debian12", label: "pulumi-patroni default on Debian 12 (Patroni 3.0.2, synchronousMode: true; the lab has no watchdog)" },
+    strict: { stack: "lab-strict", label: "pulumi-patroni default with synchronousMode: true and synchronousModeStrict: true (no commit without a synchronous standby)" },
     sync: { stack: "lab-sync", label: "pulumi-patroni default with synchronousMode: true (one named synchronous standby; the default where Patroni < 4)" },
 };
 

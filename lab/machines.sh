@@ -5,7 +5,7 @@
 # namespace, all on one bridge. Machines only: etcd/patroni/postgresql/haproxy/
 # keepalived are installed later by the project's program over SSH.
 #
-# Usage: bash lab/machines.sh {prereqs|up|down|status|ssh|poweroff|poweron|cut|heal|hosts}
+# Usage: bash lab/machines.sh {prereqs|up|down|status|ssh|poweroff|poweron|cut|heal|cut-from|heal-from|hosts}
 # The hosts' Debian release: PGHA_LAB_SUITE (bookworm or trixie) for `up`; every other command uses
 # the release the running lab was made with.
 set -euo pipefail
@@ -715,6 +715,24 @@ cmd_ssh() {
 cmd_cut() { valid_host "${1:-}"; ip link set "$(veth "$1")" down; log "$1: link down"; }
 cmd_heal() { valid_host "${1:-}"; ip link set "$(veth "$1")" up; log "$1: link up"; }
 
+# A partial cut: the host's packets to these hosts are dropped (a blackhole route in its namespace),
+# so its connections to them time out as across a real partition; every other peer still reaches it.
+cmd_cut_from() {
+  valid_host "${1:-}"
+  local h=$1 peer; shift
+  (($#)) || die "cut-from $h: name the hosts to cut it from"
+  for peer in "$@"; do
+    valid_host "$peer"
+    ip netns exec "$(netns "$h")" ip route replace blackhole "${ADDR[$peer]}/32"
+  done
+  log "$h: cut from $*"
+}
+cmd_heal_from() {
+  valid_host "${1:-}"
+  ip netns exec "$(netns "$1")" ip route flush type blackhole
+  log "$1: partial cuts healed"
+}
+
 cmd_poweroff() {
   valid_host "${1:-}"
   local h=$1 pid init
@@ -772,6 +790,8 @@ usage: bash $0 <command>
   poweron <host>        link up + boot again on the same root (data kept)
   cut <host>            link down only
   heal <host>           link up
+  cut-from <host> <peer...>  drop the host's packets to these peers only
+  heal-from <host>      undo every cut-from of the host
   hosts                 host table as JSON
 EOF
 }
@@ -798,6 +818,8 @@ main() {
     poweron) cmd_poweron "$@" ;;
     cut) cmd_cut "$@" ;;
     heal) cmd_heal "$@" ;;
+    cut-from) cmd_cut_from "$@" ;;
+    heal-from) cmd_heal_from "$@" ;;
     *) usage; exit 2 ;;
   esac
 }
