@@ -25,8 +25,8 @@ import { markdown, profilesOf, runsFor, summarize, svg, type Profile, type Resul
 const REPO_ROOT = path.resolve(__dirname, "..");
 const RESULTS = path.join(REPO_ROOT, "bench", "results");
 const PROFILES: Record<string, Profile> = {
-    seeds: { stack: "lab-seeds", label: "seed guides (ttl 30, loop_wait 10, retry_timeout 10; inter 3s fall 3 rise 2; wal_sender_timeout 60s)" },
-    ours: { stack: "lab", label: "pulumi-patroni default (ttl 20, loop_wait 2, retry_timeout 7; inter 1s fastinter 1s downinter 250ms fall 3 rise 1; wal_sender_timeout 5s; on Debian 13 synchronousMode quorum; TLS on every hop)" },
+    seeds: { stack: "lab-seeds", label: "seed guides (ttl 30, loop_wait 10, retry_timeout 10; inter 3s fall 3 rise 2, timeout connect 4s retries 2; wal_sender_timeout 60s)" },
+    ours: { stack: "lab", label: "pulumi-patroni default (ttl 20, loop_wait 2, retry_timeout 7; inter 1s fastinter 1s downinter 250ms fall 3 rise 1, timeout connect 250ms retries 8 redispatch; wal_sender_timeout 5s; on Debian 13 synchronousMode quorum; TLS on every hop)" },
     plain: { stack: "lab-plain", label: "pulumi-patroni default with tls.enabled: false (plain text on every hop; HAProxy checks the REST API over HTTP)" },
     nofailsafe: { stack: "lab-nofailsafe", label: "pulumi-patroni default with failsafeMode: false (a primary that loses etcd steps down)" },
     debian12: { stack: "lab-debian12", label: "pulumi-patroni default on Debian 12 (Patroni 3.0.2, synchronousMode: true; the lab has no watchdog)" },

@@ -196,6 +196,8 @@ export function resolveCluster(spec: ClusterSpec, defaultScope: string, vipMover
             checkFall: ha.checkFall ?? 3,
             checkRise: ha.checkRise ?? 1,
             checkTimeoutMs: ha.checkTimeoutMs ?? 2000,
+            connectTimeoutMs: ha.connectTimeoutMs ?? 250,
+            connectRetries: ha.connectRetries ?? 8,
             clientTimeoutSec: ha.clientTimeoutSec ?? 1800,
             maxConnections: ha.maxConnections ?? 2000,
             serverMaxConnections: ha.serverMaxConnections ?? 200,

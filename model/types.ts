@@ -201,6 +201,21 @@ export interface HaproxySpec {
     checkRise?: number;
     /** Milliseconds a health check may take. @default 2000 */
     checkTimeoutMs?: number;
+    /**
+     * Milliseconds HAProxy waits for a member to accept a TCP connection (`timeout connect`), which
+     * is also how long it waits before trying again after a refusal. Short, for members on one
+     * network: a client's connection arriving while a primary restarts or steps down is held and
+     * tried again this often instead of failing.
+     * @default 250
+     */
+    connectTimeoutMs?: number;
+    /**
+     * Connection attempts HAProxy retries (`retries`), each on another member that is up if there is
+     * one (`option redispatch 1`): with `connectTimeoutMs`, how long a client's connection is held
+     * (8 × 250 ms: 2 s, about a postmaster's restart) before it fails.
+     * @default 8
+     */
+    connectRetries?: number;
     /** Client and server idle timeout in seconds (long, for pooled connections). @default 1800 */
     clientTimeoutSec?: number;
     /** Maximum client connections HAProxy accepts. @default 2000 */

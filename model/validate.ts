@@ -144,6 +144,8 @@ export const CLUSTER_SCHEMA: Schema = {
         "checkFall?": "integer",
         "checkRise?": "integer",
         "checkTimeoutMs?": "integer",
+        "connectTimeoutMs?": "integer",
+        "connectRetries?": "integer",
         "clientTimeoutSec?": "integer",
         "maxConnections?": "integer",
         "serverMaxConnections?": "integer",
@@ -719,7 +721,7 @@ function atLeastOne<T extends object>(at: string, values: T, names: ReadonlyArra
 }
 
 export function checkHaproxy(c: ResolvedCluster, root: string): ValidationIssue[] {
-    return atLeastOne(`${root}.haproxy`, c.haproxy, ["checkIntervalMs", "checkFastIntervalMs", "checkDownIntervalMs", "checkFall", "checkRise", "checkTimeoutMs", "clientTimeoutSec", "maxConnections", "serverMaxConnections"]);
+    return atLeastOne(`${root}.haproxy`, c.haproxy, ["checkIntervalMs", "checkFastIntervalMs", "checkDownIntervalMs", "checkFall", "checkRise", "checkTimeoutMs", "connectTimeoutMs", "connectRetries", "clientTimeoutSec", "maxConnections", "serverMaxConnections"]);
 }
 
 /** A certificate lives at least a day, is renewed before it expires, and never outlives its CA. */

@@ -3,7 +3,7 @@
 # the other. HAProxy's reload keeps its server states (server-state-file); Keepalived's keeps its
 # VRRP state, so the VIP does not move.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/haproxy/haproxy.cfg sha256:3ac739fc185ee7abc1f012d28dff8f041a090669d9e1d9d9c03550ee1fa055fa
+#   /etc/haproxy/haproxy.cfg sha256:79d075ed2369415172d523713bf7de3a003ee65b5f5e0a16bff6cbf0257b0e9b
 #   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
 #   /etc/keepalived/check-haproxy.sh sha256:bb2bcfb4bd777b2a459cb3769f6f8111cb9d6a7e7f7eae7330fcd5dedf445716
 #   /etc/keepalived/notify-master.sh sha256:708ec5b7ccfedd939c76b3fc7b689cff59d067c2854b82aa27ac3ec8676e4621

@@ -3,7 +3,7 @@
 # the other. HAProxy's reload keeps its server states (server-state-file); Keepalived's keeps its
 # VRRP state, so the VIP does not move.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/haproxy/haproxy.cfg sha256:801d7e1d6483818c3fcbd6f3d7354bb45a324bbf57ffca30d150cdb695bbefc4
+#   /etc/haproxy/haproxy.cfg sha256:428cdd4d9ed68083d7d4e3f9d403bceba852af83b70dd228b8b109e0051ec528
 #   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
 #   /etc/keepalived/check-haproxy.sh sha256:2c3c634cfb6a0b4c140cdf254959c2c586a9ce3bdd3b02c939ea5f337dffbfd1
 #   /etc/keepalived/notify-master.sh sha256:708ec5b7ccfedd939c76b3fc7b689cff59d067c2854b82aa27ac3ec8676e4621

@@ -3,7 +3,7 @@
 # the other. HAProxy's reload keeps its server states (server-state-file); Keepalived's keeps its
 # VRRP state, so the VIP does not move.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/haproxy/haproxy.cfg sha256:68bc2eafe0f58a2487336e21ffa633d850832f10f4e18d7a5a49bfd79641f000
+#   /etc/haproxy/haproxy.cfg sha256:6784c9dc542f59ffa1fc57bc25814388e69dfaf9f09626c91643ee91ea59b2a8
 #   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
 #   /etc/keepalived/check-haproxy.sh sha256:b6848412b10ac4ae7cd1d8bc954afc9f4028cfee324cd4fbf856d2cc0b970fda
 #   /etc/keepalived/notify-master.sh sha256:26298bf67f8c60cfe7ff8f251c92a190de744e2f951afc63bedc1301a1374950

@@ -3,7 +3,7 @@
 # the other. HAProxy's reload keeps its server states (server-state-file); Keepalived's keeps its
 # VRRP state, so the VIP does not move.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/haproxy/haproxy.cfg sha256:d9b5c231ad33ded8cef87b8996f24ac3ed8c5477c4d0d4647b583698ae8f2780
+#   /etc/haproxy/haproxy.cfg sha256:b608f084be66ae91fdb53fae95ff8406ea3cea35352a75dd96ca52e4e74ce257
 #   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
 #   /etc/keepalived/check-haproxy.sh sha256:c295be0a51bc0900afa5c6e652dd5a55337ac083ca0bb35979c8471d2af47538
 #   /etc/keepalived/notify-master.sh sha256:26298bf67f8c60cfe7ff8f251c92a190de744e2f951afc63bedc1301a1374950

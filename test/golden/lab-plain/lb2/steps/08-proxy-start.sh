@@ -3,7 +3,7 @@
 # the other. HAProxy's reload keeps its server states (server-state-file); Keepalived's keeps its
 # VRRP state, so the VIP does not move.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/haproxy/haproxy.cfg sha256:44c49881220ef0e8b7d30c563c7f3c70b53f7fbb53525299f846e5695ef5693c
+#   /etc/haproxy/haproxy.cfg sha256:efff8997911de770797530c50222ef855ee789096b6aeab552622c9a6436b5b5
 #   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
 #   /etc/keepalived/check-haproxy.sh sha256:c295be0a51bc0900afa5c6e652dd5a55337ac083ca0bb35979c8471d2af47538
 #   /etc/keepalived/notify-master.sh sha256:26298bf67f8c60cfe7ff8f251c92a190de744e2f951afc63bedc1301a1374950

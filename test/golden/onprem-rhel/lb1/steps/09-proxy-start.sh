@@ -3,7 +3,7 @@
 # the other. HAProxy's reload keeps its server states (server-state-file); Keepalived's keeps its
 # VRRP state, so the VIP does not move.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/haproxy/haproxy.cfg sha256:50f211a6b0a1cbae926fc09a996aecfe942cdc8be8d3873cfa576e137361b17d
+#   /etc/haproxy/haproxy.cfg sha256:846d776694e37e4870a189f29b239c1f0b653aad10b202f4cec17cfa08bfe4b3
 #   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
 #   /etc/keepalived/check-haproxy.sh sha256:ffbd0763f8fd94b1a523c1ae89de9b770c76243b6161ed73c0112ac76cd2f882
 #   /etc/keepalived/keepalived.conf sha256:ff524fcd06df543a0d45d4ed8e18318074cb8ad1a118f242519c611e4218a110

@@ -3,7 +3,7 @@
 # the other. HAProxy's reload keeps its server states (server-state-file); Keepalived's keeps its
 # VRRP state, so the VIP does not move.
 # Applies (a change to any of these files re-runs this step):
-#   /etc/haproxy/haproxy.cfg sha256:feb1e3139ecdf4aa9b6cc408452fd74942fccb205431b0b535663e6f49c91fa8
+#   /etc/haproxy/haproxy.cfg sha256:90725c62fcbfc5fa3113bda6e42c02b9e437b0204a9ac0c1740c7d7ff3aa5ecc
 #   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
 #   /etc/keepalived/check-haproxy.sh sha256:efd418268b3460c206f7e4bc6057e2af2144b0d5c96ffd42ae625a73dd2960fc
 #   /etc/keepalived/keepalived.conf sha256:490a11d54c0b41abd79e3b42f96788fc5993ce94d839e5a056fd750d78036bbd
