@@ -1,5 +1,5 @@
 /**
- * `npm run bench:failover -- [--runs N] [--scenarios a,b] [--profiles seeds,ours] [--out failover] [--report-only]`
+ * `npm run bench:failover -- [--runs N] [--scenarios a,b] [--profiles seeds,ours] [--out failover] [--merge] [--report-only]`
  *
  * Every fault scenario under two profiles in the same run: by default the seed guides' settings
  * (stack `lab-seeds`: Patroni ttl 30 / loop_wait 10 / retry_timeout 10, HAProxy inter 3s fall 3
@@ -11,6 +11,9 @@
  * scenario table's `ttlBound`; bench/failover-report.ts's runsFor); `--runs N` gives every
  * scenario N. The default counts make 204 runs over the two profiles (9 short scenarios × 10 and 4
  * ttl-bound ones × 3, each), roughly four hours; `--runs 3` about one and a half.
+ *
+ * `--merge` keeps the runs of bench/results/<out>.json whose scenarios this run does not measure (a
+ * scenario measured now replaces its earlier runs); the page names both commands.
  *
  * `--report-only` touches no lab: it reads bench/results/<out>.json and writes its summary, <out>.md
  * and <out>.svg again from the runs in it (`--profiles` to choose the two compared, else the order
@@ -71,7 +74,9 @@ async function main(argv: string[]): Promise<void> {
     const scenarios = (arg("--scenarios") ?? Object.keys(SCENARIOS).join(",")).split(",");
     const profiles = comparedProfiles((arg("--profiles") ?? "seeds,ours").split(","), PROFILES);
     for (const s of scenarios) if (!SCENARIOS[s]) throw new Error(`unknown scenario ${s}: ${Object.keys(SCENARIOS).join(", ")}`);
-    const command = `npm run bench:failover -- ${argv.join(" ")}`.trim();
+    const thisCommand = `npm run bench:failover -- ${argv.join(" ")}`.trim();
+    const previous = argv.includes("--merge") ? (JSON.parse(fs.readFileSync(path.join(RESULTS, `${out}.json`), "utf8")) as ResultsFile) : undefined;
+    const command = previous ? `${previous.command}\`, then \`${thisCommand}` : thisCommand;
     const results: RunResult[] = [];
     for (const profile of profiles) {
         console.error(`== profile ${profile}: lab up --stack ${PROFILES[profile].stack}`);
@@ -80,14 +85,18 @@ async function main(argv: string[]): Promise<void> {
             for (let run = 1; run <= runsFor(SCENARIOS[scenario], runs); run++) {
                 const r = await runScenario(scenario, profile, run, (m) => console.error(m));
                 results.push(r);
-                console.error(`   outage ${r.writeOutageSec}s, acked ${r.acknowledged}, missing ${r.ackedButMissing}, two primaries ${r.twoWritablePrimaries}, healthy after ${r.backToFullHealthSec}s`);
+                console.error(
+                    `   outage ${r.writeOutageSec}s (libpq ${r.libpq?.writeOutageSec}s), acked ${r.acknowledged}, missing ${r.ackedButMissing} (libpq ${r.libpq?.ackedButMissing}), two writable primaries ${r.twoWritablePrimaries}, by role ${r.twoPrimariesByRole}, healthy after ${r.backToFullHealthSec}s`,
+                );
                 fs.mkdirSync(RESULTS, { recursive: true });
                 fs.writeFileSync(path.join(RESULTS, "failover.partial.json"), JSON.stringify(results) + "\n");
             }
         }
     }
     lab("down");
-    console.log(writeResults({ command, measuredAt: new Date().toISOString(), cores: os.cpus().length, profiles: PROFILES, runs: results }, profiles, out));
+    // --merge: the earlier runs of the scenarios not measured now stay.
+    const kept = previous ? previous.runs.filter((r) => !scenarios.includes(r.scenario)) : [];
+    console.log(writeResults({ command, measuredAt: new Date().toISOString(), cores: os.cpus().length, profiles: PROFILES, runs: [...kept, ...results] }, profiles, out));
     fs.rmSync(path.join(RESULTS, "failover.partial.json"), { force: true });
 }
 
