@@ -400,7 +400,8 @@ describe("the watchdog, as the install step prepares it (its block run with a st
             fs.writeFileSync(path.join(root, "bin", "modprobe"), modprobe === "loads" ? `#!/bin/bash\ntouch ${root}/dev/watchdog\n` : "#!/bin/bash\nexit 1\n", { mode: 0o755 });
             fs.writeFileSync(path.join(root, "bin", "chown"), "#!/bin/bash\nexit 0\n", { mode: 0o755 });
             const text = block(mode).replaceAll("/etc/", `${root}/etc/`).replaceAll("/dev/watchdog", `${root}/dev/watchdog`);
-            const r = spawnSync("bash", ["-euo", "pipefail", "-c", text], { encoding: "utf8", env: { ...process.env, PATH: `${root}/bin:${process.env.PATH}` } });
+            // stdin is not the runner's: bash reads /etc/bash.bashrc when its stdin is a network connection.
+            const r = spawnSync("bash", ["-euo", "pipefail", "-c", text], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PATH: `${root}/bin:${process.env.PATH}` } });
             const conf = path.join(root, "etc", "modules-load.d", "softdog.conf");
             return { status: r.status, stderr: r.stderr, bootConf: fs.existsSync(conf) ? fs.readFileSync(conf, "utf8") : undefined };
         } finally {
