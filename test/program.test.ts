@@ -189,20 +189,8 @@ describe("SSH key files", () => {
 
 describe("warnings before anything is created", () => {
     it("the Debian 12 lab (Patroni 3.0.2, no watchdog in containers) is warned about a frozen primary, before the first resource, as the CLI shows diagnostics", async () => {
-        const { config, secretKeys } = loadStackConfig("lab-debian12");
         const events: EngineEvent[] = [];
-        const run = await runProgram({
-            programPath: PROGRAM,
-            stack: "lab-debian12",
-            config,
-            secretKeys,
-            mode: "plan",
-            timeoutMs: 120_000,
-            handlersModule: SLOW_HANDLERS,
-            handlerOptions: { delayMs: 0 },
-            onEvent: (e) => events.push(e),
-            onProgramOutput: () => undefined,
-        });
+        const run = await planStack("lab-debian12", {}, [], 0, undefined, (e) => events.push(e));
         expect(run.diagnostics).toHaveLength(1);
         expect(run.diagnostics[0].severity).toBe("warning");
         expect(run.diagnostics[0].message).toMatch(/^pulumi-patroni:cluster\.patroni\.watchdog: debian12's Patroni \(3\.0\.2\) predates 3\.0\.3.* \(got "automatic"\)\. Fix: set pulumi-patroni:cluster\.patroni\.watchdog: required/);

@@ -6,13 +6,13 @@
 import * as path from "path";
 import { expect } from "vitest";
 import type { PlanStep } from "../../render/plan";
-import { loadStackConfig, runProgram, type RecordedResource, type RunResult } from "../../tools/engine";
+import { loadStackConfig, runProgram, type EngineEvent, type RecordedResource, type RunResult } from "../../tools/engine";
 
 const PROGRAM = path.resolve(__dirname, "..", "..", "index.ts");
 const SLOW_HANDLERS = path.resolve(__dirname, "..", "fixtures", "slow-handlers.ts");
 
-/** The stack's program with `extraConfig` over its stack file (`secretKeys`: more config keys that are secret). */
-export function planStack(stack: string, extraConfig: Record<string, unknown>, secretKeys: string[], delayMs: number, stateFile?: string): Promise<RunResult> {
+/** The stack's program with `extraConfig` over its stack file (`secretKeys`: more config keys that are secret); `onEvent` sees the run's progress. */
+export function planStack(stack: string, extraConfig: Record<string, unknown>, secretKeys: string[], delayMs: number, stateFile?: string, onEvent?: (event: EngineEvent) => void): Promise<RunResult> {
     const { config, secretKeys: stackSecretKeys } = loadStackConfig(stack);
     return runProgram({
         programPath: PROGRAM,
@@ -25,6 +25,7 @@ export function planStack(stack: string, extraConfig: Record<string, unknown>, s
         handlersModule: SLOW_HANDLERS,
         handlerOptions: { delayMs },
         onProgramOutput: () => undefined,
+        ...(onEvent ? { onEvent } : {}),
     });
 }
 
