@@ -14,6 +14,7 @@ import { pgSsl } from "./pg-ssl";
 import { labCluster, labLayout, readState, runningHosts, verifyServer } from "../lab/cli";
 import { etcdClientUrl, restApiUrl } from "../render/files";
 import { tlsPaths } from "../render/tls";
+import type { ResolvedCluster } from "../model/types";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const MACHINES = path.join(REPO_ROOT, "lab", "machines.sh");
@@ -352,8 +353,11 @@ export interface Scenario {
     name: string;
     /** Inject the fault; return how to undo it (power on, heal), if anything needs undoing. */
     inject(): Promise<(() => Promise<void>) | undefined>;
-    /** How long to keep the fault before undoing it, after writes have resumed. @default 5 */
-    holdSec?: number;
+    /**
+     * How long to keep the fault before undoing it, after writes have resumed (or were never
+     * interrupted): seconds, or a function of the running lab's cluster. @default 5
+     */
+    holdSec?: number | ((c: ResolvedCluster) => number);
     /**
      * The write outage waits for Patroni's ttl: the leader key must expire before a replica may
      * promote, or a lost synchronous standby be noticed and replaced. Such outages last tens of
@@ -434,8 +438,10 @@ export const SCENARIOS: Record<string, Scenario> = {
     "patroni-freeze": {
         name: "Patroni frozen on the primary (SIGSTOP past the ttl, then SIGCONT)",
         ttlBound: true,
-        // Held until writes resume on a new primary (the leader key expired), then holdSec more: the
-        // frozen Patroni wakes with a stale view of a cluster that has moved on.
+        // Held for the ttl and 15 s more (writes go on at first: PostgreSQL runs), so that the leader
+        // key expires, another member promotes, and the frozen Patroni wakes with a stale view of a
+        // cluster that has moved on.
+        holdSec: (c) => c.patroni.ttlSec + 15,
         inject: async () => {
             const leader = leaderName()!;
             machines("ssh", leader, "systemctl kill --kill-whom=main -s SIGSTOP patroni");
@@ -528,7 +534,8 @@ export async function runScenario(key: string, profile: string, run: number, log
         const resumed = lastAck && lastAck.at > faultAt + 1000 && (!lastError || lastAck.at > lastError.at + 2000);
         if (resumed || Date.now() > deadline) break;
     }
-    await sleep((scenario.holdSec ?? 5) * 1000);
+    const hold = scenario.holdSec ?? 5;
+    await sleep((typeof hold === "number" ? hold : hold(labCluster())) * 1000);
     if (undo) await undo();
     await waitFullyHealthy(300);
     const backToFullHealthSec = Math.round((Date.now() - faultAt) / 100) / 10;
