@@ -235,7 +235,7 @@ describe("SVG", () => {
 
 describe("committed results", () => {
     // bench/results/<out>.{md,svg} are what `npm run bench:failover -- --report-only --out <out>` renders from <out>.json.
-    for (const out of ["failover", "failover-quorum"]) {
+    for (const out of ["failover", "failover-quorum", "failover-sync", "failover-faults"]) {
         it(`${out}.md and ${out}.svg are rendered from ${out}.json`, () => {
             const dir = path.join(__dirname, "..", "bench", "results");
             const results = JSON.parse(fs.readFileSync(path.join(dir, `${out}.json`), "utf8")) as ResultsFile;
