@@ -37,6 +37,11 @@ const PROFILES: Record<string, Profile> = {
     sync: { stack: "lab-sync", label: "pulumi-patroni default with synchronousMode: true (one named synchronous standby; the default where Patroni < 4)" },
 };
 
+/** bench/results/<out>.json as a run of this bench wrote it. */
+function readResults(out: string): ResultsFile {
+    return JSON.parse(fs.readFileSync(path.join(RESULTS, `${out}.json`), "utf8")) as ResultsFile;
+}
+
 /** `--profiles`: a baseline and a candidate, both of `known`. */
 function comparedProfiles(names: string[], known: Record<string, Profile>): string[] {
     if (names.length !== 2 || names.some((p) => !known[p])) throw new Error(`--profiles names a baseline and a candidate, of ${Object.keys(known).join(", ")}; got ${names.join(",")}`);
@@ -63,7 +68,7 @@ async function main(argv: string[]): Promise<void> {
     // Results go to bench/results/<out>.{json,md,svg}.
     const out = arg("--out") ?? "failover";
     if (argv.includes("--report-only")) {
-        const measured = JSON.parse(fs.readFileSync(path.join(RESULTS, `${out}.json`), "utf8")) as ResultsFile;
+        const measured = readResults(out);
         const compared = comparedProfiles(arg("--profiles")?.split(",") ?? profilesOf(measured.runs), measured.profiles);
         console.log(writeResults(measured, compared, out));
         return;
@@ -75,7 +80,7 @@ async function main(argv: string[]): Promise<void> {
     const profiles = comparedProfiles((arg("--profiles") ?? "seeds,ours").split(","), PROFILES);
     for (const s of scenarios) if (!SCENARIOS[s]) throw new Error(`unknown scenario ${s}: ${Object.keys(SCENARIOS).join(", ")}`);
     const thisCommand = `npm run bench:failover -- ${argv.join(" ")}`.trim();
-    const previous = argv.includes("--merge") ? (JSON.parse(fs.readFileSync(path.join(RESULTS, `${out}.json`), "utf8")) as ResultsFile) : undefined;
+    const previous = argv.includes("--merge") ? readResults(out) : undefined;
     const command = previous ? `${previous.command}\`, then \`${thisCommand}` : thisCommand;
     const results: RunResult[] = [];
     for (const profile of profiles) {

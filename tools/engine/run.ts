@@ -66,7 +66,8 @@ export async function runProgramInProcess(request: RunRequest, options: InProces
   const handlers = buildHandlerTable(request, options.handlers);
   const previous = request.stateFile ? loadState(request.stateFile, request.stack) : emptyState(request.stack);
   const preview = request.preview ?? false;
-  const run = new Run(sdk, handlers, context, abort, options.onEvent ?? (() => undefined), previous, preview);
+  const onEvent = options.onEvent ?? (() => undefined);
+  const run = new Run(sdk, handlers, context, abort, onEvent, previous, preview);
 
   // Plan mode and previews are dry runs: the program sees isDryRun() true, as under `pulumi preview`.
   await sdk.pulumi.runtime.setMocks(run.mocks(), project, request.stack, request.mode === "plan" || preview);
@@ -75,7 +76,7 @@ export async function runProgramInProcess(request: RunRequest, options: InProces
 
   const onUnhandled = (reason: unknown) => run.failProgram(reason);
   process.on("unhandledRejection", onUnhandled);
-  const diagnostics = captureDiagnostics((d) => (options.onEvent ?? (() => undefined))({ kind: "diagnostic", at: Date.now(), ...d }));
+  const diagnostics = captureDiagnostics((d) => onEvent({ kind: "diagnostic", at: Date.now(), ...d }));
   const deadline = setTimeout(() => run.failTimeout(request.timeoutMs), request.timeoutMs);
   try {
     const program = (async () => {
