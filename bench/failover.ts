@@ -24,18 +24,35 @@ import * as os from "os";
 import * as path from "path";
 import { lab, runScenario, SCENARIOS, TIMELINE_BUCKET_SEC, type RunResult } from "./failover-lib";
 import { markdown, profilesOf, runsFor, summarize, svg, type Profile, type ResultsFile } from "./failover-report";
+import { patroniVersion } from "../model/distro";
+import { readStackSettings } from "../tools/render";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const RESULTS = path.join(REPO_ROOT, "bench", "results");
-const PROFILES: Record<string, Profile> = {
-    seeds: { stack: "lab-seeds", label: "seed guides (ttl 30, loop_wait 10, retry_timeout 10; inter 3s fall 3 rise 2, timeout connect 4s retries 2; wal_sender_timeout 60s)" },
-    ours: { stack: "lab", label: "pulumi-patroni default (ttl 20, loop_wait 2, retry_timeout 7; inter 1s fastinter 1s downinter 250ms fall 3 rise 1, timeout connect 250ms retries 8 redispatch; wal_sender_timeout 5s; on Debian 13 synchronousMode quorum; TLS on every hop)" },
-    plain: { stack: "lab-plain", label: "pulumi-patroni default with tls.enabled: false (plain text on every hop; HAProxy checks the REST API over HTTP)" },
-    nofailsafe: { stack: "lab-nofailsafe", label: "pulumi-patroni default with failsafeMode: false (a primary that loses etcd steps down)" },
-    debian12: { stack: "lab-debian12", label: "pulumi-patroni default on Debian 12 (Patroni 3.0.2, synchronousMode: true; the lab has no watchdog)" },
-    strict: { stack: "lab-strict", label: "pulumi-patroni default with synchronousMode: true and synchronousModeStrict: true (no commit without a synchronous standby)" },
-    sync: { stack: "lab-sync", label: "pulumi-patroni default with synchronousMode: true (one named synchronous standby; the default where Patroni < 4)" },
+/** Each profile: its lab stack and what it is; the label adds what the stack sets, read from it (profileOf). */
+const PROFILES: Record<string, { stack: string; what: string }> = {
+    seeds: { stack: "lab-seeds", what: "seed guides" },
+    ours: { stack: "lab", what: "pulumi-patroni default" },
+    plain: { stack: "lab-plain", what: "pulumi-patroni default with tls.enabled: false (HAProxy checks the REST API over HTTP)" },
+    nofailsafe: { stack: "lab-nofailsafe", what: "pulumi-patroni default with failsafeMode: false (a primary that loses etcd steps down)" },
+    debian12: { stack: "lab-debian12", what: "pulumi-patroni default on Debian 12 (the lab has no watchdog)" },
+    strict: { stack: "lab-strict", what: "pulumi-patroni default with synchronousModeStrict (no commit without a synchronous standby)" },
+    sync: { stack: "lab-sync", what: "pulumi-patroni default with one named synchronous standby (the default where Patroni < 4)" },
 };
+
+/** A profile as the results record it: its label names the failover settings its stack resolves to. */
+export function profileOf(name: string): Profile {
+    const { stack, what } = PROFILES[name];
+    const c = readStackSettings(stack).cluster;
+    const p = c.patroni;
+    const h = c.haproxy;
+    const settings = [
+        `${c.os}, Patroni ${patroniVersion(c.os, c.packageSource)}, TLS ${c.tls.enabled ? "on" : "off"}`,
+        `ttl ${p.ttlSec}, loop_wait ${p.loopWaitSec}, retry_timeout ${p.retryTimeoutSec}, synchronousMode ${p.synchronousMode}${p.synchronousModeStrict ? " (strict)" : ""}, failsafe ${p.failsafeMode ? "on" : "off"}, wal_sender_timeout ${p.parameters.wal_sender_timeout ?? "60s"}`,
+        `HAProxy inter ${h.checkIntervalMs}ms fastinter ${h.checkFastIntervalMs}ms downinter ${h.checkDownIntervalMs}ms fall ${h.checkFall} rise ${h.checkRise}, timeout connect ${h.connectTimeoutMs}ms retries ${h.connectRetries}`,
+    ];
+    return { stack, label: `${what} (${settings.join("; ")})` };
+}
 
 /** bench/results/<out>.json as a run of this bench wrote it. */
 function readResults(out: string): ResultsFile {
@@ -43,7 +60,7 @@ function readResults(out: string): ResultsFile {
 }
 
 /** `--profiles`: a baseline and a candidate, both of `known`. */
-function comparedProfiles(names: string[], known: Record<string, Profile>): string[] {
+function comparedProfiles(names: string[], known: Record<string, unknown>): string[] {
     if (names.length !== 2 || names.some((p) => !known[p])) throw new Error(`--profiles names a baseline and a candidate, of ${Object.keys(known).join(", ")}; got ${names.join(",")}`);
     return names;
 }
@@ -101,7 +118,8 @@ async function main(argv: string[]): Promise<void> {
     lab("down");
     // --merge: the earlier runs of the scenarios not measured now stay.
     const kept = previous ? previous.runs.filter((r) => !scenarios.includes(r.scenario)) : [];
-    console.log(writeResults({ command, measuredAt: new Date().toISOString(), cores: os.cpus().length, profiles: PROFILES, runs: [...kept, ...results] }, profiles, out));
+    const measuredProfiles = { ...previous?.profiles, ...Object.fromEntries(profiles.map((name) => [name, profileOf(name)])) };
+    console.log(writeResults({ command, measuredAt: new Date().toISOString(), cores: os.cpus().length, profiles: measuredProfiles, runs: [...kept, ...results] }, profiles, out));
     fs.rmSync(path.join(RESULTS, "failover.partial.json"), { force: true });
 }
 

@@ -21,6 +21,8 @@ import {
 } from "../bench/failover-report";
 import { median, spread } from "../bench/stats";
 import { requireTool, run } from "./helpers/realtools";
+import { profileOf } from "../bench/failover";
+import { readStackSettings } from "../tools/render";
 
 const scenarios: Record<string, ScenarioFacts> = {
     kill: { name: "kill & <restart>" },
@@ -245,4 +247,16 @@ describe("committed results", () => {
             expect(svg(results.summary, results.runs, compared, results.profiles, TIMELINE_BUCKET_SEC)).toBe(fs.readFileSync(path.join(dir, `${out}.svg`), "utf8"));
         });
     }
+});
+
+describe("profile labels", () => {
+    it("name the settings each profile's stack resolves to, read from the stack", () => {
+        const ours = readStackSettings("lab").cluster;
+        expect(profileOf("ours")).toEqual({ stack: "lab", label: expect.stringContaining(`ttl ${ours.patroni.ttlSec}, loop_wait ${ours.patroni.loopWaitSec}, retry_timeout ${ours.patroni.retryTimeoutSec}`) });
+        expect(profileOf("ours").label).toContain(`fall ${ours.haproxy.checkFall} rise ${ours.haproxy.checkRise}, timeout connect ${ours.haproxy.connectTimeoutMs}ms retries ${ours.haproxy.connectRetries}`);
+        expect(profileOf("seeds").label).toMatch(/^seed guides \(debian13, Patroni 4\.0\.7, TLS on; ttl 30, loop_wait 10, retry_timeout 10, .*wal_sender_timeout 60s; HAProxy inter 3000ms fastinter 3000ms downinter 3000ms fall 3 rise 2, timeout connect 4000ms retries 2\)$/);
+        expect(profileOf("strict").label).toContain("synchronousMode true (strict)");
+        expect(profileOf("nofailsafe").label).toContain("failsafe off");
+        expect(profileOf("debian12").label).toContain("debian12, Patroni 3.0.2");
+    });
 });
