@@ -12,9 +12,10 @@ import { STACK_PROVIDERS } from "./providers";
 import { AwsHosts, awsHostsName, awsStackSettings, nlbGate, type AwsStackSettings } from "./providers/aws";
 import type { ConnectionArgs } from "./components/remote";
 import type { ClusterSpec } from "./model/types";
-import { ClusterConfigError } from "./model/validate";
+import { ClusterConfigError, formatIssue } from "./model/validate";
 
 const settings = parseStackConfig(pulumi.runtime.allConfig(), pulumi.getStack(), STACK_PROVIDERS);
+for (const warning of settings.warnings) void pulumi.log.warn(formatIssue(warning));
 const config = new pulumi.Config(CONFIG_NAMESPACE);
 
 /** A path as the shell would read it: `~` and `~/...` are the home directory of whoever runs `pulumi`. */
@@ -82,7 +83,6 @@ const cluster = new PostgresHaCluster(settings.cluster.scope, {
         rewindPassword: secretOf("rewindPassword"),
         adminPassword: secretOf("adminPassword"),
         restApiPassword: secretOf("restApiPassword"),
-        keepalivedPassword: secretOf("keepalivedPassword"),
         backupS3AccessKeyId: secretOf("backupS3AccessKeyId"),
         backupS3SecretAccessKey: secretOf("backupS3SecretAccessKey"),
         userPasswords: Object.fromEntries(Object.keys(settings.userPasswords).map((r) => [r, pulumi.secret(settings.userPasswords[r])])),

@@ -50,6 +50,7 @@ export function profileOf(name: string): Profile {
         `${c.os}, Patroni ${patroniVersion(c.os, c.packageSource)}, TLS ${c.tls.enabled ? "on" : "off"}`,
         `ttl ${p.ttlSec}, loop_wait ${p.loopWaitSec}, retry_timeout ${p.retryTimeoutSec}, synchronousMode ${p.synchronousMode}${p.synchronousModeStrict ? " (strict)" : ""}, failsafe ${p.failsafeMode ? "on" : "off"}, wal_sender_timeout ${p.parameters.wal_sender_timeout ?? "60s"}`,
         `HAProxy inter ${h.checkIntervalMs}ms fastinter ${h.checkFastIntervalMs}ms downinter ${h.checkDownIntervalMs}ms fall ${h.checkFall} rise ${h.checkRise}, timeout connect ${h.connectTimeoutMs}ms retries ${h.connectRetries}`,
+        ...(c.keepalived ? [`VRRP advert ${c.keepalived.advertIntervalSec}s`] : []),
     ];
     return { stack, label: `${what} (${settings.join("; ")})` };
 }

@@ -12,7 +12,7 @@ import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import type { CertificateAuthorityArgs, ClusterSecrets, ClusterSpec, HostRole, ResolvedCluster, VipMover } from "../model/types";
 import { BACKUP_S3_KEY_SECRETS, backupKeyIssues, repositoryLocation } from "../model/backup";
-import { ClusterConfigError, checkSuppliedCa, checkSuppliedCaNames, checkSuppliedSecret, clusterWarnings, formatIssue, pemCertificates, resolveValidCluster, type ValidationIssue } from "../model/validate";
+import { ClusterConfigError, checkSuppliedCa, checkSuppliedCaNames, checkSuppliedSecret, clusterWarnings, formatIssue, pemCertificates, resolveValidCluster, retiredVrrpPassword, type ValidationIssue } from "../model/validate";
 import { isIpv4 } from "../model/net";
 import { DEFAULT_CA, HOST_ROLES, certificateHosts, clusterMachines, rolesOf, trustedCaNames } from "../model/resolve";
 import { sha256 } from "../render/files";
@@ -36,7 +36,10 @@ export interface ClusterSecretArgs {
     adminPassword?: pulumi.Input<string>;
     /** Patroni REST API password. @default - generated, 32 characters */
     restApiPassword?: pulumi.Input<string>;
-    /** Keepalived VRRP password (keepalived reads at most 8 characters). @default - generated, 8 characters */
+    /**
+     * @deprecated Ignored, with a warning: Keepalived speaks VRRPv3, which has no authentication.
+     * Unicast adverts are taken from the other balancers' addresses only.
+     */
     keepalivedPassword?: pulumi.Input<string>;
     /** Passwords of application roles, by role name. @default - generated per role, 32 characters */
     userPasswords?: Record<string, pulumi.Input<string>>;
@@ -157,7 +160,11 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
         // Validation first: a bad argument throws here, before this component or any child is registered.
         const c = validateArgs(name, args);
         // What a valid configuration still risks, said before anything is created.
-        for (const warning of clusterWarnings(c, args.clusterSetting ?? "args.cluster")) void pulumi.log.warn(formatIssue(warning));
+        const warnings = [
+            ...clusterWarnings(c, args.clusterSetting ?? "args.cluster"),
+            ...(args.secrets?.keepalivedPassword !== undefined ? [retiredVrrpPassword("args.secrets.keepalivedPassword", "leave it out of the secrets")] : []),
+        ];
+        for (const warning of warnings) void pulumi.log.warn(formatIssue(warning));
         super("pulumi-patroni:index:PostgresHaCluster", name, {}, opts);
         this.resolved = c;
         const hosts = clusterHosts(c, args);
@@ -328,7 +335,6 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
             password("rewind", supplied.rewindPassword),
             password("admin", supplied.adminPassword),
             password("restapi", supplied.restApiPassword),
-            password("keepalived", supplied.keepalivedPassword, 8),
         ];
         // Supplied only (the object store issues them); validateArgs made sure both or neither are here.
         const s3Key =
@@ -340,8 +346,8 @@ export class PostgresHaCluster extends pulumi.ComponentResource {
         const salts = Object.fromEntries(passwordRoles(c).map((role) => [role, new random.RandomId(`${name}-${role}-scram-salt`, { byteLength: 16 }, { parent: this }).b64Std]));
         return pulumi.secret(
             pulumi.all([pulumi.all(generatedOrGiven), pulumi.all(userPasswords), pulumi.all(salts), tlsMaterial ?? pulumi.output(undefined), s3Key]).apply(([values, users, scramSalts, tlsFiles, backupS3Key]) => {
-                const [superuserPassword, replicationPassword, rewindPassword, adminPassword, restApiPassword, keepalivedPassword] = values;
-                const secrets: ClusterSecrets = { superuserPassword, replicationPassword, rewindPassword, adminPassword, restApiPassword, keepalivedPassword, userPasswords: users, scramSalts, ...(tlsFiles ? { tls: tlsFiles } : {}), ...(backupS3Key ? { backupS3Key } : {}) };
+                const [superuserPassword, replicationPassword, rewindPassword, adminPassword, restApiPassword] = values;
+                const secrets: ClusterSecrets = { superuserPassword, replicationPassword, rewindPassword, adminPassword, restApiPassword, userPasswords: users, scramSalts, ...(tlsFiles ? { tls: tlsFiles } : {}), ...(backupS3Key ? { backupS3Key } : {}) };
                 const empty = [...Object.entries(secrets), ...Object.entries(users).map(([k, v]) => [`userPasswords.${k}`, v])].filter(
                     ([, v]) => typeof v === "string" && v.trim() === "",
                 );
@@ -371,7 +377,7 @@ function validateArgs(name: string, args: PostgresHaClusterArgs): ResolvedCluste
     }
     const s = args.secrets ?? {};
     const plain = (v: pulumi.Input<string> | undefined) => (typeof v === "string" ? v : undefined);
-    for (const key of ["superuserPassword", "replicationPassword", "rewindPassword", "adminPassword", "restApiPassword", "keepalivedPassword", ...BACKUP_S3_KEY_SECRETS] as const) {
+    for (const key of ["superuserPassword", "replicationPassword", "rewindPassword", "adminPassword", "restApiPassword", ...BACKUP_S3_KEY_SECRETS] as const) {
         issues.push(...checkSuppliedSecret(`args.secrets.${key}`, plain(s[key])));
     }
     issues.push(...backupKeyIssues(c, (key) => s[key as keyof ClusterSecretArgs] !== undefined, (key) => `args.secrets.${key}`, () => "pass it"));

@@ -5,7 +5,7 @@
  * that create machines are handed in (`StackProvider`); none is imported here.
  */
 import { backupKeyIssues } from "./backup";
-import { ClusterConfigError, checkShape, checkSuppliedCa, checkSuppliedCaNames, checkSuppliedSecret, resolveValidCluster, type ValidationIssue } from "./validate";
+import { ClusterConfigError, checkShape, checkSuppliedCa, checkSuppliedCaNames, checkSuppliedSecret, resolveValidCluster, retiredVrrpPassword, type ValidationIssue } from "./validate";
 import type { DataVolumeInfo } from "../render/bundle";
 import type { CertificateAuthorityArgs, ClusterSpec, ResolvedCluster, VipMover } from "./types";
 
@@ -18,12 +18,14 @@ export const SUPPLIED_SECRET_KEYS = [
     "rewindPassword",
     "adminPassword",
     "restApiPassword",
-    "keepalivedPassword",
     // The object store's access key pair (backup.repository.s3.keyType: shared): never generated.
     "backupS3AccessKeyId",
     "backupS3SecretAccessKey",
 ] as const;
 export type SuppliedSecretKey = (typeof SUPPLIED_SECRET_KEYS)[number];
+
+/** Secrets the program no longer reads: accepted, with a warning to remove them. */
+export const RETIRED_SECRET_KEYS = ["keepalivedPassword"] as const;
 
 /** How the program reaches hosts that already exist. */
 export interface SshSettings {
@@ -85,13 +87,15 @@ export interface ProgramSettings {
     machines: { provider: StackProvider; plan: unknown } | undefined;
     /** The VIP movers `cluster.keepalived.moveVipWith` may name: every provider's. */
     vipMovers: VipMover[];
+    /** What is accepted but should change (a retired setting), for the program to say before it creates anything. */
+    warnings: ValidationIssue[];
 }
 
-const RAW_TEXT_KEYS: string[] = [...SUPPLIED_SECRET_KEYS, "sshPrivateKey"];
+const RAW_TEXT_KEYS: string[] = [...SUPPLIED_SECRET_KEYS, ...RETIRED_SECRET_KEYS, "sshPrivateKey"];
 
 /** The top-level keys: the program's own, and each provider's settings. */
 function topLevelKeys(providers: readonly StackProvider[]): string[] {
-    return ["provider", "cluster", "ssh", ...providers.map((p) => p.name), "sshPrivateKey", "userPasswords", "certificateAuthorities", ...SUPPLIED_SECRET_KEYS];
+    return ["provider", "cluster", "ssh", ...providers.map((p) => p.name), "sshPrivateKey", "userPasswords", "certificateAuthorities", ...SUPPLIED_SECRET_KEYS, ...RETIRED_SECRET_KEYS];
 }
 
 /** `"a" or "b"`, or `one of "a", "b", "c"`. */
@@ -215,5 +219,6 @@ export function parseStackConfig(all: Record<string, string>, defaultScope: stri
         certificateAuthorities: suppliedCas,
         machines: chosen && planned && { provider: chosen, plan: planned.machines },
         vipMovers,
+        warnings: RETIRED_SECRET_KEYS.filter((k) => values[k] !== undefined).map((k) => retiredVrrpPassword(`${CONFIG_NAMESPACE}:${k}`, `pulumi config rm ${CONFIG_NAMESPACE}:${k}`)),
     };
 }

@@ -141,6 +141,14 @@ export function trustedCaNames(c: ResolvedCluster): string[] {
     return [c.tls.signingCa, ...c.tls.trustedCas];
 }
 
+/**
+ * Seconds between VRRP adverts. The BACKUP (priority 100) takes the VIP 3.6 adverts after the
+ * MASTER's last one: at 0.3, 0.8–1.1 s after the MASTER is lost, before the third retransmission of a
+ * client's unanswered packet (Linux sends them 0.2, 0.6 and 1.4 s after it), which the new MASTER
+ * answers with a reset, so the client reconnects at once.
+ */
+export const DEFAULT_ADVERT_INTERVAL_SEC = 0.3;
+
 /** Default VRRP priorities: the first HAProxy host is preferred. */
 export function defaultPriorities(count: number): number[] {
     return Array.from({ length: count }, (_, i) => (i === 0 ? 150 : 101 - i));
@@ -210,7 +218,7 @@ export function resolveCluster(spec: ClusterSpec, defaultScope: string, vipMover
             virtualRouterId: ka.virtualRouterId ?? 51,
             priorities: ka.priorities ?? defaultPriorities(haproxyHosts.length),
             unicast: ka.unicast ?? true,
-            advertIntervalSec: ka.advertIntervalSec ?? 1,
+            advertIntervalSec: ka.advertIntervalSec ?? DEFAULT_ADVERT_INTERVAL_SEC,
             checkIntervalSec: ka.checkIntervalSec ?? 1,
             checkTimeoutSec: ka.checkTimeoutSec ?? 2,
             checkFall: ka.checkFall ?? 2,

@@ -248,7 +248,12 @@ export interface KeepalivedSpec {
      * @default true
      */
     unicast?: boolean;
-    /** Seconds between VRRP adverts. @default 1 */
+    /**
+     * Seconds between VRRP adverts, to the centisecond (VRRPv3): 0.01–40.95. A BACKUP takes the VIP
+     * when it has heard nothing for three adverts and a skew (the less, the higher its priority):
+     * about 1.1 s after the MASTER is lost at 0.3.
+     * @default 0.3
+     */
     advertIntervalSec?: number;
     /** Seconds between runs of the HAProxy check (Keepalived's `vrrp_script` interval). @default 1 */
     checkIntervalSec?: number;
@@ -638,8 +643,6 @@ export interface ClusterSecrets {
     rewindPassword: string;
     adminPassword: string;
     restApiPassword: string;
-    /** VRRP PASS authentication: keepalived uses at most 8 characters. */
-    keepalivedPassword: string;
     /** Password of each application role, by role name. */
     userPasswords: Record<string, string>;
     /**

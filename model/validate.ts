@@ -8,7 +8,7 @@ import { PATRONI_FROZEN_LEADER_FIX, PGDG_POSTGRES_VERSIONS, RELEASES, availableP
 import { inSubnet, isIpv4, isIpv4Cidr } from "./net";
 import { catalogsFor, checkParameterValue, lookupParameter, unitNames, type PostgresParameter } from "./postgres-catalog";
 import { checkBackup } from "./backup";
-import { HOST_ROLES, resolveCluster } from "./resolve";
+import { DEFAULT_ADVERT_INTERVAL_SEC, HOST_ROLES, resolveCluster } from "./resolve";
 import type { ClusterSpec, HostRole, ResolvedCluster, VipMover } from "./types";
 
 /** pg_hba connection types and authentication methods, as PostgreSQL's documentation lists them (20.1). */
@@ -87,6 +87,7 @@ export class ClusterConfigError extends RunError {
 export type Schema =
     | "string"
     | "integer"
+    | "number"
     | "boolean"
     | "scalarMap"
     | { enum: readonly string[] }
@@ -158,7 +159,7 @@ export const CLUSTER_SCHEMA: Schema = {
         "virtualRouterId?": "integer",
         "priorities?": ["integer"],
         "unicast?": "boolean",
-        "advertIntervalSec?": "integer",
+        "advertIntervalSec?": "number",
         "checkIntervalSec?": "integer",
         "checkTimeoutSec?": "integer",
         "checkFall?": "integer",
@@ -213,6 +214,7 @@ export function checkShape(value: unknown, schema: Schema, path: string): Valida
     if (schema === "string") return typeof value === "string" ? [] : wrongType();
     if (schema === "boolean") return typeof value === "boolean" ? [] : wrongType();
     if (schema === "integer") return Number.isInteger(value) ? [] : wrongType();
+    if (schema === "number") return typeof value === "number" && Number.isFinite(value) ? [] : wrongType();
     if (schema === "scalarMap") {
         if (!isPlainObject(value)) return wrongType();
         return Object.entries(value)
@@ -639,6 +641,16 @@ export function checkVip(c: ResolvedCluster, root: string): ValidationIssue[] {
     return issues;
 }
 
+/** A VRRP password given (it was read until Keepalived moved to VRRPv3): it is ignored. */
+export function retiredVrrpPassword(setting: string, fix: string): ValidationIssue {
+    return {
+        setting,
+        value: "(not shown)",
+        rule: "is no longer used: Keepalived speaks VRRPv3, which has no authentication (unicast adverts are taken from the other balancers' addresses only)",
+        fix: `remove it: ${fix}`,
+    };
+}
+
 export function checkKeepalived(c: ResolvedCluster, root: string): ValidationIssue[] {
     const k = c.keepalived;
     if (!k) return [];
@@ -662,8 +674,10 @@ export function checkKeepalived(c: ResolvedCluster, root: string): ValidationIss
     if (!/^[a-zA-Z0-9_.@-]{1,15}$/.test(k.interface)) {
         issues.push({ setting: `${at}.interface`, value: k.interface, rule: "is not a network interface name", fix: "name the interface carrying the HAProxy hosts' addresses, e.g. eth0 or ens5" });
     }
-    if (k.advertIntervalSec < 1 || k.advertIntervalSec > 255) {
-        issues.push({ setting: `${at}.advertIntervalSec`, value: k.advertIntervalSec, rule: "must be between 1 and 255", fix: "use 1" });
+    // VRRPv3's field is 12 bits of centiseconds (RFC 5798 5.2.7).
+    const centiseconds = Math.round(k.advertIntervalSec * 100);
+    if (centiseconds < 1 || centiseconds > 4095 || Math.abs(centiseconds - k.advertIntervalSec * 100) > 1e-6) {
+        issues.push({ setting: `${at}.advertIntervalSec`, value: k.advertIntervalSec, rule: "must be 0.01–40.95 seconds, to the centisecond (VRRPv3)", fix: `use ${DEFAULT_ADVERT_INTERVAL_SEC}, or another interval such as 0.5 or 1` });
     }
     issues.push(...atLeastOne(at, k, ["checkIntervalSec", "checkTimeoutSec", "checkFall", "checkRise"]));
     return issues;

@@ -190,7 +190,7 @@ export function vipSettings(c: ResolvedCluster): ResolvedKeepalived {
 }
 
 /** HAProxy and Keepalived files of the proxy host at `index` in `hosts.haproxy`. */
-export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: ClusterSecrets): RenderedFile[] {
+export function proxyFiles(c: ResolvedCluster, host: ResolvedHost): RenderedFile[] {
     const index = c.hosts.haproxy.findIndex((h) => h.name === host.name);
     const k = vipSettings(c);
     const notify = k.notifyMasterCommand !== undefined || k.moveVipWith !== undefined;
@@ -272,7 +272,6 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
             checkTimeoutSec: k.checkTimeoutSec,
             checkFall: k.checkFall,
             checkRise: k.checkRise,
-            authPassword: secrets.keepalivedPassword,
             // A lone proxy has no peer to advertise to; keepalived refuses an empty unicast_peer block.
             unicast: k.unicast && peers.length > 0,
             peers,
@@ -281,10 +280,10 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost, secrets: Clus
             checkScriptPath: CHECK_SCRIPT,
             notifyMasterScriptPath: notify ? NOTIFY_MASTER_SCRIPT : null,
         }),
-        mode: "0600",
+        mode: "0644",
         owner: "root:root",
         validator: "keepalived",
-        secret: true,
+        secret: false,
         reloadSystemd: false,
     });
     return files;
@@ -299,7 +298,7 @@ export function hostConfigFiles(c: ResolvedCluster, hostName: string, secrets: C
     const proxy = find("haproxy");
     if (etcd) files.push(...etcdFiles(c, etcd));
     if (patroni) files.push(...patroniFiles(c, patroni, secrets));
-    if (proxy) files.push(...proxyFiles(c, proxy, secrets));
+    if (proxy) files.push(...proxyFiles(c, proxy));
     return files;
 }
 

@@ -73,7 +73,6 @@ export function placeholderSecrets(c: ResolvedCluster): ClusterSecrets {
         rewindPassword: "<secret:rewindPassword>",
         adminPassword: "<secret:adminPassword>",
         restApiPassword: "<secret:restApiPassword>",
-        keepalivedPassword: "SECRET00",
         userPasswords: Object.fromEntries(c.users.map((u) => [u.name, `<secret:userPasswords.${u.name}>`])),
         // Fixed, obviously fake salts (16 bytes each): offline renders stay the same from run to run.
         scramSalts: Object.fromEntries(passwordRoles(c).map((role) => [role, Buffer.from(`salt:${role}`.padEnd(16, ".")).toString("base64")])),
@@ -366,7 +365,7 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
         const proxyStarts: string[] = [];
         for (const proxy of c.hosts.haproxy) {
             const installed = install("proxy", "haproxy", proxy);
-            const rendered = perSecrets((s) => files.proxyFiles(c, proxy, s));
+            const rendered = files.proxyFiles(c, proxy);
             // keepalived -t checks that its scripts (and its interface, when the VIP mover finds it on
             // the host) exist: they are written before keepalived.conf.
             const k = files.vipSettings(c);
@@ -374,16 +373,16 @@ export function clusterPlan(c: ResolvedCluster, dataVolumes: Record<string, Plan
             // haproxy -c checks that the CA its checks verify with exists: it is written before haproxy.cfg.
             const tlsWritten = tlsFileSteps("proxy", "haproxy", proxy, installed);
             const written: string[] = [];
-            for (const file of files.proxyFiles(c, proxy, layoutOnly)) {
-                written.push(fileStep("proxy", proxy, file, rendered, file.id === "keepalived-conf" ? [installed, ...iface, ...written] : file.id === "haproxy-cfg" ? [installed, ...tlsWritten] : [installed]));
+            for (const file of rendered) {
+                written.push(fileStep("proxy", proxy, file, () => rendered, file.id === "keepalived-conf" ? [installed, ...iface, ...written] : file.id === "haproxy-cfg" ? [installed, ...tlsWritten] : [installed]));
             }
             proxyStarts.push(
                 add({
                     component: "proxy",
                     name: `start-${proxy.name}`,
                     host: proxy.name,
-                    // keepalived.conf holds the VRRP password: the hashes keep the script secret.
-                    script: { secret: (s) => files.proxyStartScript(c, proxy, files.appliedFiles([...rendered(s), ...files.tlsFiles(c, proxy, "haproxy", s)])) },
+                    // With TLS, the hashes of HAProxy's key keep the script secret.
+                    script: { secret: (s) => files.proxyStartScript(c, proxy, files.appliedFiles([...rendered, ...files.tlsFiles(c, proxy, "haproxy", s)])) },
                     onDelete: files.proxyStopScript(proxy),
                     dependsOn: [...written, ...tlsWritten, replicas, ...proxyStarts.slice(-1)],
                     // A renewed CA reloads HAProxy, whose checks verify with it.

@@ -9,7 +9,6 @@ import * as path from "path";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadStackConfig } from "../tools/engine";
 import { resolveValidCluster } from "../model/validate";
-import { placeholderSecrets } from "../render/plan";
 import { appliedFiles, hostReadyScript, KEEPALIVED_INTERFACE, proxyFiles, proxyStartScript } from "../render/files";
 import { AWS_SECONDARY_IP, VIP_REASSERT } from "../providers/aws/model";
 import { readStackSettings } from "../tools/render";
@@ -63,7 +62,7 @@ describe("the VIP re-assert on AWS (dev)", () => {
     const settings = readStackSettings("dev");
     const c = settings.cluster;
     const lb1 = c.hosts.haproxy[0];
-    const files = proxyFiles(c, lb1, placeholderSecrets(c));
+    const files = proxyFiles(c, lb1);
     const notify = files.find((f) => f.id === "notify-master")!.content;
     const vip = c.keepalived!.vip;
 
@@ -116,7 +115,7 @@ describe("the VIP re-assert on AWS (dev)", () => {
 
     it("is not installed where the VIP is not an AWS secondary IP (the lab)", () => {
         const lab = resolveValidCluster(loadStackConfig("lab").config["pulumi-patroni:cluster"] as ClusterSpec, "lab");
-        const labFiles = proxyFiles(lab, lab.hosts.haproxy[0], placeholderSecrets(lab));
+        const labFiles = proxyFiles(lab, lab.hosts.haproxy[0]);
         expect(labFiles.map((f) => f.id)).not.toContain("vip-reassert-timer");
         expect(proxyStartScript(lab, lab.hosts.haproxy[0], appliedFiles(labFiles))).not.toContain(VIP_REASSERT.unit);
     });

@@ -58,7 +58,7 @@ describe("stack lab-backup under a slow mock", () => {
 describe("what the hosts get is the plan, with backups", () => {
     it("every command of stack lab-backup is one plan step: same script, standard input, delete command and waits", async () => {
         const run = await planStack("lab-backup", {}, [], 0);
-        const secrets: ClusterSecrets = { superuserPassword: "", replicationPassword: "", rewindPassword: "", adminPassword: "", restApiPassword: "", keepalivedPassword: "", userPasswords: {}, scramSalts: {} };
+        const secrets: ClusterSecrets = { superuserPassword: "", replicationPassword: "", rewindPassword: "", adminPassword: "", restApiPassword: "", userPasswords: {}, scramSalts: {} };
         const out = (name: string, key = "result") => String(get(run.resources, name).outputs[key]);
         Object.assign(secrets, {
             superuserPassword: out("lab-superuser-password"),
@@ -66,7 +66,6 @@ describe("what the hosts get is the plan, with backups", () => {
             rewindPassword: out("lab-rewind-password"),
             adminPassword: out("lab-admin-password"),
             restApiPassword: out("lab-restapi-password"),
-            keepalivedPassword: out("lab-keepalived-password"),
             userPasswords: { app: out("lab-user-app-password") },
         });
         for (const r of run.resources.filter((x) => x.type === "random:index/randomId:RandomId")) secrets.scramSalts[r.name.replace(/^lab-|-scram-salt$/g, "")] = String(r.outputs.b64Std);

@@ -87,7 +87,7 @@ describe("a VIP mover of one's own", () => {
     spec.keepalived = { ...spec.keepalived!, moveVipWith: EXAMPLE_MOVER.name };
     const c = resolveValidCluster(spec, "lab", "cluster", [EXAMPLE_MOVER]);
     const lb1 = c.hosts.haproxy[0];
-    const files = proxyFiles(c, lb1, placeholderSecrets(c));
+    const files = proxyFiles(c, lb1);
     const file = (id: string) => files.find((f) => f.id === id)!;
 
     it("writes its part of notify_master, its units, and Keepalived's interface as it finds it", () => {

@@ -8,13 +8,12 @@ import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { loadStackConfig } from "../tools/engine";
 import { resolveValidCluster } from "../model/validate";
-import { placeholderSecrets } from "../render/plan";
 import { proxyFiles } from "../render/files";
 import type { ClusterSpec } from "../model/types";
 
 const cluster = resolveValidCluster(loadStackConfig("lab").config["pulumi-patroni:cluster"] as ClusterSpec, "lab");
 const lb1 = cluster.hosts.haproxy[0];
-const files = proxyFiles(cluster, lb1, placeholderSecrets(cluster));
+const files = proxyFiles(cluster, lb1);
 const check = files.find((f) => f.id === "check-haproxy")!.content;
 
 /** Runs the check with HAProxy active or not and each peer answering `reply` (undefined: no answer). */

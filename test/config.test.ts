@@ -105,14 +105,24 @@ describe("supplied secrets", () => {
     const settings = parseStackConfig(
       labConfig({
         "pulumi-patroni:superuserPassword": "su-pass-1",
-        "pulumi-patroni:keepalivedPassword": "kpass123",
+        "pulumi-patroni:restApiPassword": "rest-pass-2",
         "pulumi-patroni:userPasswords": JSON.stringify({ app: "app-pass-1" }),
       }),
       "lab",
       STACK_PROVIDERS,
     );
-    expect(settings.suppliedSecrets).toEqual({ superuserPassword: "su-pass-1", keepalivedPassword: "kpass123" });
+    expect(settings.suppliedSecrets).toEqual({ superuserPassword: "su-pass-1", restApiPassword: "rest-pass-2" });
     expect(settings.userPasswords).toEqual({ app: "app-pass-1" });
+    expect(settings.warnings).toEqual([]);
+  });
+
+  it("accepts the retired VRRP password with a warning to remove it, and passes it nowhere (VRRPv3 has none)", () => {
+    const settings = parseStackConfig(labConfig({ "pulumi-patroni:keepalivedPassword": "kpass123" }), "lab", STACK_PROVIDERS);
+    expect(settings.suppliedSecrets).toEqual({});
+    expect(settings.warnings).toEqual([
+      expect.objectContaining({ setting: "pulumi-patroni:keepalivedPassword", value: "(not shown)", fix: "remove it: pulumi config rm pulumi-patroni:keepalivedPassword" }),
+    ]);
+    expect(JSON.stringify(settings)).not.toContain("kpass123");
   });
 
   it("rejects a password for a role cluster.users does not list, without showing it", () => {

@@ -48,7 +48,7 @@ pulumi.runtime.setMocks(
 const cluster = new PostgresHaCluster("db", { cluster: spec, connections: sshConnections(spec, { user: "root", privateKey: "not-a-key" }) });
 cluster.writerEndpoint.apply((endpoint) => {
     const files = renderHostBundle(cluster.resolved, "p1", {
-        superuserPassword: "s", replicationPassword: "r", rewindPassword: "w", adminPassword: "a", restApiPassword: "x", keepalivedPassword: "k",
+        superuserPassword: "s", replicationPassword: "r", rewindPassword: "w", adminPassword: "a", restApiPassword: "x",
         userPasswords: {},
         scramSalts: Object.fromEntries(["postgres", "replicator", "rewind_user", "admin"].map((role) => [role, "AAAAAAAAAAAAAAAAAAAAAA=="])),
         // TLS is the default: the CA and every host's certificate and key.

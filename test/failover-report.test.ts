@@ -254,7 +254,7 @@ describe("profile labels", () => {
         const ours = readStackSettings("lab").cluster;
         expect(profileOf("ours")).toEqual({ stack: "lab", label: expect.stringContaining(`ttl ${ours.patroni.ttlSec}, loop_wait ${ours.patroni.loopWaitSec}, retry_timeout ${ours.patroni.retryTimeoutSec}`) });
         expect(profileOf("ours").label).toContain(`fall ${ours.haproxy.checkFall} rise ${ours.haproxy.checkRise}, timeout connect ${ours.haproxy.connectTimeoutMs}ms retries ${ours.haproxy.connectRetries}`);
-        expect(profileOf("seeds").label).toMatch(/^seed guides \(debian13, Patroni 4\.0\.7, TLS on; ttl 30, loop_wait 10, retry_timeout 10, .*wal_sender_timeout 60s; HAProxy inter 3000ms fastinter 3000ms downinter 3000ms fall 3 rise 2, timeout connect 4000ms retries 2\)$/);
+        expect(profileOf("seeds").label).toMatch(/^seed guides \(debian13, Patroni 4\.0\.7, TLS on; ttl 30, loop_wait 10, retry_timeout 10, .*wal_sender_timeout 60s; HAProxy inter 3000ms fastinter 3000ms downinter 3000ms fall 3 rise 2, timeout connect 4000ms retries 2; VRRP advert 1s\)$/);
         expect(profileOf("strict").label).toContain("synchronousMode true (strict)");
         expect(profileOf("nofailsafe").label).toContain("failsafe off");
         expect(profileOf("debian12").label).toContain("debian12, Patroni 3.0.2");

@@ -104,7 +104,8 @@ describe("the lab stack under a slow mock", () => {
     it("keeps every secret-bearing input secret and out of every command line", () => {
         const secretInputs = (name: string) => get(run.resources, name).secretInputPaths.map((p) => p.join("."));
         for (const h of PG) expect(secretInputs(`lab-patroni-patroni-yml-${h}`)).toContain("stdin");
-        for (const h of LB) expect(secretInputs(`lab-proxy-keepalived-conf-${h}`)).toContain("stdin");
+        // keepalived.conf holds no secret (VRRPv3 has no password): its changes show in a preview.
+        for (const h of LB) expect(secretInputs(`lab-proxy-keepalived-conf-${h}`)).not.toContain("stdin");
         expect(secretInputs("lab-proxy-vip")).toContain("stdin");
         expect(secretInputs("lab-roles")).toContain("stdin");
         for (const r of run.resources.filter((r) => r.type === "command:remote:Command")) {
@@ -114,7 +115,7 @@ describe("the lab stack under a slow mock", () => {
         const generated = run.resources
             .filter((r) => r.type === "random:index/randomPassword:RandomPassword")
             .map((r) => String(r.outputs.result));
-        expect(generated.length).toBe(5); // 7 secrets (6 cluster + role app), superuser and restapi supplied
+        expect(generated.length).toBe(4); // 6 secrets (5 cluster + role app), superuser and restapi supplied
         const secrets = [...Object.values(SUPPLIED), ...generated];
         const patroniYml = String(get(run.resources, "lab-patroni-patroni-yml-pg1").inputs.stdin);
         expect(patroniYml).toContain(SUPPLIED["pulumi-patroni:superuserPassword"]);
@@ -215,7 +216,6 @@ describe("what the hosts get is the plan `npm run render` writes", () => {
             rewindPassword: "Plan-Rewind-3",
             adminPassword: "Plan-Admin-4",
             restApiPassword: "Plan-RestApi-5",
-            keepalivedPassword: "PlanKa06",
             userPasswords: { app: "Plan-App-7" },
             scramSalts: {},
         };
@@ -225,7 +225,6 @@ describe("what the hosts get is the plan `npm run render` writes", () => {
             "pulumi-patroni:rewindPassword": secrets.rewindPassword,
             "pulumi-patroni:adminPassword": secrets.adminPassword,
             "pulumi-patroni:restApiPassword": secrets.restApiPassword,
-            "pulumi-patroni:keepalivedPassword": secrets.keepalivedPassword,
             "pulumi-patroni:userPasswords": JSON.stringify(secrets.userPasswords),
         };
         const run = await planLab(supplied, Object.keys(supplied), 0);

@@ -206,8 +206,17 @@ describe("keepalived.conf", () => {
   const conf = (host: string) => file(rendered, `${host}/etc/keepalived/keepalived.conf`);
 
   it("speaks unicast VRRP to the peer's address", () => {
-    expect(conf("lb1")).toMatch(/unicast_src_ip 10\.251\.17\.31\n\s+unicast_peer \{\n\s+10\.251\.17\.32\n\s+\}/);
-    expect(conf("lb2")).toMatch(/unicast_src_ip 10\.251\.17\.32\n\s+unicast_peer \{\n\s+10\.251\.17\.31\n\s+\}/);
+    expect(conf("lb1")).toMatch(/unicast_src_ip 10\.251\.17\.31\n\s+check_unicast_src\n\s+unicast_peer \{\n\s+10\.251\.17\.32\n\s+\}/);
+    expect(conf("lb2")).toMatch(/unicast_src_ip 10\.251\.17\.32\n\s+check_unicast_src\n\s+unicast_peer \{\n\s+10\.251\.17\.31\n\s+\}/);
+  });
+
+  it("speaks VRRPv3 every 0.3 s, without authentication (v3 has none), from the peer's address only", () => {
+    for (const host of ["lb1", "lb2"]) {
+      expect(conf(host)).toMatch(/\n\s+vrrp_version 3\n/);
+      expect(conf(host)).toMatch(/\n\s+advert_int 0\.3\n/);
+      expect(conf(host)).toMatch(/\n\s+check_unicast_src\n/);
+      expect(conf(host)).not.toMatch(/authentication \{|auth_pass|auth_type/);
+    }
   });
 
   it("gives each host its own priority, the first host the highest", () => {
@@ -261,13 +270,12 @@ describe("secrets", () => {
     rewindPassword: "Rew1nd-44tt-Ibis",
     adminPassword: "Adm1n-0pq7-Okapi",
     restApiPassword: "RestApi-5uv3-Lynx",
-    keepalivedPassword: "Kpd7Wq2z",
     userPasswords: { app: "AppUser-8yy1-Tapir" },
     scramSalts: Object.fromEntries(["postgres", "replicator", "rewind_user", "admin", "app"].map((role, i) => [role, Buffer.alloc(16, i + 1).toString("base64")])),
     // The certificates and keys: their own placeholders (their rules are test/tls.test.ts's).
     tls: placeholderSecrets(c).tls,
   };
-  const all = [secrets.superuserPassword, secrets.replicationPassword, secrets.rewindPassword, secrets.adminPassword, secrets.restApiPassword, secrets.keepalivedPassword, secrets.userPasswords.app];
+  const all = [secrets.superuserPassword, secrets.replicationPassword, secrets.rewindPassword, secrets.adminPassword, secrets.restApiPassword, secrets.userPasswords.app];
   const rendered = renderAll(c, secrets);
 
   it("never appear in a step script", () => {
@@ -279,7 +287,6 @@ describe("secrets", () => {
   it("reach the files that need them (so the check above looks in the right place)", () => {
     const patroni = file(rendered, "pg2/etc/patroni/config.yml");
     for (const s of [secrets.superuserPassword, secrets.replicationPassword, secrets.rewindPassword, secrets.restApiPassword]) expect(patroni).toContain(s);
-    expect(file(rendered, "lb1/etc/keepalived/keepalived.conf")).toContain(`auth_pass ${secrets.keepalivedPassword}`);
   });
 
   it("reach the roles SQL only as SCRAM verifiers", () => {

@@ -466,6 +466,24 @@ describe("ports and Keepalived", () => {
     expectIssue(issuesOf(spec), `${ROOT}.keepalived.virtualRouterId`, { value: id, fix: "choose a VRRP router id unused on this network, 1–255" });
   });
 
+  it.each([0, 0.005, 0.333, 40.96, -1])("advertIntervalSec %s is rejected: VRRPv3 counts centiseconds, 1 to 4095", (sec) => {
+    const spec = specWith((s) => {
+      s.keepalived!.advertIntervalSec = sec;
+    });
+    expectIssue(issuesOf(spec), `${ROOT}.keepalived.advertIntervalSec`, { value: sec, rule: "must be 0.01–40.95 seconds, to the centisecond (VRRPv3)", fix: "use 0.3, or another interval such as 0.5 or 1" });
+  });
+
+  it.each([0.01, 0.3, 0.07, 1, 2.55, 40.95])("advertIntervalSec %s passes", (sec) => {
+    expect(issuesOf(specWith((s) => (s.keepalived!.advertIntervalSec = sec)))).toEqual([]);
+  });
+
+  it("advertIntervalSec must be a number", () => {
+    const spec = specWith((s) => {
+      (s.keepalived as unknown as Record<string, unknown>).advertIntervalSec = "0.5";
+    });
+    expectIssue(issuesOf(spec), `${ROOT}.keepalived.advertIntervalSec`, { value: "0.5", rule: "must be a number", fix: `write ${ROOT}.keepalived.advertIntervalSec as a number` });
+  });
+
   it.each([1, 255])("virtualRouterId %i passes", (id) => {
     expect(issuesOf(specWith((s) => (s.keepalived!.virtualRouterId = id)))).toEqual([]);
   });

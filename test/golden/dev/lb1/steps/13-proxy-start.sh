@@ -9,7 +9,7 @@
 #   /etc/keepalived/notify-master.sh sha256:708ec5b7ccfedd939c76b3fc7b689cff59d067c2854b82aa27ac3ec8676e4621
 #   /etc/systemd/system/pgha-vip-reassert.service sha256:0937ed78b2165f96173c7ef2a9b201b9ba48487cfd4cf4b351f0fcd9480170b3
 #   /etc/systemd/system/pgha-vip-reassert.timer sha256:43c0d76f2760614d7483593bb7af46547eebc3bbfe7fa45e65c4d3d0c201afc3
-#   /etc/keepalived/keepalived.conf sha256:8a847d9da39c316907310dd6d9bc3a6cda0d16736aab25100aa78114ed6dc67b
+#   /etc/keepalived/keepalived.conf sha256:7ac35de0f08f51e5c4ebe06bc032182a321637333059cb21161cfc6c9ab7194b
 #   /etc/haproxy/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 set -euo pipefail
 export LC_ALL=C

@@ -9,7 +9,7 @@
 #   /etc/keepalived/notify-master.sh sha256:708ec5b7ccfedd939c76b3fc7b689cff59d067c2854b82aa27ac3ec8676e4621
 #   /etc/systemd/system/pgha-vip-reassert.service sha256:0937ed78b2165f96173c7ef2a9b201b9ba48487cfd4cf4b351f0fcd9480170b3
 #   /etc/systemd/system/pgha-vip-reassert.timer sha256:43c0d76f2760614d7483593bb7af46547eebc3bbfe7fa45e65c4d3d0c201afc3
-#   /etc/keepalived/keepalived.conf sha256:873f4c392b6fcc327d78fd4aa0199aafec564e395d9e5a8bc08ee4c2dabe7d9a
+#   /etc/keepalived/keepalived.conf sha256:58cd6cbbb3e0ac4d5b3c2e0898741744735f736871f170d8bc40d772a8575f25
 #   /etc/haproxy/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 set -euo pipefail
 export LC_ALL=C

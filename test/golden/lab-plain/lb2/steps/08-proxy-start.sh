@@ -7,7 +7,7 @@
 #   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
 #   /etc/keepalived/check-haproxy.sh sha256:c295be0a51bc0900afa5c6e652dd5a55337ac083ca0bb35979c8471d2af47538
 #   /etc/keepalived/notify-master.sh sha256:26298bf67f8c60cfe7ff8f251c92a190de744e2f951afc63bedc1301a1374950
-#   /etc/keepalived/keepalived.conf sha256:356cdb2c2f1c645eecb395ca5f97138e9dac422df32724a3c715b85c5aa0e37c
+#   /etc/keepalived/keepalived.conf sha256:8519758c68724ea55a4ff6fb38c57ea6cb487e9a27bb46e3be0bb2a7fd6afd67
 set -euo pipefail
 export LC_ALL=C
 # Print the last lines of a unit's log to stderr, for the deployment's error message.

@@ -7,7 +7,7 @@
 #   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
 #   /etc/keepalived/check-haproxy.sh sha256:b6848412b10ac4ae7cd1d8bc954afc9f4028cfee324cd4fbf856d2cc0b970fda
 #   /etc/keepalived/notify-master.sh sha256:26298bf67f8c60cfe7ff8f251c92a190de744e2f951afc63bedc1301a1374950
-#   /etc/keepalived/keepalived.conf sha256:0a42922299154c9495e3a97c38c9b91dc32ac83cdc60cc44ac8726e68dce2258
+#   /etc/keepalived/keepalived.conf sha256:1a5ea77355bc4176304d8c209ec6136b777ef8748d50683d31f2fd399a944fa5
 #   /etc/haproxy/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 set -euo pipefail
 export LC_ALL=C

@@ -6,7 +6,7 @@
 #   /etc/haproxy/haproxy.cfg sha256:846d776694e37e4870a189f29b239c1f0b653aad10b202f4cec17cfa08bfe4b3
 #   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
 #   /etc/keepalived/check-haproxy.sh sha256:ffbd0763f8fd94b1a523c1ae89de9b770c76243b6161ed73c0112ac76cd2f882
-#   /etc/keepalived/keepalived.conf sha256:ff524fcd06df543a0d45d4ed8e18318074cb8ad1a118f242519c611e4218a110
+#   /etc/keepalived/keepalived.conf sha256:60bda587621234dcdfdcc88cacc649f05eb9d780fcd6c623e7679b5e141474a2
 #   /etc/haproxy/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 set -euo pipefail
 export LC_ALL=C

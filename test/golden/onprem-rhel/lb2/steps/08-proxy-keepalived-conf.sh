@@ -16,7 +16,7 @@ trap 'rm -f "$tmp" "$tmp.check"' EXIT
 cat > "$tmp"
 keepalived -t -f "$tmp" || { echo "keepalived -t rejected /etc/keepalived/keepalived.conf" >&2; exit 1; }
 chown 'root:root' "$tmp"
-chmod 0600 "$tmp"
+chmod 0644 "$tmp"
 if cmp -s "$tmp" "$target"; then
     echo "$target unchanged"
 else

@@ -6,7 +6,7 @@
 #   /etc/haproxy/haproxy.cfg sha256:90725c62fcbfc5fa3113bda6e42c02b9e437b0204a9ac0c1740c7d7ff3aa5ecc
 #   /etc/systemd/system/haproxy.service.d/pulumi-patroni.conf sha256:0c14c295548fcb298b6b62940f05a8f8074b6cfc5a4a76696516304807c3f03d
 #   /etc/keepalived/check-haproxy.sh sha256:efd418268b3460c206f7e4bc6057e2af2144b0d5c96ffd42ae625a73dd2960fc
-#   /etc/keepalived/keepalived.conf sha256:490a11d54c0b41abd79e3b42f96788fc5993ce94d839e5a056fd750d78036bbd
+#   /etc/keepalived/keepalived.conf sha256:d763ecfbaf0a364eddff1e64d4a6da2f90fbeca18b375d01691618d70fc8db84
 #   /etc/haproxy/tls/ca.crt sha256:4c5345030ee1b0da4ba1139f422ee1597c03cac84b52714a366ff5bc5011a435
 set -euo pipefail
 export LC_ALL=C
