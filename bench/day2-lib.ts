@@ -51,8 +51,8 @@ export interface LiveContext {
 
 export interface Day2Change {
     name: string;
-    /** What the change needs from the services: a reload, a rolling restart, a password rotation. */
-    kind: "reload" | "restart" | "dcs" | "rotation" | "certificates" | "revert" | "refused" | "topology";
+    /** What the change needs from the services: a reload, a rolling restart, a password rotation; or a release upgrade (bench/upgrade.ts). */
+    kind: "reload" | "restart" | "dcs" | "rotation" | "certificates" | "revert" | "refused" | "topology" | "upgrade";
     /** The apply must fail, its output matching this (a change refused before anything changes). */
     refusedWith?: RegExp;
     /** The overlay after this change (the matrix's changes so far), as `config:` keys. */

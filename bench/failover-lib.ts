@@ -435,6 +435,17 @@ export const SCENARIOS: Record<string, Scenario> = {
         // sees it inactive meanwhile and may move the VIP.
         inject: async () => void machines("ssh", vipHolder()!, "systemctl kill -s SIGKILL haproxy"),
     },
+    "haproxy-stop": {
+        name: "HAProxy stopped on the VIP holder (held 10 s)",
+        // It stays down: Keepalived's track script fails and the holder gives the VIP up (FAULT) to
+        // the other balancer; started again, it rejoins as the BACKUP (nopreempt).
+        holdSec: 10,
+        inject: async () => {
+            const lb = vipHolder()!;
+            machines("ssh", lb, "systemctl stop haproxy");
+            return async () => void machines("ssh", lb, "systemctl start haproxy");
+        },
+    },
     "patroni-freeze": {
         name: "Patroni frozen on the primary (SIGSTOP past the ttl, then SIGCONT)",
         ttlBound: true,

@@ -9,8 +9,8 @@
  *
  * Runs per scenario and profile: 10 where the outage is under 10 s, 3 where it is ttl-bound (the
  * scenario table's `ttlBound`; bench/failover-report.ts's runsFor); `--runs N` gives every
- * scenario N. The default counts make 204 runs over the two profiles (9 short scenarios × 10 and 4
- * ttl-bound ones × 3, each), roughly four hours; `--runs 3` about one and a half.
+ * scenario N. The default counts make 224 runs over the two profiles (10 short scenarios × 10 and 4
+ * ttl-bound ones × 3, each), roughly four and a half hours; `--runs 3` about one and a half.
  *
  * `--merge` keeps the runs of bench/results/<out>.json whose scenarios this run does not measure (a
  * scenario measured now replaces its earlier runs); the page names both commands.
