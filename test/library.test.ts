@@ -2,7 +2,7 @@
 // a bad argument — the spec, an empty secret, a missing connection — is a ClusterConfigError (a RunError:
 // Pulumi prints it without stack frames) thrown before the component or any child is registered.
 import * as pulumi from "@pulumi/pulumi";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { PostgresHaCluster, sshConnections, type PostgresHaClusterArgs } from "../components/postgres-ha-cluster";
 import { ClusterConfigError } from "../model/validate";
 import type { ClusterSpec } from "../model/types";
@@ -76,5 +76,21 @@ describe("PostgresHaCluster validates before it registers anything", () => {
         expect(error).toBeUndefined();
         expect(made).toContain("pulumi-patroni:index:PostgresHaCluster::good");
         expect(made.length).toBeGreaterThan(20);
+    });
+});
+
+describe("a retired secret", () => {
+    it("args.secrets.keepalivedPassword is warned about (VRRPv3 has no password) and reaches no resource", async () => {
+        const warnings: string[] = [];
+        const spy = vi.spyOn(console, "warn").mockImplementation((...m: unknown[]) => void warnings.push(m.join(" ")));
+        try {
+            const { error, registered: made } = await construct("retired", args((a) => (a.secrets = { keepalivedPassword: "Old-Vrrp-7" })));
+            expect(error).toBeUndefined();
+            expect(warnings.filter((w) => w.includes("args.secrets.keepalivedPassword: is no longer used: Keepalived speaks VRRPv3"))).toHaveLength(1);
+            expect(made.some((r) => r.includes("keepalived-password"))).toBe(false);
+            expect(made.length).toBeGreaterThan(10);
+        } finally {
+            spy.mockRestore();
+        }
     });
 });

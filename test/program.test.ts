@@ -206,6 +206,16 @@ describe("warnings before anything is created", () => {
         const run = await planStack("lab", {}, [], 0);
         expect(run.diagnostics).toEqual([]);
     }, 120_000);
+
+    it("a stack that still sets the retired keepalivedPassword is told to remove it, and the password reaches no resource", async () => {
+        const old = "Old-Vrrp-Pass-9";
+        const run = await planStack("lab", { "pulumi-patroni:keepalivedPassword": old }, ["pulumi-patroni:keepalivedPassword"], 0);
+        expect(run.diagnostics.map((d) => [d.severity, d.message])).toEqual([
+            ["warning", expect.stringMatching(/^pulumi-patroni:keepalivedPassword: is no longer used: Keepalived speaks VRRPv3, which has no authentication .*Fix: remove it: pulumi config rm pulumi-patroni:keepalivedPassword$/)],
+        ]);
+        expect(JSON.stringify(run.resources)).not.toContain(old);
+        expect(run.resources.some((r) => r.name.includes("keepalived-password"))).toBe(false);
+    }, 120_000);
 });
 
 describe("what the hosts get is the plan `npm run render` writes", () => {
