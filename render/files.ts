@@ -205,7 +205,7 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost): RenderedFile
                 ...c.haproxy,
                 stateFile: HAPROXY_STATE_FILE,
                 maximumLagBytes: c.patroni.maximumLagOnFailoverBytes,
-                balancers: k.unicast ? c.hosts.haproxy.map((h) => h.address).join(" ") : null,
+                balancers: k.unicast ? balancerList(c) : null,
                 members: c.hosts.patroni.map((m) => ({
                     name: m.name,
                     address: m.address,
@@ -595,8 +595,27 @@ export function patroniReplicasGateScript(c: ResolvedCluster, host: ResolvedHost
 
 /** Starts (or reloads) HAProxy and Keepalived, then enables the VIP mover's units that ask for it. */
 export function proxyStartScript(c: ResolvedCluster, host: ResolvedHost, applies: AppliedFile[]): string {
-    const enableUnits = vipMoverUnits(vipSettings(c)).flatMap((u) => (u.enable ? [{ unit: u.unit, why: u.enable }] : []));
-    return renderTemplate("proxy-start.sh", { hostName: host.name, applies, enableUnits });
+    const k = vipSettings(c);
+    const enableUnits = vipMoverUnits(k).flatMap((u) => (u.enable ? [{ unit: u.unit, why: u.enable }] : []));
+    return renderTemplate("proxy-start.sh", {
+        hostName: host.name,
+        applies,
+        enableUnits,
+        // With unicast: the balancer list its HAProxy publishes (haproxy.cfg's), and how long a dropped
+        // balancer's check takes to fail: up to one interval until it runs, `checkFall` failures, and a
+        // curl of at most a second each.
+        balancers: k.unicast ? balancerList(c) : null,
+        address: host.address,
+        statsPort: c.haproxy.statsPort,
+        checkIntervalSec: k.checkIntervalSec,
+        checkFall: k.checkFall,
+        drainSec: (k.checkFall + 1) * k.checkIntervalSec + 1,
+    });
+}
+
+/** The balancers' addresses, as each HAProxy publishes them (`/vrrp-peers`) for the others' Keepalived checks. */
+function balancerList(c: ResolvedCluster): string {
+    return c.hosts.haproxy.map((h) => h.address).join(" ");
 }
 
 /**

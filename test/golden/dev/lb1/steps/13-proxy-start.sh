@@ -19,7 +19,29 @@ log_tail() {
     journalctl -u "$1" -n 40 --no-pager -o cat >&2 || true
 }
 systemctl enable haproxy keepalived >/dev/null 2>&1
+# The balancers this one lists now (10.40.0.30 10.40.0.31) against those its running HAProxy still
+# publishes: a balancer dropped from the list must leave VRRP before this one stops sending it
+# adverts, or it hears nothing for three adverts and takes the VIP before its own check (every
+# 1 s, fall 2) finds it was dropped. So HAProxy publishes the new list
+# first, and Keepalived is reloaded once the dropped balancers' checks have failed.
+listed=" 10.40.0.30 10.40.0.31 "
+published=$(curl -s --fail --max-time 2 "http://10.40.0.30:7000/vrrp-peers" || true)
+dropped=""
+case "$published" in
+    "pgha-balancers "*)
+        for peer in ${published#pgha-balancers }; do
+            case "$listed" in
+                *" $peer "*) ;;
+                *) dropped="$dropped $peer" ;;
+            esac
+        done
+        ;;
+esac
 for unit in haproxy keepalived; do
+    if [ "$unit" = keepalived ] && [ -n "$dropped" ] && systemctl is-active --quiet keepalived; then
+        echo "waiting 4 s for the balancers no longer listed ($dropped ) to leave VRRP"
+        sleep 4
+    fi
     if systemctl is-active --quiet "$unit"; then
         systemctl reload "$unit"
         echo "$unit reloaded on lb1"
