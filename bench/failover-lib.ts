@@ -379,6 +379,15 @@ function pgDataPidCommand(): string {
     return `head -n 1 ${labLayout().pgDataDir}/postmaster.pid`;
 }
 
+/** A process on the primary frozen: `signal("STOP")` run there now, `signal("CONT")` as the undo. */
+function freezeOnLeader(signal: (sig: "STOP" | "CONT") => string): Scenario["inject"] {
+    return async () => {
+        const leader = leaderName()!;
+        machines("ssh", leader, signal("STOP"));
+        return async () => void machines("ssh", leader, signal("CONT"));
+    };
+}
+
 export const SCENARIOS: Record<string, Scenario> = {
     "postmaster-kill": {
         name: "kill -9 of the postmaster on the primary",
@@ -453,21 +462,13 @@ export const SCENARIOS: Record<string, Scenario> = {
         // key expires, another member promotes, and the frozen Patroni wakes with a stale view of a
         // cluster that has moved on.
         holdSec: (c) => c.patroni.ttlSec + 15,
-        inject: async () => {
-            const leader = leaderName()!;
-            machines("ssh", leader, "systemctl kill --kill-whom=main -s SIGSTOP patroni");
-            return async () => void machines("ssh", leader, "systemctl kill --kill-whom=main -s SIGCONT patroni");
-        },
+        inject: freezeOnLeader((sig) => `systemctl kill --kill-whom=main -s SIG${sig} patroni`),
     },
     "postmaster-freeze": {
         name: "postmaster frozen on the primary (SIGSTOP for 20 s, then SIGCONT)",
         // Existing sessions go on (their backends run); new connections wait for the postmaster.
         holdSec: 20,
-        inject: async () => {
-            const leader = leaderName()!;
-            machines("ssh", leader, `kill -STOP "$(${pgDataPidCommand()})"`);
-            return async () => void machines("ssh", leader, `kill -CONT "$(${pgDataPidCommand()})"`);
-        },
+        inject: freezeOnLeader((sig) => `kill -${sig} "$(${pgDataPidCommand()})"`),
     },
     "etcd-leader-poweroff": { name: "power-off of the etcd leader", inject: async () => poweroff(etcdLeader()!)() },
     "etcd-quorum-loss": {
