@@ -206,6 +206,7 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost): RenderedFile
                 stateFile: HAPROXY_STATE_FILE,
                 maximumLagBytes: c.patroni.maximumLagOnFailoverBytes,
                 balancers: k.unicast ? balancerList(c) : null,
+                balancerList: BALANCER_LIST,
                 members: c.hosts.patroni.map((m) => ({
                     name: m.name,
                     address: m.address,
@@ -224,7 +225,7 @@ export function proxyFiles(c: ResolvedCluster, host: ResolvedHost): RenderedFile
         {
             id: "check-haproxy",
             path: CHECK_SCRIPT,
-            content: renderTemplate("check-haproxy.sh", { peers: k.unicast ? peers.join(" ") : null, address: host.address, statsPort: c.haproxy.statsPort }),
+            content: renderTemplate("check-haproxy.sh", { peers: k.unicast ? peers.join(" ") : null, address: host.address, statsPort: c.haproxy.statsPort, balancerList: BALANCER_LIST }),
             mode: "0755",
             owner: "root:root",
             validator: "shell",
@@ -605,6 +606,7 @@ export function proxyStartScript(c: ResolvedCluster, host: ResolvedHost, applies
         // balancer's check takes to fail: up to one interval until it runs, `checkFall` failures, and a
         // curl of at most a second each.
         balancers: k.unicast ? balancerList(c) : null,
+        balancerList: BALANCER_LIST,
         address: host.address,
         statsPort: c.haproxy.statsPort,
         checkIntervalSec: k.checkIntervalSec,
@@ -613,7 +615,13 @@ export function proxyStartScript(c: ResolvedCluster, host: ResolvedHost, applies
     });
 }
 
-/** The balancers' addresses, as each HAProxy publishes them (`/vrrp-peers`) for the others' Keepalived checks. */
+/**
+ * Where each HAProxy publishes the balancers it knows (stats port, `path`), as `<tag> <address> ...`:
+ * read by the others' Keepalived checks and by its own start step.
+ */
+const BALANCER_LIST = { path: "/vrrp-peers", tag: "pgha-balancers" } as const;
+
+/** The balancers' addresses, as each HAProxy publishes them (BALANCER_LIST) for the others' Keepalived checks. */
 function balancerList(c: ResolvedCluster): string {
     return c.hosts.haproxy.map((h) => h.address).join(" ");
 }
