@@ -80,8 +80,20 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Run the lab CLI (`npm run lab -- <args>`), its progress on stderr; throws when it fails. */
 export function lab(...args: string[]): void {
-    const r = spawnSync("npx", ["tsx", path.join(REPO_ROOT, "lab", "cli.ts"), ...args], { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "inherit"] });
-    if (r.status !== 0) throw new Error(`lab ${args.join(" ")} failed (exit ${r.status})`);
+    labIn(REPO_ROOT, ...args);
+}
+
+/** `lab` with the code of the checkout at `root` (another release's worktree, say). */
+export function labIn(root: string, ...args: string[]): void {
+    const r = spawnSync("npx", ["tsx", path.join(root, "lab", "cli.ts"), ...args], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+    if (r.status !== 0) throw new Error(`lab ${args.join(" ")} with the code of ${root} failed (exit ${r.status})`);
+}
+
+/** `lab apply` or `lab preview` with `--json`: each step it ran (or would run) that is not `same`, as "op name". */
+export function labChanges(command: "apply" | "preview"): string[] {
+    const r = spawnSync("npx", ["tsx", path.join(REPO_ROOT, "lab", "cli.ts"), command, "--json"], { cwd: REPO_ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 64 << 20 });
+    if (r.status !== 0) throw new Error(`lab ${command} failed (exit ${r.status})`);
+    return (JSON.parse(r.stdout) as { steps: Array<{ op: string; name: string }> }).steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`);
 }
 
 export function machines(...args: string[]): string {

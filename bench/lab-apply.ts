@@ -5,10 +5,10 @@
  * diff, no SSH at all). Medians of N runs each, alternating; writes bench/results/lab-apply.json.
  * Needs root and the lab to itself.
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { labChanges } from "./failover-lib";
 import { median } from "./stats";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -16,12 +16,9 @@ const REPO_ROOT = path.resolve(__dirname, "..");
 /** Seconds a lab command took, to 0.01 s; fails unless every step was `same`. */
 function timedNoChange(command: "apply" | "preview"): number {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync("npx", ["tsx", path.join(REPO_ROOT, "lab", "cli.ts"), command, "--json"], { cwd: REPO_ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 64 << 20 });
+    const changing = labChanges(command);
     const sec = Number(process.hrtime.bigint() - t0) / 1e9;
-    if (r.status !== 0) throw new Error(`lab ${command} failed (exit ${r.status})`);
-    const steps = (JSON.parse(r.stdout) as { steps: Array<{ op: string; name: string }> }).steps;
-    const changing = steps.filter((s) => s.op !== "same");
-    if (changing.length > 0) throw new Error(`lab ${command} was to change nothing, but: ${changing.map((s) => `${s.op} ${s.name}`).join(", ")}`);
+    if (changing.length > 0) throw new Error(`lab ${command} was to change nothing, but: ${changing.join(", ")}`);
     return Math.round(sec * 100) / 100;
 }
 

@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { applyChange, type Day2Result } from "./day2-lib";
-import { lab, machines, proxyNodes, sleep, vipHolders, waitFullyHealthy } from "./failover-lib";
+import { lab, labChanges, labIn, machines, proxyNodes, sleep, vipHolders, waitFullyHealthy } from "./failover-lib";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 
@@ -20,12 +20,6 @@ function git(cwd: string, ...args: string[]): string {
     const r = spawnSync("git", args, { cwd, encoding: "utf8" });
     if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
     return r.stdout.trim();
-}
-
-/** `lab up --stack` with the code of the worktree at `dir`. */
-function labUpFrom(dir: string, stack: string): void {
-    const r = spawnSync("npx", ["tsx", path.join(dir, "lab", "cli.ts"), "up", "--stack", stack], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
-    if (r.status !== 0) throw new Error(`lab up --stack ${stack} with the code of ${dir} failed (exit ${r.status})`);
 }
 
 /** The VIP onto the balancer at `index` of the running lab: the holder's Keepalived is stopped until the other took it (nopreempt keeps it there). */
@@ -38,13 +32,6 @@ async function putVipOn(index: number): Promise<void> {
         machines("ssh", holder, "systemctl start keepalived");
     }
     if (vipHolders().join() !== target) throw new Error(`the VIP is on ${vipHolders().join(", ") || "no balancer"}, not ${target}`);
-}
-
-/** What `lab preview` would still run (nothing, once the apply converged). */
-function previewChanges(): string[] {
-    const r = spawnSync("npx", ["tsx", path.join(REPO_ROOT, "lab", "cli.ts"), "preview", "--json"], { cwd: REPO_ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 64 << 20 });
-    if (r.status !== 0) throw new Error(`lab preview failed (exit ${r.status})`);
-    return (JSON.parse(r.stdout) as { steps: Array<{ op: string; name: string }> }).steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`);
 }
 
 interface UpgradeRun {
@@ -91,12 +78,13 @@ async function main(argv: string[]): Promise<void> {
     try {
         for (const vipOn of placements) {
             console.error(`== lab up --stack ${stack} with the code of ${from}; the VIP on the ${vipOn} balancer`);
-            labUpFrom(dir, stack);
+            labIn(dir, "up", "--stack", stack);
             await putVipOn(vipOn === "first" ? 0 : 1);
             await waitFullyHealthy(120);
             console.error(`== lab apply with the code of ${to}`);
             const result = await applyChange(stack, { name: `upgrade ${from} → ${to}`, kind: "upgrade", config: {}, verify: async () => void (await waitFullyHealthy(120)) });
-            const previewAfter = previewChanges();
+            // What a preview would still run: nothing, once the apply converged.
+            const previewAfter = labChanges("preview");
             runs.push({ vipOn: vipOn === "first" ? proxyNodes()[0] : proxyNodes()[1], result, previewAfter });
             console.error(`   apply ${result.applySec} s, gap ${result.maxGapSec} s, VIP holders ${result.maxVipHolders}, missing ${result.missing.length}, preview after: ${previewAfter.length} changes${result.error ? `, error: ${result.error}` : ""}`);
         }
